@@ -1,0 +1,132 @@
+"""`engine`: the one place that turns errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from engine.config import PACES, engine_settings, load_config
+from engine.context import PlayContext
+from engine.errors import EngineError, Problem, QuitGame, ScriptedChoicesExhausted, StoryError
+from engine.loader import load_story, read_story
+from engine.plugins import make_plugin_manager
+from engine.runner import Runner
+from engine.saves import GameState, forget_game, load_game, save_game, save_path
+from engine.terminal import Terminal
+from engine.trace import TracePlugin, TraceWriter
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config")
+    known, _ = early.parse_known_args(argv)
+    try:
+        config = load_config(known.config)
+        pm = make_plugin_manager(config)
+        args = build_parser(pm).parse_args(argv)
+        return int(args.handler(args, config, pm))
+    except EngineError as exc:
+        print(f"engine: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("engine: interrupted.", file=sys.stderr)
+        return 130
+
+
+def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
+    parser = argparse.ArgumentParser(prog="engine", description="Play voiced interactive fiction.", parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    play = sub.add_parser("play", parents=[common], help="play a story in the terminal")
+    play.add_argument("story", metavar="STORY_DIR", type=Path)
+    play.add_argument("--continue", dest="resume", action="store_true", help="resume the saved game")
+    play.add_argument("--choices", metavar="1,2,1", type=_choice_list, help="answer choices from this list")
+    play.add_argument("--pace", choices=PACES, help="read (default), listen (wait for voices) or instant")
+    play.add_argument("--trace", metavar="FILE.jsonl", type=Path, help="write every event as JSON lines")
+    play.set_defaults(handler=play_command)
+    pm.hook.engine_add_play_options(parser=play)
+
+    check = sub.add_parser("check", parents=[common], help="validate a story and report every problem")
+    check.add_argument("story", metavar="STORY_DIR", type=Path)
+    check.set_defaults(handler=check_command)
+
+    pm.hook.engine_register_commands(subparsers=sub)
+    return parser
+
+
+def _choice_list(text: str) -> list[int]:
+    try:
+        answers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("--choices takes numbers separated by commas, e.g. 1,2,1") from None
+    if not answers:
+        raise argparse.ArgumentTypeError("--choices needs at least one number")
+    return answers
+
+
+def plugin_problems(pm: pluggy.PluginManager, story: Any, config: dict[str, Any]) -> list[Problem]:
+    return [problem for found in pm.hook.engine_validate(story=story, config=config) for problem in found]
+
+
+def check_command(args: argparse.Namespace, config: dict[str, Any], pm: pluggy.PluginManager) -> int:
+    story, problems = read_story(args.story)
+    if story is not None and not any(p.severity == "error" for p in problems):
+        problems += plugin_problems(pm, story, config)
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    print(f"{args.story}: {errors} error(s), {warnings} warning(s)")
+    return 1 if errors else 0
+
+
+def play_command(args: argparse.Namespace, config: dict[str, Any], pm: pluggy.PluginManager) -> int:
+    story = load_story(args.story)
+    problems = plugin_problems(pm, story, config)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise StoryError(errors)
+    settings = engine_settings(config)
+    saved_at = save_path(settings.saves_dir, story)
+    state = load_game(saved_at, story) if args.resume else GameState(story.start)
+    terminal = Terminal(answers=args.choices)
+    writer = TraceWriter(args.trace) if args.trace else None
+    if writer:
+        pm.register(TracePlugin(writer), name="trace")
+    context = PlayContext(story, config, vars(args), writer.write if writer else _no_trace, terminal.notice)
+    terminal.show_title(story)
+    for problem in problems:
+        terminal.notice(str(problem))
+    ending: str | None = None
+    reason = "error"
+    try:
+        pm.hook.engine_story_loaded(context=context)
+        runner = Runner(story, pm.hook, terminal, settings, args.pace or settings.pace, state, args.resume)
+        ending = runner.run()
+        reason = "ending"
+    except (QuitGame, KeyboardInterrupt) as stop:
+        save_game(saved_at, state)
+        reason = "quit"
+        terminal.say(f"Progress saved. Continue with: engine play {args.story} --continue", "dim")
+        return 130 if isinstance(stop, KeyboardInterrupt) else 0
+    except ScriptedChoicesExhausted:
+        reason = "out_of_choices"
+        raise
+    finally:
+        pm.hook.engine_story_ended(ending=ending, reason=reason)
+        if writer:
+            writer.close()
+    forget_game(saved_at)
+    terminal.show_ending(ending)
+    return 0
+
+
+def _no_trace(record: dict[str, Any]) -> None:
+    pass

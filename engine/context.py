@@ -1,0 +1,17 @@
+"""What a plugin gets when a game starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from engine.model import Story
+
+
+@dataclass(frozen=True)
+class PlayContext:
+    story: Story
+    config: Mapping[str, Any]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    trace: Callable[[dict[str, Any]], None] = lambda record: None
+    notify: Callable[[str], None] = lambda text: None

@@ -1,0 +1,141 @@
+"""Every hook the engine offers, grouped by when it fires.
+
+Plugins implement them with `@engine.hookimpl`. Every hook here is documented and
+tested (tests/engine/test_hooks.py checks both). Hooks run on the runner's thread;
+a plugin that does slow work (speech synthesis) hands it to its own threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Protocol, Sequence
+
+import pluggy
+
+if TYPE_CHECKING:
+    from engine.context import PlayContext
+    from engine.errors import Problem
+    from engine.model import ChoiceOption, Scene, SpokenLine, Story
+
+hookspec = pluggy.HookspecMarker("engine")
+
+
+class Waitable(Protocol):
+    """Anything with `wait(timeout) -> bool` (a threading.Event works)."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+# --- command line -------------------------------------------------------------
+
+
+@hookspec
+def engine_register_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Fires once while the CLI is built, before arguments are parsed.
+
+    Receives the `engine` command's subparsers; add subcommands with
+    `subparsers.add_parser(...)` and `set_defaults(handler=fn)`, where
+    `fn(args, config, pm) -> int` returns the exit code. Returns nothing.
+    """
+
+
+@hookspec
+def engine_add_play_options(parser: argparse.ArgumentParser) -> None:
+    """Fires once while the CLI is built; receives the `engine play` parser.
+
+    Add options (e.g. `--record FILE`); their values reach plugins through
+    `PlayContext.options`. Returns nothing.
+    """
+
+
+# --- checking -----------------------------------------------------------------
+
+
+@hookspec
+def engine_validate(story: Story, config: dict) -> list[Problem]:  # type: ignore[type-arg]
+    """Fires during `engine check` and before `engine play`, after the engine's own checks.
+
+    Receives the loaded story and the whole parsed config.toml. Returns the
+    problems the plugin finds (e.g. a character with no voice); errors make
+    `engine check` exit 1 and stop `engine play`, warnings are only shown.
+    """
+
+
+# --- story lifecycle ------------------------------------------------------------
+
+
+@hookspec
+def engine_story_loaded(context: PlayContext) -> None:
+    """Fires once when a game starts (new or continued), before the first scene.
+
+    Receives the PlayContext: story, config, CLI options, `trace(record)` to add
+    a record to the --trace file, `notify(text)` to show a one-line notice.
+    Returns nothing.
+    """
+
+
+@hookspec
+def engine_scene_entered(scene: Scene, resumed: bool) -> None:
+    """Fires when the player enters a scene (`resumed` is True when a saved game continues there).
+
+    Returns nothing.
+    """
+
+
+@hookspec
+def engine_upcoming_lines(lines: Sequence[SpokenLine]) -> None:
+    """Fires on every scene entry and every choice presentation.
+
+    Receives the lines the player may reach next, nearest first: the rest of
+    the current scene (following any jumps), then the opening lines of each
+    scene reachable through the choices about to be offered. Each firing
+    replaces the previous list. Returns nothing.
+    """
+
+
+@hookspec
+def engine_narration(line: SpokenLine) -> None:
+    """Fires when a narration line is shown. Returns nothing."""
+
+
+@hookspec
+def engine_dialogue(line: SpokenLine) -> None:
+    """Fires when a dialogue line is shown (`line.speaker` is the display name). Returns nothing."""
+
+
+@hookspec
+def engine_line_delivery(line: SpokenLine) -> Waitable | None:
+    """Fires right after narration/dialogue hooks, in `--pace listen`.
+
+    Return a Waitable that is set once the plugin has finished delivering the
+    line (its audio ended), or None if there is nothing to wait for. The runner
+    waits for all of them before showing the next line; Enter skips.
+    """
+
+
+@hookspec
+def engine_line_skipped(line: SpokenLine) -> None:
+    """Fires when the player presses Enter while a line is being delivered.
+
+    Plugins stop what they are doing for that line (e.g. cut its audio). Returns nothing.
+    """
+
+
+@hookspec
+def engine_choices_presented(options: Sequence[ChoiceOption]) -> None:
+    """Fires when numbered choices are shown (only those whose condition holds). Returns nothing."""
+
+
+@hookspec
+def engine_choice_made(option: ChoiceOption) -> None:
+    """Fires once the player has picked a choice, before its effects apply. Returns nothing."""
+
+
+@hookspec
+def engine_story_ended(ending: str | None, reason: str) -> None:
+    """Fires once when a game stops, whatever the cause.
+
+    `reason` is "ending" (then `ending` is its title), "quit" (progress saved),
+    "out_of_choices" (--choices ran out) or "error". Plugins stop their work
+    and threads here. Returns nothing.
+    """

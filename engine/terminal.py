@@ -1,0 +1,144 @@
+"""The terminal player: prints the story with rich and reads the player's keys."""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import threading
+import time
+from typing import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+
+from engine.choosing import match_choice
+from engine.errors import QuitGame, ScriptedChoicesExhausted
+from engine.hookspecs import Waitable
+from engine.model import ChoiceOption, Scene, SpokenLine, Story
+
+QUIT_WORDS = ("q", "quit", "exit")
+
+
+class LineReader:
+    """Reads whole lines from a file descriptor, with a non-blocking poll (no stdio buffering)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = b""
+        self.eof = False
+
+    def poll(self, timeout: float) -> str | None:
+        """A complete line if one arrives within `timeout`, else None."""
+        if b"\n" not in self.buffer and not self.eof:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            if ready:
+                self._fill()
+        elif self.eof:
+            time.sleep(timeout)
+        return self._take()
+
+    def readline(self) -> str | None:
+        """Blocks for a line; None at end of input."""
+        while b"\n" not in self.buffer and not self.eof:
+            self._fill()
+        line = self._take()
+        if line is None and self.buffer:
+            line, self.buffer = self.buffer.decode(errors="replace"), b""
+        return line
+
+    def _fill(self) -> None:
+        chunk = os.read(self.fd, 4096)
+        if chunk:
+            self.buffer += chunk
+        else:
+            self.eof = True
+
+    def _take(self) -> str | None:
+        if b"\n" not in self.buffer:
+            return None
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode(errors="replace").rstrip("\r")
+
+
+class Terminal:
+    def __init__(self, console: Console | None = None, answers: list[int] | None = None, fd: int | None = None) -> None:
+        self.console = console or Console(highlight=False)
+        self.answers = answers
+        self.answered = 0
+        self.reader = LineReader(sys.stdin.fileno() if fd is None else fd)
+        self.lock = threading.Lock()
+
+    def say(self, text: str, style: str = "") -> None:
+        with self.lock:
+            self.console.print(escape(text), style=style or None)
+
+    def notice(self, text: str) -> None:
+        """A one-line notice from a plugin (any thread)."""
+        self.say(f"[{text}]", "yellow")
+
+    def show_title(self, story: Story) -> None:
+        byline = f" by {story.author}" if story.author else ""
+        self.say(f"{story.title}{byline}", "bold")
+        self.say("(Enter skips a line, q quits and saves.)", "dim")
+
+    def show_scene(self, scene: Scene) -> None:
+        self.say("")
+        self.say(f"— {scene.title} —", "bold cyan")
+
+    def show_line(self, line: SpokenLine) -> None:
+        if line.is_narration:
+            self.say(line.text)
+        else:
+            with self.lock:
+                self.console.print(f"[bold]{escape(line.speaker)}:[/bold] {escape(line.text)}")
+
+    def show_ending(self, title: str) -> None:
+        self.say("")
+        self.say(f"*** {title} ***", "bold magenta")
+
+    def pause(self, seconds: float, waits: Sequence[Waitable]) -> str:
+        deadline = time.monotonic() + seconds
+        while True:
+            pending = [w for w in waits if not w.wait(0)]
+            left = deadline - time.monotonic()
+            if left <= 0 and not pending:
+                return "done"
+            typed = self.reader.poll(min(0.05, left) if left > 0 else 0.05)
+            if typed is not None:
+                return "quit" if typed.strip().lower() in QUIT_WORDS else "skip"
+
+    def choose(self, options: Sequence[ChoiceOption], scene: Scene) -> ChoiceOption:
+        self.say("")
+        for option in options:
+            self.say(f"  {option.number}. {option.label}", "green")
+        if self.answers is not None:
+            return self._scripted(options, scene)
+        while True:
+            with self.lock:
+                self.console.print("> ", end="")
+            typed = self.reader.readline()
+            if typed is None or typed.strip().lower() in QUIT_WORDS:
+                raise QuitGame()
+            fits = match_choice(typed, options)
+            if len(fits) == 1:
+                return fits[0]
+            if fits:
+                self.say(f"That fits {len(fits)} choices; type its number.", "dim")
+            else:
+                self.say(f"Type a number from 1 to {len(options)}, or a word from a choice (q quits).", "dim")
+
+    def _scripted(self, options: Sequence[ChoiceOption], scene: Scene) -> ChoiceOption:
+        assert self.answers is not None
+        if self.answered >= len(self.answers):
+            raise ScriptedChoicesExhausted(
+                f"--choices ran out after {len(self.answers)} answers, at the choices of scene '{scene.scene_id}'."
+            )
+        number = self.answers[self.answered]
+        self.answered += 1
+        if not 1 <= number <= len(options):
+            raise ScriptedChoicesExhausted(
+                f"--choices answer #{self.answered} is {number}, but scene '{scene.scene_id}' offers 1 to {len(options)}."
+            )
+        self.say(f"> {number}")
+        return options[number - 1]

@@ -1,0 +1,79 @@
+"""--trace FILE.jsonl: one JSON object per event, written by a plugin like any other."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from engine.model import ChoiceOption, Scene, SpokenLine
+from engine.plugins import hookimpl
+
+
+class TraceWriter:
+    """Appends records with `t_ms` (ms since the game started); safe from any thread."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = path.open("w", encoding="utf-8")
+        self.start = time.monotonic()
+        self.lock = threading.Lock()
+
+    def write(self, record: dict[str, Any]) -> None:
+        stamped = {"t_ms": round((time.monotonic() - self.start) * 1000, 1), **record}
+        with self.lock:
+            if not self.handle.closed:
+                self.handle.write(json.dumps(stamped, ensure_ascii=False, default=str) + "\n")
+                self.handle.flush()
+
+    def close(self) -> None:
+        with self.lock:
+            self.handle.close()
+
+
+def _line(line: SpokenLine) -> dict[str, Any]:
+    fields = dataclasses.asdict(line)
+    fields["scene"] = fields.pop("scene_id")
+    return fields
+
+
+class TracePlugin:
+    """Records the engine's own events."""
+
+    def __init__(self, writer: TraceWriter) -> None:
+        self.write = writer.write
+
+    @hookimpl
+    def engine_scene_entered(self, scene: Scene, resumed: bool) -> None:
+        self.write({"event": "scene", "scene": scene.scene_id, "resumed": resumed})
+
+    @hookimpl
+    def engine_narration(self, line: SpokenLine) -> None:
+        self.write({"event": "narration", **_line(line)})
+
+    @hookimpl
+    def engine_dialogue(self, line: SpokenLine) -> None:
+        self.write({"event": "dialogue", **_line(line)})
+
+    @hookimpl
+    def engine_line_skipped(self, line: SpokenLine) -> None:
+        self.write({"event": "skip", "line_id": line.line_id})
+
+    @hookimpl
+    def engine_upcoming_lines(self, lines: Sequence[SpokenLine]) -> None:
+        self.write({"event": "upcoming", "line_ids": [line.line_id for line in lines]})
+
+    @hookimpl
+    def engine_choices_presented(self, options: Sequence[ChoiceOption]) -> None:
+        self.write({"event": "choices", "options": [o.label for o in options]})
+
+    @hookimpl
+    def engine_choice_made(self, option: ChoiceOption) -> None:
+        self.write({"event": "choice", "choice": option.number, "label": option.label, "target": option.target})
+
+    @hookimpl
+    def engine_story_ended(self, ending: str | None, reason: str) -> None:
+        self.write({"event": "ended", "ending": ending, "reason": reason})
