@@ -64,6 +64,7 @@ class LineReader:
 class Terminal:
     def __init__(self, console: Console | None = None, answers: list[int] | None = None, fd: int | None = None) -> None:
         self.console = console or Console(highlight=False)
+        self.console.soft_wrap = not self.console.is_terminal  # pipes and files get whole lines
         self.answers = answers
         self.answered = 0
         self.reader = LineReader(sys.stdin.fileno() if fd is None else fd)
