@@ -7,10 +7,10 @@ Parsed once at load time; nothing is ever passed to eval().
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Mapping, MutableMapping, Union
 
-Value = Union[int, bool]
+Value = int | bool
 
 _TOKEN = re.compile(r"\s*(?:(?P<num>-?\d+)|(?P<name>[A-Za-z_]\w*)|(?P<op>==|!=|<=|>=|<|>|\(|\)))")
 _COMPARE = ("==", "!=", "<=", ">=", "<", ">")
@@ -43,7 +43,7 @@ class BinOp:
     right: Node
 
 
-Node = Union[Var, Const, Not, BinOp]
+Node = Var | Const | Not | BinOp
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ a plugin that does slow work (speech synthesis) hands it to its own threads.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Protocol, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import pluggy
 

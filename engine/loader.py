@@ -81,10 +81,13 @@ def _read_manifest(path: Path, problems: list[Problem]) -> dict[str, Any] | None
         ("start", str, None), ("narrator", str, "narrator"), ("scenes", list, None),
     ]
     for key, kind, default in wanted:
-        value = data.get(key, default)
+        if key not in data and default is not None:
+            fields[key] = default
+            continue
+        value = data.get(key)
         if value is None:
             problems.append(Problem(path, 1, f"story.toml needs '{key}'"))
-        elif not isinstance(value, kind) or (kind is str and not value.strip()):
+        elif not isinstance(value, kind) or (kind is str and not str(value).strip()):
             problems.append(Problem(path, _key_line(text, key), f"'{key}' must be a non-empty {kind.__name__}"))
         else:
             fields[key] = value
@@ -148,8 +151,9 @@ def _read_text(path: Path, problems: list[Problem]) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        problems.append(Problem(path, line, "this file is not UTF-8 text"))
+        data = path.read_bytes()
+        problems.append(Problem(path, data[: exc.start].count(b"\n") + 1, "this file is not UTF-8 text"))
+        return data.decode("utf-8", errors="replace")
     except OSError as exc:
         problems.append(Problem(path, 1, f"cannot read: {exc.strerror}"))
     return None

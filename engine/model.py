@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any
 
 from engine.expr import Assignment, Condition
 
@@ -48,7 +49,7 @@ class End:
     condition: Condition | None = None
 
 
-Statement = Union[Line, Set, Divert, End]
+Statement = Line | Set | Divert | End
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import select
 import sys
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.markup import escape

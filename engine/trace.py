@@ -6,8 +6,9 @@ import dataclasses
 import json
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from engine.model import ChoiceOption, Scene, SpokenLine
 from engine.plugins import hookimpl

@@ -1,0 +1,37 @@
+"""Plays a story in-process with the real runner and a scripted terminal."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from engine.config import engine_settings
+from engine.loader import load_story
+from engine.plugins import make_plugin_manager
+from engine.runner import Runner
+from engine.saves import GameState
+from engine.terminal import Terminal
+
+
+def play(story_dir: Path, answers: list[int], *plugins: Any, pace: str = "instant", typed: bytes = b"",
+         state: GameState | None = None) -> tuple[str, str]:
+    """Returns (ending title, printed text). `typed` is what the player types during pauses."""
+    story = load_story(story_dir)
+    pm = make_plugin_manager({"plugins": {"disabled": ["voice"]}})
+    for plugin in plugins:
+        pm.register(plugin)
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, typed)
+    os.close(write_fd)
+    out = io.StringIO()
+    terminal = Terminal(Console(file=out, width=200, highlight=False), answers=answers, fd=read_fd)
+    settings = engine_settings({"engine": {"min_pause": 0.01, "words_per_minute": 100000}})
+    runner = Runner(story, pm.hook, terminal, settings, pace, state or GameState(story.start))
+    try:
+        return runner.run(), out.getvalue()
+    finally:
+        os.close(read_fd)
