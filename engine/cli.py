@@ -102,8 +102,6 @@ def play_command(args: argparse.Namespace, config: dict[str, Any], pm: pluggy.Pl
         pm.register(TracePlugin(writer), name="trace")
     context = PlayContext(story, config, vars(args), writer.write if writer else _no_trace, terminal.notice)
     terminal.show_title(story)
-    for problem in problems:
-        terminal.notice(str(problem))
     ending: str | None = None
     reason = "error"
     try:

@@ -1,0 +1,1 @@
+"""The voice plugin: every line spoken, each character in its own voice."""

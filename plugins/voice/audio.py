@@ -1,0 +1,60 @@
+"""Audio chunks and the conversions between engines and the sound card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from scipy.signal import resample_poly
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """Mono float32 samples in [-1, 1] at `sample_rate` Hz."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    """Polyphase resampling (no pitch change)."""
+    if source_rate == target_rate or len(samples) == 0:
+        return samples.astype(np.float32, copy=False)
+    ratio = Fraction(target_rate, source_rate).limit_denominator(1000)
+    return resample_poly(samples, ratio.numerator, ratio.denominator).astype(np.float32)
+
+
+def concat(chunks: list[AudioChunk]) -> AudioChunk:
+    rate = chunks[0].sample_rate
+    parts = [c.samples if c.sample_rate == rate else resample(c.samples, c.sample_rate, rate) for c in chunks]
+    return AudioChunk(np.concatenate(parts).astype(np.float32), rate)
+
+
+def speech_rms(samples: np.ndarray, frame: int = 480) -> float:
+    """RMS over the louder frames only, so pauses do not count as quiet speech."""
+    usable = len(samples) - len(samples) % frame
+    if usable == 0:
+        return float(np.sqrt(np.mean(np.square(samples)))) if len(samples) else 0.0
+    frames = np.sqrt(np.mean(np.square(samples[:usable].reshape(-1, frame)), axis=1))
+    loud = frames[frames > max(frames.max() * 0.1, 1e-4)]
+    return float(np.sqrt(np.mean(np.square(loud)))) if len(loud) else 0.0
+
+
+def normalize(samples: np.ndarray, target_dbfs: float) -> np.ndarray:
+    """Scales speech to a target loudness, never clipping; silence stays silence."""
+    rms = speech_rms(samples)
+    if rms < 1e-4:
+        return samples
+    gain = 10 ** (target_dbfs / 20) / rms
+    peak = float(np.max(np.abs(samples)))
+    gain = min(gain, 0.99 / peak) if peak > 0 else gain
+    return (samples * gain).astype(np.float32)
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)

@@ -1,0 +1,130 @@
+"""The audio cache: identical lines replay without synthesis.
+
+An entry is `DIR/ab/<key>.<sha>.wav`: `key` hashes everything that changes the audio,
+`sha` is the first 16 hex digits of the file's own SHA-256, so a truncated or damaged
+file is detected (and deleted) on read. Writes are atomic; eviction (least recently
+used, by mtime, which a hit refreshes) holds a file lock, so processes can share a dir.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import json
+import logging
+import os
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile
+
+from engine import write_atomic
+from plugins.voice.audio import AudioChunk
+from plugins.voice.settings import CacheSettings
+
+FORMAT = 1
+log = logging.getLogger(__name__)
+
+
+def normalize_text(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def cache_key(**parts: Any) -> str:
+    """A stable hash of everything that changes the audio."""
+    parts = {**parts, "format": FORMAT}
+    if "text" in parts:
+        parts["text"] = normalize_text(parts["text"])
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    entries: int
+    bytes: int
+    max_bytes: int
+
+
+class AudioCache:
+    def __init__(self, settings: CacheSettings) -> None:
+        self.dir = settings.dir
+        self.max_bytes = int(settings.max_mb * 1024 * 1024)
+        self._estimate: int | None = None  # bytes in the dir, kept up to date without rescanning
+
+    def _entries(self, key: str) -> list[Path]:
+        folder = self.dir / key[:2]
+        return sorted(folder.glob(f"{key}.*.wav")) if folder.is_dir() else []
+
+    def get(self, key: str) -> AudioChunk | None:
+        for path in self._entries(key):
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue  # evicted by another process meanwhile
+            if hashlib.sha256(data).hexdigest()[:16] != path.name.split(".")[1]:
+                log.warning("cache entry %s is damaged; regenerating", path.name)
+                path.unlink(missing_ok=True)
+                continue
+            samples, rate = soundfile.read(io.BytesIO(data), dtype="float32")
+            try:
+                os.utime(path)  # most recently used
+            except OSError:
+                pass
+            return AudioChunk(samples, rate)
+        return None
+
+    def put(self, key: str, audio: AudioChunk) -> Path:
+        buffer = io.BytesIO()
+        soundfile.write(buffer, np.asarray(audio.samples, dtype=np.float32), audio.sample_rate,
+                        format="WAV", subtype="PCM_16")
+        data = buffer.getvalue()
+        path = self.dir / key[:2] / f"{key}.{hashlib.sha256(data).hexdigest()[:16]}.wav"
+        write_atomic(path, data)
+        if self._estimate is None:
+            self._estimate = sum(size for _, size, _ in self._all())
+        else:
+            self._estimate += len(data)
+        if self._estimate > self.max_bytes:
+            self.evict()
+        return path
+
+    def _all(self) -> list[tuple[float, int, Path]]:
+        found = []
+        for path in self.dir.glob("??/*.wav"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            found.append((stat.st_mtime, stat.st_size, path))
+        return found
+
+    def evict(self) -> int:
+        """Deletes least recently used entries until the cache fits its size cap; returns how many."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            entries = sorted(self._all())
+            total = sum(size for _, size, _ in entries)
+            removed = 0
+            for _, size, path in entries:
+                if total <= self.max_bytes:
+                    break
+                path.unlink(missing_ok=True)
+                total -= size
+                removed += 1
+            self._estimate = total
+            return removed
+
+    def stats(self) -> CacheStats:
+        entries = self._all()
+        return CacheStats(len(entries), sum(size for _, size, _ in entries), self.max_bytes)
+
+    def clear(self) -> int:
+        entries = self._all()
+        for _, _, path in entries:
+            path.unlink(missing_ok=True)
+        return len(entries)

@@ -1,0 +1,75 @@
+"""`engine say` (audition a voice) and `engine cache stats|clear`."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+from typing import Any
+
+import soundfile
+
+from engine import load_story, write_atomic
+from plugins.voice.audio import AudioChunk, concat
+from plugins.voice.cache import AudioCache
+from plugins.voice.cast import Cast, read_voice_map
+from plugins.voice.engines.base import LineSettings
+from plugins.voice.engines.registry import build_engines
+from plugins.voice.errors import EngineUnavailable, VoiceError
+from plugins.voice.settings import ENGINES, voice_settings
+
+
+def register(subparsers: Any) -> None:
+    say = subparsers.add_parser("say", help="speak one line in a character's voice into a WAV file")
+    say.add_argument("text")
+    say.add_argument("--story", type=Path, required=True, metavar="DIR")
+    say.add_argument("--character", required=True, metavar="ID")
+    say.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav")
+    say.add_argument("--engine", choices=ENGINES, help="use only this engine (no fallback)")
+    say.set_defaults(handler=say_command)
+
+    cache = subparsers.add_parser("cache", help="inspect or empty the audio cache")
+    cache.add_argument("action", choices=("stats", "clear"))
+    cache.set_defaults(handler=cache_command)
+
+
+def say_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+    settings = voice_settings(config)
+    story = load_story(args.story)
+    if args.character not in story.characters:
+        raise VoiceError(f"{args.story} has no character '{args.character}' (known: {', '.join(story.characters)}).")
+    voice = Cast(story, settings.voices_dir, settings.engine, read_voice_map(settings.voices_dir)).voice_for(
+        args.character)
+    engines = build_engines(settings)
+    order = [args.engine] if args.engine else [voice.engine] + [e for e in settings.fallback if e != voice.engine]
+    line = LineSettings(speed=voice.speed, language=voice.language)
+    reasons = []
+    for name in order:
+        engine = engines[name]
+        try:
+            missing = engine.missing()
+            if missing:
+                raise EngineUnavailable(name, missing)
+            chunks: list[AudioChunk] = list(engine.synthesize(args.text, voice, line))
+        except EngineUnavailable as exc:
+            reasons.append(f"{name}: {exc.reason}")
+            continue
+        audio = concat(chunks)
+        buffer = io.BytesIO()
+        soundfile.write(buffer, audio.samples, audio.sample_rate, format="WAV", subtype="PCM_16")
+        write_atomic(args.output, buffer.getvalue())
+        skipped = f" (passed over {'; '.join(reasons)})" if reasons else ""
+        print(f"Wrote {args.output}: {audio.seconds:.1f} s at {audio.sample_rate} Hz by {name}{skipped}.")
+        return 0
+    raise VoiceError(f"No engine could speak for {args.character}: {'; '.join(reasons)}.")
+
+
+def cache_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+    cache = AudioCache(voice_settings(config).cache)
+    if args.action == "clear":
+        print(f"Removed {cache.clear()} entries from {cache.dir}.")
+        return 0
+    stats = cache.stats()
+    used = stats.bytes / 1024 / 1024
+    print(f"{cache.dir}: {stats.entries} entries, {used:.1f} MB of {stats.max_bytes / 1024 / 1024:.0f} MB")
+    return 0

@@ -1,0 +1,1 @@
+"""One engine per module; each only turns text into audio chunks."""

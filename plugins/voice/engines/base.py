@@ -1,0 +1,37 @@
+"""The protocol every speech engine follows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from plugins.voice.audio import AudioChunk
+from plugins.voice.cast import Voice
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    """Per-line synthesis settings (from the character's profile)."""
+
+    speed: float = 1.0
+    language: str = "en"
+
+
+class Engine(Protocol):
+    name: str
+
+    def missing(self) -> str | None:
+        """Cheap check: what keeps this engine from running at all (extra, model), or None."""
+
+    def probe(self) -> str | None:
+        """Health check, may take a moment (used to re-probe in the background): reason or None."""
+
+    def prepare(self) -> None:
+        """Loads what the first line will need (a model), off the playback path."""
+
+    def identity(self, voice: Voice) -> str:
+        """Identifies the model and voice used for `voice`, for cache keys."""
+
+    def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
+        """Yields mono audio chunks as they are produced; raises EngineUnavailable/SynthesisFailed."""

@@ -1,0 +1,94 @@
+"""edge-tts: Microsoft's online neural voices (needs the network)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterator
+
+from plugins.voice.audio import AudioChunk
+from plugins.voice.cast import Voice
+from plugins.voice.engines.base import LineSettings
+from plugins.voice.errors import EngineUnavailable, SynthesisFailed
+from plugins.voice.settings import EdgeSettings
+
+# Distinct defaults for characters whose profile names no edge voice.
+DEFAULT_VOICES = [
+    "en-US-GuyNeural", "en-US-JennyNeural", "en-GB-RyanNeural", "en-GB-SoniaNeural", "en-US-AriaNeural",
+    "en-US-ChristopherNeural", "en-AU-NatashaNeural", "en-AU-WilliamNeural", "en-US-EricNeural",
+    "en-GB-LibbyNeural", "en-IE-ConnorNeural", "en-US-MichelleNeural",
+]
+
+
+class EdgeEngine:
+    name = "edge"
+
+    def __init__(self, settings: EdgeSettings) -> None:
+        self.settings = settings
+
+    def missing(self) -> str | None:
+        try:
+            import edge_tts  # noqa: F401
+        except ImportError:
+            return "edge-tts is not installed (pip install edge-tts)"
+        return None
+
+    def probe(self) -> str | None:
+        try:
+            self._fetch("Hello.", DEFAULT_VOICES[0], "+0%")
+        except EngineUnavailable as exc:
+            return exc.reason
+        return None
+
+    def voice_name(self, voice: Voice) -> str:
+        return voice.names.get("edge") or DEFAULT_VOICES[voice.variant % len(DEFAULT_VOICES)]
+
+    def prepare(self) -> None:
+        pass
+
+    def identity(self, voice: Voice) -> str:
+        return f"edge:{self.voice_name(voice)}"
+
+    def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
+        import soundfile
+
+        rate = f"{round((settings.speed - 1.0) * 100):+d}%"
+        mp3 = self._fetch(text, self.voice_name(voice), rate)
+        try:
+            samples, sample_rate = soundfile.read(io.BytesIO(mp3), dtype="float32")
+        except (soundfile.LibsndfileError, RuntimeError) as exc:
+            raise SynthesisFailed(self.name, f"its audio could not be decoded ({exc})") from exc
+        if samples.ndim > 1:
+            samples = samples.mean(axis=1)
+        yield AudioChunk(samples, sample_rate)
+
+    def _fetch(self, text: str, voice_name: str, rate: str) -> bytes:
+        """Runs one edge-tts request and returns the MP3; every failure means 'unavailable'."""
+        import aiohttp
+        import edge_tts
+        from edge_tts import communicate
+
+        if self.settings.endpoint:
+            communicate.WSS_URL = self.settings.endpoint  # a proxy or test server
+        tts = edge_tts.Communicate(text, voice_name, rate=rate, connect_timeout=self.settings.connect_timeout,
+                                   receive_timeout=self.settings.receive_timeout)
+
+        async def collect() -> bytes:
+            audio = bytearray()
+            async for message in tts.stream():
+                if message["type"] == "audio":
+                    audio += message["data"]
+            return bytes(audio)
+
+        try:
+            return asyncio.run(collect())
+        except aiohttp.ClientResponseError as exc:
+            raise EngineUnavailable(self.name, f"Microsoft refused the connection (HTTP {exc.status})") from None
+        except TimeoutError:
+            raise EngineUnavailable(self.name, "the speech service timed out") from None
+        except aiohttp.ClientConnectorDNSError:
+            raise EngineUnavailable(self.name, "offline (cannot resolve Microsoft's speech service)") from None
+        except (OSError, aiohttp.ClientError) as exc:
+            raise EngineUnavailable(self.name, f"cannot reach the speech service ({type(exc).__name__})") from None
+        except edge_tts.exceptions.EdgeTTSException as exc:
+            raise SynthesisFailed(self.name, f"the speech service broke off ({type(exc).__name__})") from None

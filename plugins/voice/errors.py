@@ -1,0 +1,38 @@
+"""Errors of the voice plugin; each carries what the player or author needs."""
+
+from __future__ import annotations
+
+from engine import EngineError
+
+
+class VoiceError(EngineError):
+    """Base of every expected voice failure."""
+
+
+class MissingVoice(VoiceError):
+    def __init__(self, character_id: str) -> None:
+        self.character_id = character_id
+        super().__init__(f"missing voice_id for character_id {character_id}")
+
+
+class UnsafePath(VoiceError):
+    def __init__(self, path: str, folder: str) -> None:
+        self.path = path
+        super().__init__(f"'{path}' must stay inside {folder}/ (no absolute paths, '..' or links out of it)")
+
+
+class EngineUnavailable(VoiceError):
+    """An engine cannot speak now (extra missing, model missing, offline, refused, timed out...)."""
+
+    def __init__(self, engine: str, reason: str) -> None:
+        self.engine = engine
+        self.reason = reason
+        super().__init__(f"{engine}: {reason}")
+
+
+class SynthesisFailed(EngineUnavailable):
+    """An engine failed in the middle of a line; the line is spoken again by the next engine."""
+
+
+class VoiceConfigError(VoiceError):
+    """A bad value in the [voice] part of config.toml."""

@@ -1,0 +1,83 @@
+"""Turns engine chunks into what the player hears: one rate, one loudness, no overlaps."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from plugins.voice.audio import AudioChunk, normalize, resample, to_int16
+from plugins.voice.sinks import NoAudioDevice, NullSink, Sink
+
+log = logging.getLogger(__name__)
+
+
+class Recording:
+    """--record FILE.wav: everything the player hears, in order, with the gaps between lines."""
+
+    def __init__(self, path: Path, rate: int, gap_seconds: float) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.part")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = soundfile.SoundFile(self.tmp, "w", samplerate=rate, channels=1, subtype="PCM_16", format="WAV")
+        self.gap = np.zeros(int(rate * gap_seconds), dtype=np.int16)
+        self.lines = 0
+        self.lock = threading.Lock()
+
+    def start_line(self) -> None:
+        with self.lock:
+            if self.lines and len(self.gap):
+                self.file.write(self.gap)
+            self.lines += 1
+
+    def write(self, pcm: np.ndarray) -> None:
+        with self.lock:
+            self.file.write(pcm)
+
+    def close(self) -> None:
+        with self.lock:
+            self.file.close()
+            self.tmp.replace(self.path)
+
+
+class Output:
+    """The single way to the speakers. Lines are played one after another, never together."""
+
+    def __init__(self, sink: Sink, rate: int, loudness_dbfs: float, notify: Callable[[str], None],
+                 recording: Recording | None = None) -> None:
+        self.sink = sink
+        self.rate = rate
+        self.loudness_dbfs = loudness_dbfs
+        self.notify = notify
+        self.recording = recording
+
+    def start_line(self) -> None:
+        if self.recording:
+            self.recording.start_line()
+
+    def play(self, chunk: AudioChunk) -> None:
+        samples = resample(np.asarray(chunk.samples, dtype=np.float32), chunk.sample_rate, self.rate)
+        pcm = to_int16(normalize(samples, self.loudness_dbfs))
+        if self.recording:
+            self.recording.write(pcm)
+        try:
+            self.sink.write(pcm)
+        except NoAudioDevice as exc:
+            self.notify(f"No audio device ({exc}); the story goes on as text" +
+                        (" and --record keeps recording." if self.recording else "."))
+            self.sink = NullSink()
+
+    def end_line(self) -> None:
+        self.sink.drain()
+
+    def stop(self) -> None:
+        self.sink.stop()
+
+    def close(self) -> None:
+        self.sink.close()
+        if self.recording:
+            self.recording.close()

@@ -1,0 +1,118 @@
+"""The [voice] part of config.toml, parsed once into one frozen dataclass per part."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plugins.voice.errors import VoiceConfigError
+
+ENGINES = ("xtts", "piper", "edge", "kokoro")
+SINKS = ("simpleaudio", "sounddevice", "null")
+
+
+def _cache_home() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "voiced-if"
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    dir: Path = field(default_factory=lambda: _cache_home() / "audio")
+    max_mb: float = 500.0
+
+
+@dataclass(frozen=True)
+class PiperSettings:
+    voices_dir: Path = Path("voices/piper")
+    default_voice: str = "en_US-joe-medium"
+    noise_scale: float = 0.667
+    noise_w_scale: float = 0.8
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    connect_timeout: int = 5
+    receive_timeout: int = 20
+    endpoint: str = ""  # another websocket URL (a proxy, or a test server); empty means Microsoft's
+
+
+@dataclass(frozen=True)
+class XttsSettings:
+    model_dir: Path = Path("models/xtts_v2")
+
+
+@dataclass(frozen=True)
+class KokoroSettings:
+    model_dir: Path = Path("models/kokoro")
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    voices_dir: Path = Path("voices")
+    engine: str = "xtts"  # for profiles that name none
+    fallback: tuple[str, ...] = ("xtts", "edge", "piper")
+    sink: str = "simpleaudio"
+    output_rate: int = 24000
+    loudness_dbfs: float = -20.0
+    line_gap: float = 0.3  # silence between lines in --record
+    reprobe_seconds: float = 20.0
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    piper: PiperSettings = field(default_factory=PiperSettings)
+    edge: EdgeSettings = field(default_factory=EdgeSettings)
+    xtts: XttsSettings = field(default_factory=XttsSettings)
+    kokoro: KokoroSettings = field(default_factory=KokoroSettings)
+
+
+def voice_settings(config: dict[str, Any]) -> VoiceSettings:
+    """Reads [voice] (and [voice.cache], [voice.piper], ...); relative paths are relative to config.toml."""
+    base = Path(config["_path"]).parent if "_path" in config else Path.cwd()
+    table = config.get("voice", {})
+    settings = _build(VoiceSettings, table, base, "voice")
+    if settings.engine not in ENGINES:
+        raise VoiceConfigError(f"[voice] engine must be one of {', '.join(ENGINES)}, not {settings.engine!r}.")
+    unknown = [name for name in settings.fallback if name not in ENGINES]
+    if unknown or not settings.fallback:
+        raise VoiceConfigError(f"[voice] fallback lists engines from {', '.join(ENGINES)}; {unknown} is not one.")
+    if settings.sink not in SINKS:
+        raise VoiceConfigError(f"[voice] sink must be one of {', '.join(SINKS)}, not {settings.sink!r}.")
+    return settings
+
+
+def _build(cls: Any, table: Any, base: Path, where: str) -> Any:
+    if not isinstance(table, dict):
+        raise VoiceConfigError(f"[{where}] in config.toml must be a table.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise VoiceConfigError(f"[{where}] has unknown keys {unknown}; known: {sorted(fields)}.")
+    values: dict[str, Any] = {}
+    defaults = cls()
+    for name, value in table.items():
+        default = getattr(defaults, name)
+        if dataclasses.is_dataclass(default):
+            values[name] = _build(type(default), value, base, f"{where}.{name}")
+        elif isinstance(default, Path):
+            values[name] = base / Path(os.path.expanduser(str(value)))
+        elif isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise VoiceConfigError(f"[{where}] {name} must be a list of names.")
+            values[name] = tuple(value)
+        elif not _same_kind(value, default):
+            raise VoiceConfigError(f"[{where}] {name} must be a {type(default).__name__}, not {value!r}.")
+        else:
+            values[name] = type(default)(value)
+    for name, default in vars(defaults).items():
+        if isinstance(default, Path) and name not in values and not default.is_absolute():
+            values[name] = base / default
+    return cls(**values)
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(value, bool) != isinstance(default, bool):
+        return False
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))

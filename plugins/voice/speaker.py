@@ -1,0 +1,153 @@
+"""Speaks lines one after another on a worker thread: cache, else engines in fallback order."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine import SpokenLine
+from plugins.voice.audio import AudioChunk, concat
+from plugins.voice.cache import AudioCache, cache_key
+from plugins.voice.cast import Cast, Voice
+from plugins.voice.engines.base import Engine, LineSettings
+from plugins.voice.errors import EngineUnavailable, VoiceError
+from plugins.voice.fallback import Fallback
+from plugins.voice.playback import Output
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    line: SpokenLine
+    queued_at: float = field(default_factory=time.monotonic)
+    done: threading.Event = field(default_factory=threading.Event)
+    skipped: threading.Event = field(default_factory=threading.Event)
+
+
+def line_key(engine: Engine, voice: Voice, text: str) -> str:
+    return cache_key(engine=engine.name, model=engine.identity(voice), reference=voice.reference_hash,
+                     language=voice.language, speed=voice.speed, text=text)
+
+
+class Speaker:
+    def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, output: Output,
+                 trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None]) -> None:
+        self.cast = cast
+        self.fallback = fallback
+        self.cache = cache
+        self.output = output
+        self.trace = trace
+        self.notify = notify
+        self.jobs: queue.Queue[Job | None] = queue.Queue()
+        self.current: Job | None = None
+        self.warned: set[str] = set()
+        self.thread = threading.Thread(target=self._run, name="voice-speaker", daemon=True)
+        self.thread.start()
+
+    def say(self, line: SpokenLine) -> Job:
+        job = Job(line)
+        self.jobs.put(job)
+        return job
+
+    def skip(self, job: Job) -> None:
+        job.skipped.set()
+        if self.current is job:
+            self.output.stop()
+
+    def close(self, drain: bool) -> None:
+        """Stops the worker; with drain, every queued line is spoken first."""
+        if not drain:
+            while True:
+                try:
+                    pending = self.jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if pending is not None:
+                    pending.skipped.set()
+                    pending.done.set()
+            if self.current is not None:
+                self.skip(self.current)
+        self.jobs.put(None)
+        self.thread.join()
+        self.fallback.close()
+        self.output.close()
+
+    def _run(self) -> None:
+        self._prepare()
+        while (job := self.jobs.get()) is not None:
+            self.current = job
+            try:
+                self._speak(job)
+            except Exception:  # never let one line kill the voice for the rest of the game
+                log.exception("voice failed for line %s", job.line.line_id)
+                self.notify(f"Voice failed for line {job.line.line_id}; see the log. The story goes on.")
+            finally:
+                self.current = None
+                job.done.set()
+
+    def _prepare(self) -> None:
+        """Loads the default engines' models before the first line needs them."""
+        for engine in self.fallback.plan(self.cast.default_engine).engines:
+            try:
+                engine.prepare()
+            except EngineUnavailable as exc:
+                self.fallback.mark_down(engine.name, exc.reason)
+
+    def _speak(self, job: Job) -> None:
+        line = job.line
+        record: dict[str, Any] = {"event": "voice", "line_id": line.line_id, "character_id": line.character_id}
+        try:
+            voice = self.cast.voice_for(line.character_id)
+        except VoiceError as exc:
+            if line.character_id not in self.warned:
+                self.warned.add(line.character_id)
+                self.notify(f"{exc}: {line.speaker}'s lines are shown but not spoken.")
+            self.trace({**record, "engine": None, "error": str(exc)})
+            return
+        plan = self.fallback.plan(voice.engine)
+        fallbacks = [{"engine": name, "reason": reason} for name, reason in plan.skipped]
+        self.output.start_line()
+        for engine in plan.engines:
+            try:
+                result = self._with_engine(job, engine, voice)
+            except EngineUnavailable as exc:
+                self.fallback.mark_down(engine.name, exc.reason)
+                fallbacks.append({"engine": engine.name, "reason": exc.reason})
+                self.output.stop()
+                continue
+            self.output.end_line()
+            self.trace({**record, "voice_id": voice.voice_id, "engine": engine.name, "fallback": fallbacks, **result})
+            return
+        self.notify(f"No voice engine could speak line {line.line_id}; the story goes on as text.")
+        self.trace({**record, "voice_id": voice.voice_id, "engine": None, "fallback": fallbacks})
+
+    def _with_engine(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
+        key = line_key(engine, voice, job.line.text)
+        cached = self.cache.get(key)
+        if cached is not None:
+            hit_ms = self._ms_since(job)
+            self.output.play(cached)
+            return {"cache": "hit", "first_audio_ms": hit_ms, "skipped": job.skipped.is_set()}
+        settings = LineSettings(speed=voice.speed, language=voice.language)
+        chunks: list[AudioChunk] = []
+        first: float | None = None
+        for chunk in engine.synthesize(job.line.text, voice, settings):
+            if job.skipped.is_set():
+                break
+            if first is None:
+                first = self._ms_since(job)
+            self.output.play(chunk)
+            chunks.append(chunk)
+        if chunks and not job.skipped.is_set():
+            self.cache.put(key, concat(chunks))
+        return {"cache": "miss", "first_audio_ms": first, "skipped": job.skipped.is_set()}
+
+    @staticmethod
+    def _ms_since(job: Job) -> float:
+        return round((time.monotonic() - job.queued_at) * 1000, 1)

@@ -1,0 +1,64 @@
+"""Checks the voice fields of character profiles (for `engine check` and before play)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from engine import Problem, Story
+from plugins.voice.cast import Cast
+from plugins.voice.engines.piper import PiperEngine
+from plugins.voice.errors import UnsafePath, VoiceError
+from plugins.voice.settings import ENGINES, VoiceSettings
+
+
+def _line_of(path: Path, key: str) -> int:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    match = re.search(rf'^\s*"{re.escape(key)}"\s*:', text, re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+def profile_problems(story: Story, cast: Cast, settings: VoiceSettings) -> list[Problem]:
+    problems: list[Problem] = []
+    piper_voices = PiperEngine(settings.piper).models()
+    for character in story.characters.values():
+        profile, path = character.profile, character.path
+
+        def bad(key: str, message: str, severity: str = "error", path: Path = path) -> None:
+            problems.append(Problem(path, _line_of(path, key), message, severity))
+
+        _check_types(profile, bad)
+        try:
+            voice_id = cast.voice_id(character.character_id)
+            reference = cast.reference(voice_id, profile)
+        except UnsafePath as exc:
+            bad("voice_clone_ref", f"voice_clone_ref {exc}")
+            continue
+        except VoiceError as exc:
+            bad("voice_id", str(exc))
+            continue
+        engine = profile.get("engine") or settings.engine
+        if engine == "xtts" and not reference.exists():
+            bad("voice_clone_ref", f"reference WAV {reference.name} is not in {settings.voices_dir.name}/ yet; "
+                "another engine will speak for now", "warning")
+        piper_voice = str(profile.get("piper_voice") or "").partition("#")[0]
+        if piper_voice and piper_voice not in piper_voices:
+            bad("piper_voice", f"Piper voice '{piper_voice}' is not installed (known: {', '.join(piper_voices)})")
+    return problems
+
+
+def _check_types(profile: dict[str, Any] | Any, bad: Any) -> None:
+    engine = profile.get("engine")
+    if engine is not None and engine not in ENGINES:
+        bad("engine", f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    speed = profile.get("speed")
+    if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.25 <= speed <= 4):
+        bad("speed", f"speed must be a number from 0.25 to 4, not {speed!r}")
+    seconds = profile.get("voice_seed_seconds_target")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0):
+        bad("voice_seed_seconds_target", "voice_seed_seconds_target must be a positive number of seconds")
+    for key in ("voice_id", "voice_seed_text", "voice_clone_ref", "language", "edge_voice", "piper_voice",
+                "kokoro_voice"):
+        if key in profile and not isinstance(profile[key], str):
+            bad(key, f"{key} must be a string")
