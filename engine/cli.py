@@ -11,7 +11,7 @@ import pluggy
 
 from engine.config import PACES, engine_settings, load_config
 from engine.context import PlayContext
-from engine.errors import EngineError, Problem, QuitGame, ScriptedChoicesExhausted, StoryError
+from engine.errors import EngineError, Problem, QuitGame, ScriptedChoicesExhausted
 from engine.loader import load_story, read_story
 from engine.plugins import make_plugin_manager
 from engine.runner import Runner
@@ -89,10 +89,6 @@ def check_command(args: argparse.Namespace, config: dict[str, Any], pm: pluggy.P
 
 def play_command(args: argparse.Namespace, config: dict[str, Any], pm: pluggy.PluginManager) -> int:
     story = load_story(args.story)
-    problems = plugin_problems(pm, story, config)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise StoryError(errors)
     settings = engine_settings(config)
     saved_at = save_path(settings.saves_dir, story)
     state = load_game(saved_at, story) if args.resume else GameState(story.start)
@@ -102,6 +98,9 @@ def play_command(args: argparse.Namespace, config: dict[str, Any], pm: pluggy.Pl
         pm.register(TracePlugin(writer), name="trace")
     context = PlayContext(story, config, vars(args), writer.write if writer else _no_trace, terminal.notice)
     terminal.show_title(story)
+    for problem in plugin_problems(pm, story, config):  # plugin problems (a missing voice) never stop the story
+        if problem.severity == "error":
+            terminal.notice(str(problem))
     ending: str | None = None
     reason = "error"
     try:

@@ -58,7 +58,9 @@ def engine_validate(story: Story, config: dict) -> list[Problem]:  # type: ignor
 
     Receives the loaded story and the whole parsed config.toml. Returns the
     problems the plugin finds (e.g. a character with no voice); errors make
-    `engine check` exit 1 and stop `engine play`, warnings are only shown.
+    `engine check` exit 1 and are shown as notices by `engine play`, which
+    goes on (a plugin's problem never stops the story); warnings appear only
+    in `engine check`.
     """
 
 

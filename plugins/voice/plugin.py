@@ -46,7 +46,12 @@ class VoicePlugin:
     @hookimpl
     def engine_story_loaded(self, context: PlayContext) -> None:
         settings = voice_settings(dict(context.config))
-        cast = Cast(context.story, settings.voices_dir, settings.engine, read_voice_map(settings.voices_dir))
+        try:
+            voice_map = read_voice_map(settings.voices_dir)
+        except VoiceError as exc:
+            context.notify(f"{exc} Voices come from the profiles only.")
+            voice_map = {}
+        cast = Cast(context.story, settings.voices_dir, settings.engine, voice_map)
         fallback = Fallback(build_engines(settings), settings.fallback, context.notify, settings.reprobe_seconds)
         record = context.options.get("record")
         recording = Recording(record, settings.output_rate, settings.line_gap) if record else None

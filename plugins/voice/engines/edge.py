@@ -75,9 +75,18 @@ class EdgeEngine:
 
         async def collect() -> bytes:
             audio = bytearray()
-            async for message in tts.stream():
+            messages = tts.stream()
+            while True:  # edge-tts has no timeout between websocket messages: bound each wait
+                try:
+                    message = await asyncio.wait_for(anext(messages), self.settings.receive_timeout)
+                except StopAsyncIteration:
+                    break
                 if message["type"] == "audio":
                     audio += message["data"]
+            # edge-tts counts audio bytes only when a turn ends properly ("turn.end"); a connection
+            # dropped mid-line leaves them short, while edge-tts itself returns quietly.
+            if tts.state.get("cumulative_audio_bytes") != len(audio):
+                raise SynthesisFailed(self.name, "the speech service broke off in the middle of the line")
             return bytes(audio)
 
         try:
