@@ -58,6 +58,11 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     check.set_defaults(handler=check_command)
 
     pm.hook.engine_register_commands(subparsers=sub)
+    for command in sub.choices.values():  # `--config` works after any command, plugins' too
+        try:
+            command.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
+        except argparse.ArgumentError:
+            pass  # it has one already
     return parser
 
 
