@@ -101,7 +101,8 @@ def _build(cls: Any, table: Any, base: Path, where: str) -> Any:
                 raise VoiceConfigError(f"[{where}] {name} must be a list of names.")
             values[name] = tuple(value)
         elif not _same_kind(value, default):
-            raise VoiceConfigError(f"[{where}] {name} must be a {type(default).__name__}, not {value!r}.")
+            kind = {int: "whole number", float: "number", str: "string"}.get(type(default), type(default).__name__)
+            raise VoiceConfigError(f"[{where}] {name} must be a {kind}, not {value!r}.")
         else:
             values[name] = type(default)(value)
     for name, default in vars(defaults).items():

@@ -1,0 +1,83 @@
+"""What reaches the sound card, captured by ALSA's file plugin (no sound card here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from plugins.voice.audio import normalize, resample, speech_rms
+from tests.conftest import ENDINGS, TOMB, engine_env, run_engine
+from tests.voice.conftest import write_config
+
+SINK_SCRIPT = """
+import sys, numpy as np
+from plugins.voice.sinks import open_sink
+sink = open_sink(sys.argv[1], 24000)
+for seed in range(3):
+    sink.write(np.random.default_rng(seed).integers(-20000, 20000, 2400 + 1000 * seed).astype(np.int16))
+sink.drain()
+sink.close()
+"""
+
+
+@pytest.mark.parametrize("sink", ["simpleaudio", "sounddevice"])
+def test_sinks_play_exact_samples_in_order(sink: str, alsa_capture: tuple[dict[str, str], Path]) -> None:
+    env, captured = alsa_capture
+    result = subprocess.run([sys.executable, "-c", SINK_SCRIPT, sink], env=engine_env(**env), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    expected = np.concatenate(
+        [np.random.default_rng(s).integers(-20000, 20000, 2400 + 1000 * s).astype(np.int16) for s in range(3)])
+    assert np.array_equal(np.fromfile(captured, dtype=np.int16), expected)
+
+
+def test_the_sound_card_hears_what_is_recorded(tmp_path: Path, alsa_capture: tuple[dict[str, str], Path]) -> None:
+    env, captured = alsa_capture
+    config = write_config(tmp_path, voice="line_gap = 0.0")
+    record = tmp_path / "out.wav"
+    choices = ",".join(map(str, ENDINGS["Buried Again"]))
+    result = run_engine("play", TOMB, "--pace", "instant", "--choices", choices, "--sink", "simpleaudio",
+                        "--record", record, "--config", config, **env)
+    assert result.returncode == 0, result.stderr
+    assert "No audio device" not in result.stdout
+    recorded, rate = soundfile.read(record, dtype="int16")
+    assert rate == 24000 and len(recorded) > 24000 * 30
+    assert np.array_equal(np.fromfile(captured, dtype=np.int16), recorded)
+
+
+def test_no_audio_device_is_one_notice(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text('pcm.!default { type hw; card 9 }\n')
+    config, record, trace = write_config(tmp_path), tmp_path / "out.wav", tmp_path / "t.jsonl"
+    result = run_engine("play", TOMB, "--pace", "instant", "--choices", "1,2,1,2,2", "--sink", "simpleaudio",
+                        "--record", record, "--trace", trace, "--config", config, HOME=str(home))
+    assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.count("No audio device") == 1
+    assert "*** Buried Again ***" in result.stdout
+    voiced = [json.loads(x) for x in trace.read_text().splitlines() if '"event": "voice"' in x]
+    assert len(voiced) == 32 and soundfile.info(record).duration > 60
+
+
+def test_engines_rates_are_converted_without_pitch_change() -> None:
+    rate = 22050
+    t = np.arange(rate) / rate
+    converted = resample(np.sin(2 * np.pi * 440 * t).astype(np.float32), rate, 24000)
+    assert len(converted) == 24000
+    spectrum = np.abs(np.fft.rfft(converted))
+    assert abs(np.argmax(spectrum) * 24000 / len(converted) - 440) < 2  # still 440 Hz
+
+
+def test_loudness_is_levelled_between_engines() -> None:
+    t = np.arange(24000) / 24000
+    quiet = (0.05 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    loud = (0.8 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    levels = [20 * np.log10(speech_rms(normalize(x, -20.0))) for x in (quiet, loud)]
+    assert all(abs(level + 20.0) < 0.5 for level in levels)
+    assert np.all(normalize(np.zeros(100, dtype=np.float32), -20.0) == 0)

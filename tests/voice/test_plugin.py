@@ -1,0 +1,91 @@
+"""The voice plugin end to end through `engine play` and `engine say`: offline, fresh cache, real Piper."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from tests.conftest import ENDINGS, TOMB, run_engine
+from tests.voice.audio_checks import median_pitch
+from tests.voice.conftest import write_config
+
+BURIED = ",".join(map(str, ENDINGS["Buried Again"]))
+
+
+def play(config: Path, tmp_path: Path, name: str, *extra: str) -> tuple[str, list[dict], Path]:
+    record, trace = tmp_path / f"{name}.wav", tmp_path / f"{name}.jsonl"
+    result = run_engine("play", TOMB, "--choices", BURIED, "--record", record, "--trace", trace,
+                        "--config", config, *extra)
+    assert result.returncode == 0, result.stderr
+    return result.stdout, [json.loads(x) for x in trace.read_text().splitlines()], record
+
+
+def test_every_line_is_spoken_offline_then_replayed_from_cache(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    stdout, records, record = play(config, tmp_path, "first", "--pace", "instant")
+    lines = [r for r in records if r["event"] in ("narration", "dialogue")]
+    voices = {r["line_id"]: r for r in records if r["event"] == "voice"}
+    assert len(lines) == 32 and set(voices) == {r["line_id"] for r in lines}
+    assert {v["engine"] for v in voices.values()} == {"piper"}
+    assert all([f["engine"] for f in v["fallback"]] == ["xtts", "edge"] for v in voices.values())
+    assert {v["cache"] for v in voices.values()} == {"miss"}
+    assert stdout.count("xtts voice unavailable") == 1 and stdout.count("edge voice unavailable") == 1
+    heard, rate = soundfile.read(record, dtype="float32")
+    gaps = 0.3 * (len(lines) - 1)
+    assert rate == 24000 and len(heard) / rate > gaps + len(lines) * 1.0
+
+    _, again, record2 = play(config, tmp_path, "second", "--pace", "instant")
+    cached = [r for r in again if r["event"] == "voice"]
+    assert len(cached) == 32 and {r["cache"] for r in cached} == {"hit"}
+    assert abs(soundfile.info(record2).duration - soundfile.info(record).duration) < 0.1
+
+
+def test_listen_pace_waits_for_each_voice(tmp_path: Path) -> None:
+    _, records, _ = play(write_config(tmp_path), tmp_path, "listen", "--pace", "listen")
+    order = [(r["event"], r["line_id"]) for r in records if r["event"] in ("narration", "dialogue", "voice")]
+    for (event, line_id), (next_event, next_id) in zip(order, order[1:], strict=False):
+        if event in ("narration", "dialogue"):
+            assert (next_event, next_id) == ("voice", line_id), "a line was shown before the previous voice ended"
+
+
+def test_say_auditions_a_character(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    outputs = {}
+    for character in ("guide", "god"):
+        out = tmp_path / f"{character}.wav"
+        result = run_engine("say", "--story", TOMB, "--character", character, "Who walks in my house?", "-o", out,
+                            "--engine", "piper", "--config", config)
+        assert result.returncode == 0, result.stderr
+        assert f"Wrote {out}" in result.stdout and "by piper" in result.stdout
+        outputs[character], rate = soundfile.read(out, dtype="float32")
+        assert rate == 22050
+    # the same words in two characters' voices sound different
+    assert abs(median_pitch(outputs["guide"], 22050) - median_pitch(outputs["god"], 22050)) > 10
+    assert not np.array_equal(outputs["guide"][:1000], outputs["god"][:1000])
+
+
+def test_say_falls_back_and_names_the_reasons(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    out = tmp_path / "x.wav"
+    result = run_engine("say", "--story", TOMB, "--character", "god", "Hello.", "-o", out, "--config", config)
+    assert result.returncode == 0 and "by piper (passed over xtts:" in result.stdout and "edge: offline" in result.stdout
+    refused = run_engine("say", "--story", TOMB, "--character", "god", "Hello.", "-o", out, "--engine", "edge",
+                         "--config", config)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip() == ("engine: No engine could speak for god: "
+                                      "edge: offline (cannot resolve Microsoft's speech service).")
+    unknown = run_engine("say", "--story", TOMB, "--character", "nobody", "Hi.", "-o", out, "--config", config)
+    assert unknown.returncode == 1 and "has no character 'nobody'" in unknown.stderr
+
+
+def test_bad_voice_config_is_one_sentence(tmp_path: Path) -> None:
+    for setting, message in [('sink = "speakers"', "sink must be one of"), ("fallback = ['robot']", "fallback"),
+                             ("colour = 1", "unknown keys ['colour']"), ('output_rate = "high"', "output_rate must be a whole number")]:
+        config = tmp_path / "config.toml"
+        config.write_text(f"[voice]\n{setting}\n")
+        result = run_engine("play", TOMB, "--pace", "instant", "--choices", "1", "--config", config)
+        assert result.returncode == 1 and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
