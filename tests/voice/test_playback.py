@@ -43,7 +43,7 @@ def test_the_sound_card_hears_what_is_recorded(tmp_path: Path, alsa_capture: tup
     record = tmp_path / "out.wav"
     choices = ",".join(map(str, ENDINGS["Buried Again"]))
     result = run_engine("play", TOMB, "--pace", "instant", "--choices", choices, "--sink", "simpleaudio",
-                        "--record", record, "--config", config, **env)
+                        "--record", record, "--config", config, HOME=env["HOME"])
     assert result.returncode == 0, result.stderr
     assert "No audio device" not in result.stdout
     recorded, rate = soundfile.read(record, dtype="int16")

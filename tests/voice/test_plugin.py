@@ -82,8 +82,9 @@ def test_say_falls_back_and_names_the_reasons(tmp_path: Path) -> None:
 
 
 def test_bad_voice_config_is_one_sentence(tmp_path: Path) -> None:
-    for setting, message in [('sink = "speakers"', "sink must be one of"), ("fallback = ['robot']", "fallback"),
-                             ("colour = 1", "unknown keys ['colour']"), ('output_rate = "high"', "output_rate must be a whole number")]:
+    cases = [('sink = "speakers"', "sink must be one of"), ("fallback = ['robot']", "fallback"),
+             ("colour = 1", "unknown keys ['colour']"), ('output_rate = "high"', "output_rate must be a whole number")]
+    for setting, message in cases:
         config = tmp_path / "config.toml"
         config.write_text(f"[voice]\n{setting}\n")
         result = run_engine("play", TOMB, "--pace", "instant", "--choices", "1", "--config", config)
