@@ -2,25 +2,48 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Debian/Ubuntu libraries: ALSA headers to build simpleaudio; PortAudio for sounddevice (tests).
+PLAY_DEBS := libasound2-dev
+TEST_DEBS := libasound2-dev libportaudio2
 
-.PHONY: play test install install-test lint
+.PHONY: play test lint bench system-deps
 
-play: install
+play: $(VENV)/.play
 	$(BIN)/engine play stories/tomb
 
-test: install-test lint
+test: $(VENV)/.test lint
 	$(BIN)/pytest
 
-lint:
+lint: $(VENV)/.test
 	$(BIN)/ruff check .
-	$(BIN)/mypy engine plugins tests
+	$(BIN)/mypy engine plugins tests bench
 
-install: $(BIN)/python
+bench: $(VENV)/.test
+	$(BIN)/python bench/latency.py
+
+$(VENV)/.play: pyproject.toml | $(BIN)/python
+	$(MAKE) --no-print-directory system-deps DEBS="$(PLAY_DEBS)"
 	$(BIN)/pip install --quiet -e .
+	touch $@
 
-install-test: $(BIN)/python
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(MAKE) --no-print-directory system-deps DEBS="$(TEST_DEBS)"
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.play
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+# Installs missing Debian packages (with sudo when not root); elsewhere, says what to install.
+system-deps:
+	@missing=""; for deb in $(DEBS); do dpkg -s $$deb >/dev/null 2>&1 || missing="$$missing $$deb"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    echo "Installing system packages:$$missing"; \
+	    $$sudo apt-get install -y -q $$missing >/dev/null || \
+	      { $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q $$missing >/dev/null; }; \
+	  elif ! command -v dpkg >/dev/null 2>&1; then :; \
+	  else echo "Please install:$$missing"; exit 1; fi; \
+	fi

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,17 +60,20 @@ class Output:
         if self.recording:
             self.recording.start_line()
 
-    def play(self, chunk: AudioChunk) -> None:
+    def play(self, chunk: AudioChunk) -> float:
+        """Plays a chunk; returns the monotonic time at which the sink got it (its first audio)."""
         samples = resample(np.asarray(chunk.samples, dtype=np.float32), chunk.sample_rate, self.rate)
         pcm = to_int16(normalize(samples, self.loudness_dbfs))
         if self.recording:
             self.recording.write(pcm)
+        started = time.monotonic()
         try:
             self.sink.write(pcm)
         except NoAudioDevice as exc:
             self.notify(f"No audio device ({exc}); the story goes on as text" +
                         (" and --record keeps recording." if self.recording else "."))
             self.sink = NullSink()
+        return started
 
     def end_line(self) -> None:
         self.sink.drain()

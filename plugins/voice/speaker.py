@@ -131,8 +131,7 @@ class Speaker:
         key = line_key(engine, voice, job.line.text)
         cached = self.cache.get(key)
         if cached is not None:
-            hit_ms = self._ms_since(job)
-            self.output.play(cached)
+            hit_ms = self._ms_since(job, self.output.play(cached))
             return {"cache": "hit", "first_audio_ms": hit_ms, "skipped": job.skipped.is_set()}
         settings = LineSettings(speed=voice.speed, language=voice.language)
         chunks: list[AudioChunk] = []
@@ -140,14 +139,14 @@ class Speaker:
         for chunk in engine.synthesize(job.line.text, voice, settings):
             if job.skipped.is_set():
                 break
+            started = self.output.play(chunk)
             if first is None:
-                first = self._ms_since(job)
-            self.output.play(chunk)
+                first = self._ms_since(job, started)
             chunks.append(chunk)
         if chunks and not job.skipped.is_set():
             self.cache.put(key, concat(chunks))
         return {"cache": "miss", "first_audio_ms": first, "skipped": job.skipped.is_set()}
 
     @staticmethod
-    def _ms_since(job: Job) -> float:
-        return round((time.monotonic() - job.queued_at) * 1000, 1)
+    def _ms_since(job: Job, moment: float) -> float:
+        return round((moment - job.queued_at) * 1000, 1)
