@@ -31,8 +31,8 @@ class Voice:
     speed: float
     variant: int  # the character's place in the cast: picks a distinct default voice on each engine
     names: Mapping[str, str] = field(default_factory=dict)  # per-engine voice names from the profile
-    reference: Path | None = None  # reference WAV for cloning engines
-    reference_hash: str | None = None  # sha256 of its content, None if absent
+    references: tuple[Path, ...] = ()  # reference WAVs for cloning engines (those that exist)
+    reference_hash: str | None = None  # sha256 over their contents, None if there are none
 
 
 def safe_path(folder: Path, relative: str) -> Path:
@@ -80,15 +80,17 @@ class Cast:
             raise MissingVoice(character_id)
         return voice_id
 
-    def reference(self, voice_id: str, profile: Mapping[str, Any]) -> Path:
-        ref = profile.get("voice_clone_ref")
-        return safe_path(self.voices_dir, ref if isinstance(ref, str) and ref else f"{voice_id}.wav")
+    def references(self, voice_id: str, profile: Mapping[str, Any]) -> tuple[Path, ...]:
+        """The profile's voice_clone_ref (one path or a list), else voices/<voice_id>.wav."""
+        refs = profile.get("voice_clone_ref")
+        names = [refs] if isinstance(refs, str) and refs else refs if isinstance(refs, list) and refs else []
+        return tuple(safe_path(self.voices_dir, str(name)) for name in names or [f"{voice_id}.wav"])
 
     def voice_for(self, character_id: str) -> Voice:
         voice_id = self.voice_id(character_id)
         character = self.story.characters.get(character_id)
         profile: Mapping[str, Any] = character.profile if character else {}
-        reference = self.reference(voice_id, profile)
+        references = tuple(path for path in self.references(voice_id, profile) if path.is_file())
         names = {engine: str(profile[key]) for engine, key in ENGINE_VOICE_KEYS.items() if profile.get(key)}
         return Voice(
             character_id=character_id,
@@ -98,16 +100,29 @@ class Cast:
             speed=float(profile.get("speed") or 1.0),
             variant=self.order.index(character_id) if character_id in self.order else len(self.order),
             names=names,
-            reference=reference,
-            reference_hash=self._hash(reference),
+            references=references,
+            reference_hash=self._hash(references),
         )
 
-    def _hash(self, path: Path) -> str | None:
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        key = (path, stat.st_mtime_ns, stat.st_size)
-        if key not in self._hashes:
-            self._hashes[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-        return self._hashes[key]
+    def voices(self) -> list[Voice]:
+        """Every character's voice that resolves (for preparing engines ahead of time)."""
+        found = []
+        for character_id in self.order:
+            try:
+                found.append(self.voice_for(character_id))
+            except VoiceError:
+                continue
+        return found
+
+    def _hash(self, paths: tuple[Path, ...]) -> str | None:
+        digests = []
+        for path in paths:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            key = (path, stat.st_mtime_ns, stat.st_size)
+            if key not in self._hashes:
+                self._hashes[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+            digests.append(self._hashes[key])
+        return hashlib.sha256("".join(digests).encode()).hexdigest() if digests else None

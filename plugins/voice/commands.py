@@ -16,7 +16,10 @@ from plugins.voice.cast import Cast, read_voice_map
 from plugins.voice.engines.base import LineSettings
 from plugins.voice.engines.registry import build_engines
 from plugins.voice.errors import EngineUnavailable, VoiceError
+from plugins.voice.models import XTTS, ModelError, install, verify
 from plugins.voice.settings import ENGINES, voice_settings
+
+MODEL_KINDS = {"xtts": XTTS}
 
 
 def register(subparsers: Any) -> None:
@@ -27,6 +30,17 @@ def register(subparsers: Any) -> None:
     say.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav")
     say.add_argument("--engine", choices=ENGINES, help="use only this engine (no fallback)")
     say.set_defaults(handler=say_command)
+
+    models = subparsers.add_parser("models", help="install model files you provide, or verify installed ones")
+    actions = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    install = actions.add_parser("install", help="copy a model in and record its SHA-256 manifest")
+    install.add_argument("kind", choices=sorted(MODEL_KINDS))
+    install.add_argument("--from", dest="source", type=Path, required=True, metavar="DIR")
+    install.set_defaults(handler=models_install_command)
+    check = actions.add_parser("verify", help="check every installed model against its manifest")
+    check.set_defaults(handler=models_verify_command)
+    for sub in (install, check):
+        sub.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
 
     cache = subparsers.add_parser("cache", help="inspect or empty the audio cache")
     cache.add_argument("action", choices=("stats", "clear"))
@@ -62,6 +76,36 @@ def say_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> in
         print(f"Wrote {args.output}: {audio.seconds:.1f} s at {audio.sample_rate} Hz by {name}{skipped}.")
         return 0
     raise VoiceError(f"No engine could speak for {args.character}: {'; '.join(reasons)}.")
+
+
+def _model_dirs(config: dict[str, Any]) -> dict[str, Path]:
+    settings = voice_settings(config)
+    return {"xtts": settings.xtts.model_dir}
+
+
+def models_install_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+    target = _model_dirs(config)[args.kind]
+    hashes = install(MODEL_KINDS[args.kind], args.source, target)
+    for name, digest in hashes.items():
+        print(f"{name}  sha256 {digest}")
+    print(f"Installed the {args.kind} model into {target}.")
+    return 0
+
+
+def models_verify_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+    failed = 0
+    for kind, folder in _model_dirs(config).items():
+        if not folder.exists():
+            print(f"{kind}: not installed ({folder})")
+            continue
+        try:
+            files = verify(MODEL_KINDS[kind], folder)
+        except ModelError as exc:
+            failed += 1
+            print(f"{kind}: FAILED: {exc}")
+            continue
+        print(f"{kind}: ok ({len(files)} files in {folder})")
+    return 1 if failed else 0
 
 
 def cache_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:

@@ -34,5 +34,11 @@ class SynthesisFailed(EngineUnavailable):
     """An engine failed in the middle of a line; the line is spoken again by the next engine."""
 
 
+class VoiceNotSupported(EngineUnavailable):
+    """The engine works, but not for this voice (no reference WAV, a language it cannot speak).
+
+    Only this character's lines go to the next engine; the engine stays up for the others."""
+
+
 class VoiceConfigError(VoiceError):
     """A bad value in the [voice] part of config.toml."""

@@ -52,7 +52,8 @@ class VoicePlugin:
             context.notify(f"{exc} Voices come from the profiles only.")
             voice_map = {}
         cast = Cast(context.story, settings.voices_dir, settings.engine, voice_map)
-        fallback = Fallback(build_engines(settings), settings.fallback, context.notify, settings.reprobe_seconds)
+        engines = build_engines(settings, context.notify)
+        fallback = Fallback(engines, settings.fallback, context.notify, settings.reprobe_seconds)
         record = context.options.get("record")
         recording = Recording(record, settings.output_rate, settings.line_gap) if record else None
         sink_name = context.options.get("sink") or settings.sink

@@ -42,6 +42,15 @@ class EdgeSettings:
 @dataclass(frozen=True)
 class XttsSettings:
     model_dir: Path = Path("models/xtts_v2")
+    device: str = "auto"  # auto | cpu | cuda
+    fp16: bool = True  # half precision on CUDA
+    low_vram: bool = False  # keep the model in RAM, move it to the GPU per line
+    low_vram_idle_seconds: float = 5.0  # back to RAM after this long without a line
+    deepspeed: bool = False  # use DeepSpeed when it is installed (CUDA only)
+    while_loading: str = "fallback"  # fallback | wait: who speaks the lines before the model is ready
+    stream_chunk_size: int = 20  # GPT tokens per streamed chunk
+    temperature: float = 0.75
+    latents_dir: Path = field(default_factory=lambda: _cache_home() / "xtts-latents")
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,8 @@ def voice_settings(config: dict[str, Any]) -> VoiceSettings:
     unknown = [name for name in settings.fallback if name not in ENGINES]
     if unknown or not settings.fallback:
         raise VoiceConfigError(f"[voice] fallback lists engines from {', '.join(ENGINES)}; {unknown} is not one.")
+    if settings.xtts.device not in ("auto", "cpu", "cuda") or settings.xtts.while_loading not in ("fallback", "wait"):
+        raise VoiceConfigError("[voice.xtts] device is auto, cpu or cuda; while_loading is fallback or wait.")
     if settings.sink not in SINKS:
         raise VoiceConfigError(f"[voice] sink must be one of {', '.join(SINKS)}, not {settings.sink!r}.")
     return settings

@@ -15,7 +15,7 @@ from plugins.voice.audio import AudioChunk, concat
 from plugins.voice.cache import AudioCache, cache_key
 from plugins.voice.cast import Cast, Voice
 from plugins.voice.engines.base import Engine, LineSettings
-from plugins.voice.errors import EngineUnavailable, VoiceError
+from plugins.voice.errors import EngineUnavailable, VoiceError, VoiceNotSupported
 from plugins.voice.fallback import Fallback
 from plugins.voice.playback import Output
 
@@ -79,7 +79,10 @@ class Speaker:
         self.output.close()
 
     def _run(self) -> None:
-        self._prepare()
+        try:
+            self._prepare()
+        except Exception:  # preparing is an optimisation; lines still get spoken without it
+            log.exception("preparing the voice engines failed")
         while (job := self.jobs.get()) is not None:
             self.current = job
             try:
@@ -92,10 +95,11 @@ class Speaker:
                 job.done.set()
 
     def _prepare(self) -> None:
-        """Loads the default engines' models before the first line needs them."""
+        """Loads the engines' models (and per-voice data) before the first line needs them."""
+        voices = self.cast.voices()
         for engine in self.fallback.plan(self.cast.default_engine).engines:
             try:
-                engine.prepare()
+                engine.prepare(voices)
             except EngineUnavailable as exc:
                 self.fallback.mark_down(engine.name, exc.reason)
 
@@ -105,17 +109,24 @@ class Speaker:
         try:
             voice = self.cast.voice_for(line.character_id)
         except VoiceError as exc:
-            if line.character_id not in self.warned:
-                self.warned.add(line.character_id)
-                self.notify(f"{exc}: {line.speaker}'s lines are shown but not spoken.")
+            self._warn_once(line.character_id, f"{exc}: {line.speaker}'s lines are shown but not spoken.")
             self.trace({**record, "engine": None, "error": str(exc)})
             return
-        plan = self.fallback.plan(voice.engine)
-        fallbacks = [{"engine": name, "reason": reason} for name, reason in plan.skipped]
+        fallbacks: list[dict[str, str]] = []
         self.output.start_line()
-        for engine in plan.engines:
+        for step in self.fallback.plan(voice.engine).steps:
+            engine = step.engine
+            if engine is None:
+                fallbacks.append({"engine": step.name, "reason": step.reason or "unavailable"})
+                continue
             try:
                 result = self._with_engine(job, engine, voice)
+            except VoiceNotSupported as exc:  # this voice only: the engine stays up for the others
+                self._warn_once(f"{engine.name}:{voice.character_id}",
+                                f"{engine.name} cannot speak for {line.speaker}: {exc.reason}. Using the next engine.")
+                fallbacks.append({"engine": engine.name, "reason": exc.reason})
+                self.output.stop()
+                continue
             except EngineUnavailable as exc:
                 self.fallback.mark_down(engine.name, exc.reason)
                 fallbacks.append({"engine": engine.name, "reason": exc.reason})
@@ -126,6 +137,11 @@ class Speaker:
             return
         self.notify(f"No voice engine could speak line {line.line_id}; the story goes on as text.")
         self.trace({**record, "voice_id": voice.voice_id, "engine": None, "fallback": fallbacks})
+
+    def _warn_once(self, key: str, text: str) -> None:
+        if key not in self.warned:
+            self.warned.add(key)
+            self.notify(text)
 
     def _with_engine(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
         key = line_key(engine, voice, job.line.text)

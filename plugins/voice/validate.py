@@ -9,6 +9,7 @@ from typing import Any
 from engine import Problem, Story
 from plugins.voice.cast import Cast
 from plugins.voice.engines.piper import PiperEngine
+from plugins.voice.engines.xtts import XTTS_LANGUAGES
 from plugins.voice.errors import UnsafePath, VoiceError
 from plugins.voice.settings import ENGINES, VoiceSettings
 
@@ -31,7 +32,7 @@ def profile_problems(story: Story, cast: Cast, settings: VoiceSettings) -> list[
         _check_types(profile, bad)
         try:
             voice_id = cast.voice_id(character.character_id)
-            reference = cast.reference(voice_id, profile)
+            references = cast.references(voice_id, profile)
         except UnsafePath as exc:
             bad("voice_clone_ref", f"voice_clone_ref {exc}")
             continue
@@ -39,9 +40,13 @@ def profile_problems(story: Story, cast: Cast, settings: VoiceSettings) -> list[
             bad("voice_id", str(exc))
             continue
         engine = profile.get("engine") or settings.engine
-        if engine == "xtts" and not reference.exists():
-            bad("voice_clone_ref", f"reference WAV {reference.name} is not in {settings.voices_dir.name}/ yet; "
+        absent = [path.name for path in references if not path.exists()]
+        if engine == "xtts" and absent:
+            bad("voice_clone_ref", f"reference WAV {', '.join(absent)} is not in {settings.voices_dir.name}/ yet; "
                 "another engine will speak for now", "warning")
+        language = profile.get("language") or story.language
+        if engine == "xtts" and language not in XTTS_LANGUAGES:
+            bad("language", f"XTTS cannot speak language {language!r} (it speaks {', '.join(XTTS_LANGUAGES)})")
         piper_voice = str(profile.get("piper_voice") or "").partition("#")[0]
         if piper_voice and piper_voice not in piper_voices:
             bad("piper_voice", f"Piper voice '{piper_voice}' is not installed (known: {', '.join(piper_voices)})")
@@ -58,7 +63,11 @@ def _check_types(profile: dict[str, Any] | Any, bad: Any) -> None:
     seconds = profile.get("voice_seed_seconds_target")
     if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0):
         bad("voice_seed_seconds_target", "voice_seed_seconds_target must be a positive number of seconds")
-    for key in ("voice_id", "voice_seed_text", "voice_clone_ref", "language", "edge_voice", "piper_voice",
+    refs = profile.get("voice_clone_ref")
+    listed = isinstance(refs, list) and all(isinstance(r, str) for r in refs)
+    if refs is not None and not (isinstance(refs, str) or listed):
+        bad("voice_clone_ref", "voice_clone_ref must be a path in voices/ or a list of them")
+    for key in ("voice_id", "voice_seed_text", "language", "edge_voice", "piper_voice",
                 "kokoro_voice"):
         if key in profile and not isinstance(profile[key], str):
             bad(key, f"{key} must be a string")

@@ -50,8 +50,16 @@ def test_reference_is_the_clone_ref_else_voice_id_wav(story_copy: Path, tmp_path
     set_profile(story_copy, "guide", voice_clone_ref="voices/other.wav")
     cast = Cast(load_story(story_copy), voices, "piper", {})
     god, guide = cast.voice_for("god"), cast.voice_for("guide")
-    assert god.reference == voices / "god_deep.wav" and god.reference_hash is not None
-    assert guide.reference == voices / "other.wav" and guide.reference_hash is None
+    assert god.references == (voices / "god_deep.wav",) and god.reference_hash is not None
+    assert guide.references == () and guide.reference_hash is None  # voices/other.wav does not exist
+    (voices / "other.wav").write_bytes(b"y")
+    (voices / "more.wav").write_bytes(b"z")
+    set_profile(story_copy, "guide", voice_clone_ref=["other.wav", "more.wav"])
+    several = Cast(load_story(story_copy), voices, "piper", {}).voice_for("guide")
+    assert several.references == (voices / "other.wav", voices / "more.wav")
+    (voices / "more.wav").write_bytes(b"changed")
+    changed = Cast(load_story(story_copy), voices, "piper", {}).voice_for("guide")
+    assert changed.reference_hash != several.reference_hash
 
 
 @pytest.mark.parametrize("bad", ["../x.wav", "/etc/passwd", "a/../../x.wav", "voices/../../x.wav", ""])

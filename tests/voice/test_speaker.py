@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,8 @@ class Counting:
     def probe(self) -> str | None:
         return self.inner.probe()
 
-    def prepare(self) -> None:
-        self.inner.prepare()
+    def prepare(self, voices: Sequence[Voice] = ()) -> None:
+        self.inner.prepare(voices)
 
     def identity(self, voice: Voice) -> str:
         return self.inner.identity(voice)
@@ -137,9 +137,9 @@ def test_a_failed_engine_is_used_again_once_it_is_back(tmp_path: Path, piper: Pi
     server = FakeEdgeServer("ok", port=port)
     try:
         deadline = time.monotonic() + 10
-        while "edge voice is back." not in rig.notices and time.monotonic() < deadline:
+        while "edge voice is ready." not in rig.notices and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert "edge voice is back." in rig.notices
+        assert "edge voice is ready." in rig.notices
         assert rig.speak(line(2, text="Now the bridge is back."))[0]["engine"] == "edge"
     finally:
         rig.speaker.close(drain=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,8 +27,8 @@ class Engine(Protocol):
     def probe(self) -> str | None:
         """Health check, may take a moment (used to re-probe in the background): reason or None."""
 
-    def prepare(self) -> None:
-        """Loads what the first line will need (a model), off the playback path."""
+    def prepare(self, voices: Sequence[Voice] = ()) -> None:
+        """Loads what the first lines will need (a model, per-voice data), off the playback path."""
 
     def identity(self, voice: Voice) -> str:
         """Identifies the model and voice used for `voice`, for cache keys."""

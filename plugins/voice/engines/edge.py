@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from plugins.voice.audio import AudioChunk
 from plugins.voice.cast import Voice
@@ -43,7 +43,7 @@ class EdgeEngine:
     def voice_name(self, voice: Voice) -> str:
         return voice.names.get("edge") or DEFAULT_VOICES[voice.variant % len(DEFAULT_VOICES)]
 
-    def prepare(self) -> None:
+    def prepare(self, voices: Sequence[Voice] = ()) -> None:
         pass
 
     def identity(self, voice: Voice) -> str:

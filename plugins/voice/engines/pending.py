@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from plugins.voice.audio import AudioChunk
 from plugins.voice.cast import Voice
@@ -23,7 +23,7 @@ class PendingEngine:
     def probe(self) -> str | None:
         return self.reason
 
-    def prepare(self) -> None:
+    def prepare(self, voices: Sequence[Voice] = ()) -> None:
         pass
 
     def identity(self, voice: Voice) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ class PiperEngine:
     def probe(self) -> str | None:
         return self.missing()
 
-    def prepare(self) -> None:
+    def prepare(self, voices: Sequence[Voice] = ()) -> None:
         self._load(self.settings.default_voice)
         self._model_hash(self.settings.default_voice)
 

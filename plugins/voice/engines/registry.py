@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from plugins.voice.engines.base import Engine
 from plugins.voice.engines.edge import EdgeEngine
 from plugins.voice.engines.pending import PendingEngine
 from plugins.voice.engines.piper import PiperEngine
+from plugins.voice.engines.xtts import XttsEngine
 from plugins.voice.settings import VoiceSettings
 
+log = logging.getLogger(__name__)
 
-def build_engines(settings: VoiceSettings) -> dict[str, Engine]:
+
+def build_engines(settings: VoiceSettings, progress: Callable[[str], None] = log.info) -> dict[str, Engine]:
     return {
-        "xtts": PendingEngine("xtts", "XTTS cloning is not in this version yet"),
+        "xtts": XttsEngine(settings.xtts, progress),
         "edge": EdgeEngine(settings.edge),
         "piper": PiperEngine(settings.piper),
         "kokoro": PendingEngine("kokoro", "Kokoro is not in this version yet"),

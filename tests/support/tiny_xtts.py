@@ -1,0 +1,71 @@
+"""Builds a tiny, randomly initialised XTTS v2 checkpoint in the real on-disk layout.
+
+The files (config.json, model.pth, vocab.json, speakers_xtts.pth) load through exactly the
+code path real weights use; only the GPT is shrunk (1 layer, 64 channels). The HiFi-GAN
+and speaker encoder keep their real size (~46 MB as fp16). Built once into a cache dir;
+never committed. Random weights never say anything meaningful and rarely stop, so
+`gpt_max_audio_tokens` is small: each call yields about a second of noise-like audio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi"]
+VERSION = "tiny-xtts-1"
+
+
+def default_cache() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "voiced-if-tests" / VERSION
+
+
+def build_tiny_xtts(folder: Path | None = None, seed: int = 1234, max_audio_tokens: int = 24) -> Path:
+    """Returns a folder holding the tiny model, building it if needed (about 10 s)."""
+    folder = folder or default_cache()
+    if (folder / "model.pth").is_file():
+        return folder
+    import torch
+    import TTS
+    from tokenizers import Tokenizer
+    from TTS.tts.configs.xtts_config import XttsConfig
+    from TTS.tts.models.xtts import Xtts
+
+    work = folder.with_name(folder.name + f".building-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    tokenizer = Tokenizer.from_file(str(Path(TTS.__file__).parent / "tts/utils/assets/tortoise/tokenizer.json"))
+    tokenizer.add_special_tokens(["[START]", "[STOP]"] + [f"[{lang}]" for lang in LANGUAGES + ["zh"]])
+    tokenizer.save(str(work / "vocab.json"))
+
+    config = XttsConfig()
+    config.languages = LANGUAGES
+    args = config.model_args
+    args.gpt_layers, args.gpt_n_model_channels, args.gpt_n_heads, args.decoder_input_dim = 1, 64, 2, 64
+    args.gpt_num_audio_tokens, args.gpt_start_audio_token, args.gpt_stop_audio_token = 1026, 1024, 1025
+    args.gpt_use_perceiver_resampler = True
+    args.gpt_use_masking_gt_prompt_approach = True
+    args.gpt_number_text_tokens = tokenizer.get_vocab_size()
+    args.gpt_start_text_token = tokenizer.token_to_id("[START]")
+    args.gpt_stop_text_token = tokenizer.token_to_id("[STOP]")
+    args.gpt_max_audio_tokens = max_audio_tokens
+    config.save_json(str(work / "config.json"))
+
+    torch.manual_seed(seed)
+    model = Xtts(config)
+    state = {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
+    torch.save({"model": state, "config": config.to_dict()}, work / "model.pth")
+    latent = {"gpt_cond_latent": torch.zeros(1, 32, 64), "speaker_embedding": torch.zeros(1, 512, 1)}
+    torch.save({"Ana Florence": latent}, work / "speakers_xtts.pth")
+    if folder.exists():
+        shutil.rmtree(work)
+    else:
+        work.rename(folder)
+    return folder
+
+
+def fingerprint(folder: Path) -> str:
+    return hashlib.sha256((folder / "model.pth").read_bytes()).hexdigest()[:12]
