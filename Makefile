@@ -2,9 +2,11 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Debian/Ubuntu libraries: ALSA headers to build simpleaudio; PortAudio for sounddevice (tests).
+# Debian/Ubuntu libraries: ALSA headers to build simpleaudio; for the tests, PortAudio
+# (sounddevice) and FFmpeg's libraries (torchcodec, used by coqui-tts for XTTS).
 PLAY_DEBS := libasound2-dev
-TEST_DEBS := libasound2-dev libportaudio2
+TEST_DEBS := libasound2-dev libportaudio2 ffmpeg
+EXTRAS    := test,sounddevice,xtts
 
 .PHONY: play test lint bench system-deps
 
@@ -20,6 +22,7 @@ lint: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/xtts.py
 
 $(VENV)/.play: pyproject.toml | $(BIN)/python
 	$(MAKE) --no-print-directory system-deps DEBS="$(PLAY_DEBS)"
@@ -28,7 +31,7 @@ $(VENV)/.play: pyproject.toml | $(BIN)/python
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(MAKE) --no-print-directory system-deps DEBS="$(TEST_DEBS)"
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@ $(VENV)/.play
 
 $(BIN)/python:

@@ -2,15 +2,19 @@ from __future__ import annotations
 
 import shutil
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.settings import PiperSettings
-from tests.conftest import TOMB
+from plugins.voice.engines.xtts import XttsEngine
+from plugins.voice.models import XTTS, install
+from plugins.voice.settings import PiperSettings, XttsSettings
+from tests.conftest import SUPPORT, TOMB
 from tests.voice.edge_server import FakeEdgeServer
+from tests.voice.xtts_helpers import speak_reference
 
 
 def write_config(tmp_path: Path, voice: str = "", engine: str = "") -> Path:
@@ -70,3 +74,36 @@ def alsa_capture(tmp_path: Path) -> tuple[dict[str, str], Path]:
         f'pcm.!default {{ type file; slave.pcm "null"; file "|cat >> {captured}"; format "raw" }}\n'
     )
     return {"HOME": str(home)}, captured
+
+
+@pytest.fixture(scope="session")
+def tiny_xtts_dir() -> Path:
+    """The tiny random XTTS checkpoint in the real layout (built once into ~/.cache)."""
+    sys.path.insert(0, str(SUPPORT))
+    from tiny_xtts import build_tiny_xtts
+
+    return build_tiny_xtts()
+
+
+@pytest.fixture(scope="session")
+def installed_xtts(tiny_xtts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("models") / "xtts_v2"
+    install(XTTS, tiny_xtts_dir, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def reference_wav(piper: PiperEngine, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("voices")
+    return speak_reference(piper, folder / "god_deep.wav", "I carried the sun beneath the world for a very long time.")
+
+
+@pytest.fixture(scope="session")
+def xtts(installed_xtts: Path, tmp_path_factory: pytest.TempPathFactory) -> XttsEngine:
+    """A loaded engine shared by the tests that do not change it."""
+    engine = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path_factory.mktemp("latents"),
+                                     while_loading="wait"))
+    engine.prepare()
+    engine.loaded.wait(120)
+    assert engine.error is None, engine.error
+    return engine

@@ -1,0 +1,119 @@
+"""XTTS in a game: `engine play`, `engine say`, `engine models`, and a failure in the middle of a game."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import SpokenLine, load_story
+from plugins.voice.cache import AudioCache
+from plugins.voice.cast import Cast
+from plugins.voice.engines.piper import PiperEngine
+from plugins.voice.engines.xtts import XttsEngine
+from plugins.voice.fallback import Fallback
+from plugins.voice.playback import Output
+from plugins.voice.settings import CacheSettings, XttsSettings
+from plugins.voice.sinks import NullSink
+from plugins.voice.speaker import Speaker
+from tests.conftest import ENDINGS, TOMB, run_engine
+from tests.voice.conftest import write_config
+from tests.voice.test_xtts import Spy
+
+pytestmark = pytest.mark.slow
+
+
+def xtts_config(tmp_path: Path, tiny_xtts_dir: Path, reference: Path, wait: bool = True) -> Path:
+    source = tmp_path / "from-user"
+    shutil.copytree(tiny_xtts_dir, source)
+    (source / "speakers_xtts.pth").unlink()  # a model that reports speakers=0 works the same
+    config = write_config(tmp_path, voice=(
+        f'[voice.xtts]\nmodel_dir = "{tmp_path / "models" / "xtts_v2"}"\nlatents_dir = "{tmp_path / "latents"}"\n'
+        f'while_loading = "{"wait" if wait else "fallback"}"\n'))
+    shutil.copy(reference, tmp_path / "voices" / "god_deep.wav")
+    installed = run_engine("models", "install", "xtts", "--from", source, "--config", config)
+    assert installed.returncode == 0, installed.stderr
+    assert "model.pth  sha256 " in installed.stdout
+    return config
+
+
+def test_play_speaks_the_cloned_character_with_xtts(tmp_path: Path, tiny_xtts_dir: Path, reference_wav: Path) -> None:
+    config = xtts_config(tmp_path, tiny_xtts_dir, reference_wav)
+    trace = tmp_path / "t.jsonl"
+    choices = ",".join(map(str, ENDINGS["The Eternal Treasury"]))
+    result = run_engine("play", TOMB, "--pace", "instant", "--choices", choices, "--trace", trace, "--config", config)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr and "[transformers]" not in result.stdout + result.stderr
+    voices = [json.loads(x) for x in trace.read_text().splitlines() if '"event": "voice"' in x]
+    god = [v for v in voices if v["character_id"] == "god"]
+    others = [v for v in voices if v["character_id"] != "god"]
+    assert len(god) == 4 and {v["engine"] for v in god} == {"xtts"}
+    assert all(v["first_audio_ms"] is not None for v in god)
+    assert {v["engine"] for v in others} == {"piper"}  # every other character keeps its own voice
+    assert result.stdout.count("xtts cannot speak for Tariq: no reference WAV") == 1
+    verified = run_engine("models", "verify", "--config", config)
+    assert verified.returncode == 0 and "xtts: ok (3 files" in verified.stdout
+
+
+def test_lines_before_the_model_is_ready_use_the_fallback(tmp_path: Path, tiny_xtts_dir: Path,
+                                                          reference_wav: Path) -> None:
+    config = xtts_config(tmp_path, tiny_xtts_dir, reference_wav, wait=False)
+    trace = tmp_path / "t.jsonl"
+    result = run_engine("play", TOMB, "--pace", "instant", "--choices", "2,1,3,2,1,2", "--trace", trace,
+                        "--config", config)
+    assert result.returncode == 0
+    assert "xtts voice unavailable: its model is still loading" in result.stdout
+    first = next(json.loads(x) for x in trace.read_text().splitlines() if '"event": "voice"' in x)
+    assert first["engine"] == "piper" and first["fallback"][0]["reason"] == "its model is still loading"
+
+
+def test_say_with_xtts_and_models_verify_failure(tmp_path: Path, tiny_xtts_dir: Path, reference_wav: Path) -> None:
+    config = xtts_config(tmp_path, tiny_xtts_dir, reference_wav)
+    out = tmp_path / "god.wav"
+    said = run_engine("say", "--story", TOMB, "--character", "god", "Why have you come?", "-o", out, "--engine", "xtts",
+                      "--config", config)
+    assert said.returncode == 0 and "at 24000 Hz by xtts" in said.stdout, said.stderr
+    with (tmp_path / "models" / "xtts_v2" / "model.pth").open("r+b") as handle:
+        handle.seek(1000)
+        handle.write(b"\x00\x01\x02")
+    verified = run_engine("models", "verify", "--config", config)
+    assert verified.returncode == 1 and "model.pth changed since it was installed" in verified.stdout
+    refused = run_engine("say", "--story", TOMB, "--character", "god", "Hi.", "-o", out, "--engine", "xtts",
+                         "--config", config)
+    assert refused.returncode == 1 and "changed since it was installed" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_xtts_failing_mid_game_falls_back_then_returns(tmp_path: Path, installed_xtts: Path, reference_wav: Path,
+                                                       piper: PiperEngine) -> None:
+    story = load_story(TOMB)
+    shutil.copy(reference_wav, tmp_path / "god_deep.wav")
+    engine = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "l", while_loading="wait"))
+    notices: list[str] = []
+    records: list[dict[str, Any]] = []
+    fallback = Fallback({"xtts": engine, "piper": piper}, ["xtts", "piper"], notices.append, 0.2)
+    speaker = Speaker(Cast(story, tmp_path, "xtts", {}), fallback, AudioCache(CacheSettings(tmp_path / "c")),
+                      Output(NullSink(), 24000, -20.0, notices.append), records.append, notices.append)
+
+    def say(n: int) -> dict[str, Any]:
+        job = speaker.say(SpokenLine(f"god.{n}", "s", "god", "Khepri-Anu", f"Line {n} of the god.", False, "en"))
+        assert job.done.wait(120)
+        return records[-1]
+
+    assert say(1)["engine"] == "xtts"
+    import torch
+
+    with Spy(engine, fail_once=torch.cuda.OutOfMemoryError("CUDA out of memory")):
+        failed = say(2)
+        assert failed["engine"] == "piper"  # the line is spoken again, by the fallback
+        assert failed["fallback"] == [{"engine": "xtts", "reason": "ran out of GPU memory"}]
+        assert notices.count("xtts voice unavailable: ran out of GPU memory. Using the next engine.") == 1
+        deadline = time.monotonic() + 10
+        while "xtts voice is ready." not in notices and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert say(3)["engine"] == "xtts"  # back, without a restart
+    speaker.close(drain=True)
