@@ -35,6 +35,7 @@ from plugins.voice.engines.base import LineSettings  # noqa: E402
 from plugins.voice.engines.piper import PiperEngine  # noqa: E402
 from plugins.voice.fallback import Fallback  # noqa: E402
 from plugins.voice.playback import Output  # noqa: E402
+from plugins.voice.references import ReferenceStore  # noqa: E402
 from plugins.voice.settings import CacheSettings, PiperSettings  # noqa: E402
 from plugins.voice.sinks import open_sink  # noqa: E402
 from plugins.voice.speaker import Speaker, line_key  # noqa: E402
@@ -60,7 +61,7 @@ def main() -> None:
     cache_dir = Path(tempfile.mkdtemp(prefix="bench-cache-"))
     piper = PiperEngine(PiperSettings(voices_dir=ROOT / "voices" / "piper"))
     piper.prepare()
-    cast = Cast(story, ROOT / "voices", "piper", {})
+    cast = Cast(story, ROOT / "voices", "piper", {}, ReferenceStore(cache_dir / "checked"))
     records: list[dict] = []
     output = Output(open_sink("simpleaudio", 24000), 24000, -20.0, print)
     speaker = Speaker(cast, Fallback({"piper": piper}, ["piper"], print, 0), AudioCache(CacheSettings(cache_dir)),

@@ -1,4 +1,4 @@
-"""Who speaks: character_id -> voice_id -> Voice, and where its reference WAV lives.
+"""Who speaks: character_id -> voice_id -> Voice, and where its reference WAVs live.
 
 Resolution order (never from display names or text):
 1) the profile's `voice_id`; 2) `voices/voice_map.json[character_id]`; 3) MissingVoice.
@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine import Story
 from plugins.voice.errors import MissingVoice, UnsafePath, VoiceError
+from plugins.voice.references import BadReference, ReferenceStore
 
 VOICE_MAP = "voice_map.json"
 ENGINE_VOICE_KEYS = {"edge": "edge_voice", "piper": "piper_voice", "kokoro": "kokoro_voice"}
@@ -31,8 +33,9 @@ class Voice:
     speed: float
     variant: int  # the character's place in the cast: picks a distinct default voice on each engine
     names: Mapping[str, str] = field(default_factory=dict)  # per-engine voice names from the profile
-    references: tuple[Path, ...] = ()  # reference WAVs for cloning engines (those that exist)
+    references: tuple[Path, ...] = ()  # checked reference WAVs for cloning engines
     reference_hash: str | None = None  # sha256 over their contents, None if there are none
+    seed_failed: bool = False  # VoiceSeeder could not make its reference: cloning is not attempted
 
 
 def safe_path(folder: Path, relative: str) -> Path:
@@ -62,20 +65,26 @@ def read_voice_map(voices_dir: Path) -> dict[str, str]:
 
 
 class Cast:
-    """The story's characters with their resolved voices."""
+    """The story's characters with their resolved voices; updated live when voices/ changes."""
 
-    def __init__(self, story: Story, voices_dir: Path, default_engine: str, voice_map: dict[str, str]) -> None:
+    def __init__(self, story: Story, voices_dir: Path, default_engine: str, voice_map: dict[str, str],
+                 store: ReferenceStore) -> None:
         self.story = story
         self.voices_dir = voices_dir
         self.default_engine = default_engine
-        self.voice_map = voice_map
+        self.voice_map = dict(voice_map)
+        self.store = store
         self.order = sorted(story.characters)
-        self._hashes: dict[tuple[Path, int, int], str] = {}
+        self.seed_failed: set[str] = set()
+        self.lock = threading.Lock()
+
+    def profile(self, character_id: str) -> Mapping[str, Any]:
+        character = self.story.characters.get(character_id)
+        return character.profile if character else {}
 
     def voice_id(self, character_id: str) -> str:
-        character = self.story.characters.get(character_id)
-        profile = character.profile if character else {}
-        voice_id = profile.get("voice_id") or self.voice_map.get(character_id)
+        with self.lock:
+            voice_id = self.profile(character_id).get("voice_id") or self.voice_map.get(character_id)
         if not isinstance(voice_id, str) or not voice_id:
             raise MissingVoice(character_id)
         return voice_id
@@ -88,10 +97,10 @@ class Cast:
 
     def voice_for(self, character_id: str) -> Voice:
         voice_id = self.voice_id(character_id)
-        character = self.story.characters.get(character_id)
-        profile: Mapping[str, Any] = character.profile if character else {}
-        references = tuple(path for path in self.references(voice_id, profile) if path.is_file())
+        profile = self.profile(character_id)
+        accepted = [a for a in map(self.store.get, self.references(voice_id, profile)) if a is not None]
         names = {engine: str(profile[key]) for engine, key in ENGINE_VOICE_KEYS.items() if profile.get(key)}
+        digest = hashlib.sha256("".join(a.sha256 for a in accepted).encode()).hexdigest() if accepted else None
         return Voice(
             character_id=character_id,
             voice_id=voice_id,
@@ -100,8 +109,9 @@ class Cast:
             speed=float(profile.get("speed") or 1.0),
             variant=self.order.index(character_id) if character_id in self.order else len(self.order),
             names=names,
-            references=references,
-            reference_hash=self._hash(references),
+            references=tuple(a.path for a in accepted),
+            reference_hash=digest,
+            seed_failed=character_id in self.seed_failed,
         )
 
     def voices(self) -> list[Voice]:
@@ -114,15 +124,37 @@ class Cast:
                 continue
         return found
 
-    def _hash(self, paths: tuple[Path, ...]) -> str | None:
-        digests = []
-        for path in paths:
+    def reference_paths(self) -> dict[Path, list[str]]:
+        """Every reference WAV path the cast uses, with the characters using it."""
+        paths: dict[Path, list[str]] = {}
+        for character_id in self.order:
             try:
-                stat = path.stat()
-            except OSError:
+                for path in self.references(self.voice_id(character_id), self.profile(character_id)):
+                    paths.setdefault(path, []).append(character_id)
+            except VoiceError:
                 continue
-            key = (path, stat.st_mtime_ns, stat.st_size)
-            if key not in self._hashes:
-                self._hashes[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-            digests.append(self._hashes[key])
-        return hashlib.sha256("".join(digests).encode()).hexdigest() if digests else None
+        return paths
+
+    def check_references(self, notify: Callable[[str], None]) -> None:
+        """Checks every reference WAV present now; refusals are shown and the voice has no reference."""
+        for path in self.reference_paths():
+            if path.is_file():
+                self.reference_changed(path, notify)
+
+    def reference_changed(self, path: Path, notify: Callable[[str], None]) -> list[str]:
+        """A reference WAV appeared, changed or vanished; returns the characters it affects."""
+        users = self.reference_paths().get(path, [])
+        if not path.is_file():
+            if self.store.forget(path):
+                notify(f"{path.name} was removed; {', '.join(users) or 'nobody'} will use another engine.")
+            return users
+        try:
+            self.store.accept(path)
+        except BadReference as exc:
+            kept = " The previous recording stays." if self.store.get(path) else ""
+            notify(f"{exc}.{kept}")
+        return users
+
+    def set_voice_map(self, voice_map: dict[str, str]) -> None:
+        with self.lock:
+            self.voice_map = dict(voice_map)

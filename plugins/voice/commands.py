@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 from pathlib import Path
 from typing import Any
 
 import soundfile
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
 
 from engine import load_story, write_atomic
 from plugins.voice.audio import AudioChunk, concat
@@ -17,6 +21,9 @@ from plugins.voice.engines.base import LineSettings
 from plugins.voice.engines.registry import build_engines
 from plugins.voice.errors import EngineUnavailable, VoiceError
 from plugins.voice.models import XTTS, ModelError, install, verify
+from plugins.voice.piper_styles import read_styles
+from plugins.voice.references import ReferenceStore
+from plugins.voice.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
 from plugins.voice.settings import ENGINES, voice_settings
 
 MODEL_KINDS = {"xtts": XTTS}
@@ -42,6 +49,14 @@ def register(subparsers: Any) -> None:
     for sub in (install, check):
         sub.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
 
+    voices = subparsers.add_parser("voices", help="make and manage reference voices")
+    voice_actions = voices.add_subparsers(dest="action", required=True, metavar="ACTION")
+    seed = voice_actions.add_parser("seed", help="make a reference WAV per character with Piper (VoiceSeeder)")
+    seed.add_argument("story", type=Path, metavar="STORY_DIR")
+    seed.add_argument("--force-regenerate-voices", action="store_true", help="regenerate every character's WAV")
+    seed.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
+    seed.set_defaults(handler=seed_command)
+
     cache = subparsers.add_parser("cache", help="inspect or empty the audio cache")
     cache.add_argument("action", choices=("stats", "clear"))
     cache.set_defaults(handler=cache_command)
@@ -52,9 +67,11 @@ def say_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> in
     story = load_story(args.story)
     if args.character not in story.characters:
         raise VoiceError(f"{args.story} has no character '{args.character}' (known: {', '.join(story.characters)}).")
-    voice = Cast(story, settings.voices_dir, settings.engine, read_voice_map(settings.voices_dir)).voice_for(
-        args.character)
-    engines = build_engines(settings)
+    cast = Cast(story, settings.voices_dir, settings.engine, read_voice_map(settings.voices_dir),
+                ReferenceStore(settings.checked_dir))
+    cast.check_references(lambda text: print(text, file=sys.stderr))
+    voice = cast.voice_for(args.character)
+    engines = build_engines(settings, piper_styles=read_styles(settings.voices_dir / STYLES_FILE))
     order = [args.engine] if args.engine else [voice.engine] + [e for e in settings.fallback if e != voice.engine]
     line = LineSettings(speed=voice.speed, language=voice.language)
     reasons = []
@@ -106,6 +123,30 @@ def models_verify_command(args: argparse.Namespace, config: dict[str, Any], pm: 
             continue
         print(f"{kind}: ok ({len(files)} files in {folder})")
     return 1 if failed else 0
+
+
+def seed_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+    settings = voice_settings(config)
+    seeder = VoiceSeeder(load_story(args.story), settings.voices_dir, settings.piper)
+    console = Console(highlight=False)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("seeding voices", total=len(seeder.story.characters))
+
+        def step(number: int, total: int, character_id: str) -> None:
+            progress.update(task, completed=number - 1, description=f"seeding {character_id}")
+
+        results = seeder.seed(force=args.force_regenerate_voices, progress=step)
+    table = Table(title=f"voices in {settings.voices_dir}")
+    for column in ("character", "voice_id", "status", "seconds"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail")
+    for result in results:
+        style = "red" if result.status == SEED_FAILED else ""
+        table.add_row(result.character_id, result.voice_id, result.status, f"{result.seconds:.1f}", result.detail,
+                      style=style)
+    console.print(table)
+    return 1 if any(result.status == SEED_FAILED for result in results) else 0
 
 
 def cache_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:

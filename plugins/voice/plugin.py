@@ -13,17 +13,23 @@ from plugins.voice.cast import VOICE_MAP, Cast, read_voice_map
 from plugins.voice.engines.registry import build_engines
 from plugins.voice.errors import VoiceError
 from plugins.voice.fallback import Fallback
+from plugins.voice.piper_styles import read_styles
 from plugins.voice.playback import Output, Recording
+from plugins.voice.references import ReferenceStore
+from plugins.voice.seeder import STYLES_FILE, VoiceSeeder
 from plugins.voice.settings import SINKS, voice_settings
 from plugins.voice.sinks import NoAudioDevice, NullSink, Sink, open_sink
 from plugins.voice.speaker import Job, Speaker
 from plugins.voice.validate import profile_problems
+from plugins.voice.watcher import VoicesWatcher
 
 
 class VoicePlugin:
     def __init__(self) -> None:
         self.speaker: Speaker | None = None
+        self.watcher: VoicesWatcher | None = None
         self.jobs: dict[str, Job] = {}
+        self.notify: Any = print
 
     @hookimpl
     def engine_add_play_options(self, parser: argparse.ArgumentParser) -> None:
@@ -37,35 +43,72 @@ class VoicePlugin:
     @hookimpl
     def engine_validate(self, story: Story, config: dict[str, Any]) -> list[Problem]:
         settings = voice_settings(config)
+        problems = []
         try:
             voice_map = read_voice_map(settings.voices_dir)
         except VoiceError as exc:
-            return [Problem(settings.voices_dir / VOICE_MAP, 1, str(exc))]
-        return profile_problems(story, Cast(story, settings.voices_dir, settings.engine, voice_map), settings)
+            problems.append(Problem(settings.voices_dir / VOICE_MAP, 1, str(exc)))
+            voice_map = {}
+        try:
+            read_styles(settings.voices_dir / STYLES_FILE)
+        except VoiceError as exc:
+            problems.append(Problem(settings.voices_dir / STYLES_FILE, 1, str(exc)))
+        cast = Cast(story, settings.voices_dir, settings.engine, voice_map, ReferenceStore(settings.checked_dir))
+        return problems + profile_problems(story, cast, settings)
 
     @hookimpl
     def engine_story_loaded(self, context: PlayContext) -> None:
         settings = voice_settings(dict(context.config))
-        try:
-            voice_map = read_voice_map(settings.voices_dir)
-        except VoiceError as exc:
-            context.notify(f"{exc} Voices come from the profiles only.")
-            voice_map = {}
-        cast = Cast(context.story, settings.voices_dir, settings.engine, voice_map)
-        engines = build_engines(settings, context.notify)
-        fallback = Fallback(engines, settings.fallback, context.notify, settings.reprobe_seconds)
+        notify = context.notify
+        voice_map = self._load(lambda: read_voice_map(settings.voices_dir), {}, notify, "Voices come from the profiles.")
+        styles = self._load(lambda: read_styles(settings.voices_dir / STYLES_FILE), {}, notify, "Piper uses defaults.")
+        cast = Cast(context.story, settings.voices_dir, settings.engine, voice_map, ReferenceStore(settings.checked_dir))
+        engines = build_engines(settings, notify, styles)
+        fallback = Fallback(engines, settings.fallback, notify, settings.reprobe_seconds)
         record = context.options.get("record")
         recording = Recording(record, settings.output_rate, settings.line_gap) if record else None
-        sink_name = context.options.get("sink") or settings.sink
         sink: Sink
         try:
-            sink = open_sink(sink_name, settings.output_rate)
+            sink = open_sink(context.options.get("sink") or settings.sink, settings.output_rate)
         except NoAudioDevice as exc:
-            context.notify(f"No audio device ({exc}); the story goes on as text.")
+            notify(f"No audio device ({exc}); the story goes on as text.")
             sink = NullSink()
-        output = Output(sink, settings.output_rate, settings.loudness_dbfs, context.notify, recording)
-        self.speaker = Speaker(cast, fallback, AudioCache(settings.cache), output, context.trace, context.notify)
+        output = Output(sink, settings.output_rate, settings.loudness_dbfs, notify, recording)
+        seeder = VoiceSeeder(context.story, settings.voices_dir, settings.piper) if settings.auto_seed else None
+        self.speaker = Speaker(cast, fallback, AudioCache(settings.cache), output, context.trace, notify, seeder)
         self.jobs = {}
+        self.notify = notify
+        self.watcher = VoicesWatcher(settings.voices_dir, self._voices_changed)
+        self.watcher.start()
+
+    @staticmethod
+    def _load(read: Any, default: Any, notify: Any, consequence: str) -> Any:
+        try:
+            return read()
+        except VoiceError as exc:
+            notify(f"{exc} {consequence}")
+            return default
+
+    def _voices_changed(self, path: Path) -> None:
+        """A reference WAV or voice_map.json changed while the game runs (watcher thread)."""
+        speaker = self.speaker
+        if speaker is None:
+            return
+        cast = speaker.cast
+        if path.name == VOICE_MAP:
+            try:
+                cast.set_voice_map(read_voice_map(path.parent) if path.exists() else {})
+            except VoiceError as exc:
+                self.notify(f"{exc} The previous voice map stays.")
+                return
+            self.notify(f"{VOICE_MAP} reloaded.")
+            speaker.refresh(cast.order)
+            return
+        users = cast.reference_changed(path, self.notify)
+        if users and path.is_file() and cast.store.get(path) is not None:
+            names = ", ".join(cast.story.characters[c].display_name for c in users)
+            self.notify(f"New voice for {names} from {path.name}.")
+            speaker.refresh(users)
 
     def _say(self, line: SpokenLine) -> None:
         if self.speaker is not None:
@@ -92,6 +135,9 @@ class VoicePlugin:
 
     @hookimpl
     def engine_story_ended(self, ending: str | None, reason: str) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
         if self.speaker is not None:
             self.speaker.close(drain=reason == "ending")
             self.speaker = None

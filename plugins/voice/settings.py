@@ -68,6 +68,8 @@ class VoiceSettings:
     loudness_dbfs: float = -20.0
     line_gap: float = 0.3  # silence between lines in --record
     reprobe_seconds: float = 20.0
+    auto_seed: bool = True  # seed missing reference WAVs with Piper before play
+    checked_dir: Path = field(default_factory=lambda: _cache_home() / "references")  # checked copies of them
     cache: CacheSettings = field(default_factory=CacheSettings)
     piper: PiperSettings = field(default_factory=PiperSettings)
     edge: EdgeSettings = field(default_factory=EdgeSettings)

@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine import SpokenLine
@@ -18,6 +18,7 @@ from plugins.voice.engines.base import Engine, LineSettings
 from plugins.voice.errors import EngineUnavailable, VoiceError, VoiceNotSupported
 from plugins.voice.fallback import Fallback
 from plugins.voice.playback import Output
+from plugins.voice.seeder import SEED_FAILED, VoiceSeeder
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,17 @@ class Job:
     skipped: threading.Event = field(default_factory=threading.Event)
 
 
+def _failure(engine: str, exc: EngineUnavailable, voice: Voice) -> dict[str, str]:
+    """A trace entry for an engine passed over; cloning failures carry the seed spec's codes."""
+    entry = {"engine": engine, "reason": exc.reason}
+    if engine == "xtts":
+        if voice.seed_failed:
+            entry["code"] = SEED_FAILED
+        elif not isinstance(exc, VoiceNotSupported):
+            entry["code"] = "XTTS_FAILED"
+    return entry
+
+
 def line_key(engine: Engine, voice: Voice, text: str) -> str:
     return cache_key(engine=engine.name, model=engine.identity(voice), reference=voice.reference_hash,
                      language=voice.language, speed=voice.speed, text=text)
@@ -37,8 +49,10 @@ def line_key(engine: Engine, voice: Voice, text: str) -> str:
 
 class Speaker:
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, output: Output,
-                 trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None]) -> None:
+                 trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None],
+                 seeder: VoiceSeeder | None = None) -> None:
         self.cast = cast
+        self.seeder = seeder
         self.fallback = fallback
         self.cache = cache
         self.output = output
@@ -95,8 +109,30 @@ class Speaker:
                 job.done.set()
 
     def _prepare(self) -> None:
-        """Loads the engines' models (and per-voice data) before the first line needs them."""
-        voices = self.cast.voices()
+        """Before the first line: seed missing reference WAVs, check references, load models."""
+        if self.seeder is not None:
+            self._seed(self.seeder)
+        self.cast.check_references(self.notify)
+        self.refresh(self.cast.order)
+
+    def _seed(self, seeder: VoiceSeeder) -> None:
+        xtts = self.fallback.engines.get("xtts")
+        if xtts is None or xtts.missing() is not None:
+            return  # nothing would clone these voices now: no need to make them yet
+        needed = seeder.needs_seed()
+        if not needed:
+            return
+        self.notify(f"Seeding {len(needed)} reference voice(s) with Piper before the first line...")
+        results = seeder.seed(only=needed, progress=lambda n, total, c: self.notify(f"seeding {c} ({n}/{total})"))
+        for result in results:
+            self.trace({"event": "seed", **asdict(result)})
+            if result.status == SEED_FAILED:
+                self.cast.seed_failed.add(result.character_id)
+                self.notify(f"{SEED_FAILED} for {result.character_id}: {result.detail}. Its lines use another engine.")
+
+    def refresh(self, character_ids: list[str]) -> None:
+        """Lets engines prepare (again) for these characters' voices, e.g. after a reference changed."""
+        voices = [v for v in self.cast.voices() if v.character_id in character_ids]
         for engine in self.fallback.plan(self.cast.default_engine).engines:
             try:
                 engine.prepare(voices)
@@ -124,16 +160,17 @@ class Speaker:
             except VoiceNotSupported as exc:  # this voice only: the engine stays up for the others
                 self._warn_once(f"{engine.name}:{voice.character_id}",
                                 f"{engine.name} cannot speak for {line.speaker}: {exc.reason}. Using the next engine.")
-                fallbacks.append({"engine": engine.name, "reason": exc.reason})
+                fallbacks.append(_failure(engine.name, exc, voice))
                 self.output.stop()
                 continue
             except EngineUnavailable as exc:
                 self.fallback.mark_down(engine.name, exc.reason)
-                fallbacks.append({"engine": engine.name, "reason": exc.reason})
+                fallbacks.append(_failure(engine.name, exc, voice))
                 self.output.stop()
                 continue
             self.output.end_line()
-            self.trace({**record, "voice_id": voice.voice_id, "engine": engine.name, "fallback": fallbacks, **result})
+            self.trace({**record, "voice_id": voice.voice_id, "reference": (voice.reference_hash or "")[:12] or None,
+                        "engine": engine.name, "fallback": fallbacks, **result})
             return
         self.notify(f"No voice engine could speak line {line.line_id}; the story goes on as text.")
         self.trace({**record, "voice_id": voice.voice_id, "engine": None, "fallback": fallbacks})

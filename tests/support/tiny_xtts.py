@@ -4,7 +4,8 @@ The files (config.json, model.pth, vocab.json, speakers_xtts.pth) load through e
 code path real weights use; only the GPT is shrunk (1 layer, 64 channels). The HiFi-GAN
 and speaker encoder keep their real size (~46 MB as fp16). Built once into a cache dir;
 never committed. Random weights never say anything meaningful and rarely stop, so
-`gpt_max_audio_tokens` is small: each call yields about a second of noise-like audio.
+the stop token is silenced and `gpt_max_audio_tokens` is small: each call yields about a
+second of noise-like audio.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import shutil
 from pathlib import Path
 
 LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi"]
-VERSION = "tiny-xtts-1"
+VERSION = "tiny-xtts-2"
 
 
 def default_cache() -> Path:
@@ -56,6 +57,8 @@ def build_tiny_xtts(folder: Path | None = None, seed: int = 1234, max_audio_toke
 
     torch.manual_seed(seed)
     model = Xtts(config)
+    with torch.no_grad():  # random weights may pick "stop" at once, leaving no audio: make it never stop early
+        model.gpt.mel_head.bias[args.gpt_stop_audio_token] = -1e4
     state = {key: value.half() if value.is_floating_point() else value for key, value in model.state_dict().items()}
     torch.save({"model": state, "config": config.to_dict()}, work / "model.pth")
     latent = {"gpt_cond_latent": torch.zeros(1, 32, 64), "speaker_embedding": torch.zeros(1, 512, 1)}

@@ -22,7 +22,8 @@ def write_config(tmp_path: Path, voice: str = "", engine: str = "") -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f'[engine]\nsaves_dir = "{tmp_path / "saves"}"\n{engine}\n'
-        f'[voice]\nsink = "null"\nvoices_dir = "{tmp_path / "voices"}"\nreprobe_seconds = 0.0\n{voice}\n'
+        f'[voice]\nsink = "null"\nvoices_dir = "{tmp_path / "voices"}"\nreprobe_seconds = 0.0\n'
+        f'checked_dir = "{tmp_path / "checked"}"\n{voice}\n'
         f'[voice.cache]\ndir = "{tmp_path / "cache"}"\n',
         encoding="utf-8",
     )

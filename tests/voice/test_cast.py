@@ -11,7 +11,9 @@ import pytest
 from engine import load_story
 from plugins.voice.cast import Cast, read_voice_map, safe_path
 from plugins.voice.errors import MissingVoice, UnsafePath, VoiceError
+from plugins.voice.references import ReferenceStore
 from tests.conftest import run_engine
+from tests.voice.audio_checks import write_tone
 
 
 def set_profile(story: Path, character_id: str, **changes: object) -> None:
@@ -28,7 +30,7 @@ def set_profile(story: Path, character_id: str, **changes: object) -> None:
 def test_profile_voice_id_comes_first_then_the_map(story_copy: Path, tmp_path: Path) -> None:
     set_profile(story_copy, "guide", voice_id=None)
     story = load_story(story_copy)
-    cast = Cast(story, tmp_path, "piper", {"guide": "mapped_guide", "god": "mapped_god"})
+    cast = Cast(story, tmp_path, "piper", {"guide": "mapped_guide", "god": "mapped_god"}, ReferenceStore(tmp_path / "c"))
     assert cast.voice_for("god").voice_id == "god_deep"  # the profile wins over the map
     assert cast.voice_for("guide").voice_id == "mapped_guide"  # no profile voice_id: the map
 
@@ -37,28 +39,32 @@ def test_missing_voice_is_a_clear_error(story_copy: Path, tmp_path: Path) -> Non
     set_profile(story_copy, "guide", voice_id=None)
     story = load_story(story_copy)
     # a map keyed by the display name must not be used: voices never come from display names
-    cast = Cast(story, tmp_path, "piper", {"Tariq": "tariq_voice"})
+    cast = Cast(story, tmp_path, "piper", {"Tariq": "tariq_voice"}, ReferenceStore(tmp_path / "c"))
     with pytest.raises(MissingVoice, match="missing voice_id for character_id guide"):
         cast.voice_for("guide")
 
 
 def test_reference_is_the_clone_ref_else_voice_id_wav(story_copy: Path, tmp_path: Path) -> None:
     voices = tmp_path / "voices"
-    voices.mkdir()
-    (voices / "god_deep.wav").write_bytes(b"x")
+    write_tone(voices / "god_deep.wav", 2.0, 140)
     set_profile(story_copy, "god", voice_clone_ref=None)
     set_profile(story_copy, "guide", voice_clone_ref="voices/other.wav")
-    cast = Cast(load_story(story_copy), voices, "piper", {})
-    god, guide = cast.voice_for("god"), cast.voice_for("guide")
-    assert god.references == (voices / "god_deep.wav",) and god.reference_hash is not None
+
+    def cast() -> Cast:
+        found = Cast(load_story(story_copy), voices, "piper", {}, ReferenceStore(tmp_path / "checked"))
+        found.check_references(print)
+        return found
+
+    god, guide = cast().voice_for("god"), cast().voice_for("guide")
+    assert len(god.references) == 1 and god.reference_hash is not None  # the checked copy of god_deep.wav
     assert guide.references == () and guide.reference_hash is None  # voices/other.wav does not exist
-    (voices / "other.wav").write_bytes(b"y")
-    (voices / "more.wav").write_bytes(b"z")
+    write_tone(voices / "other.wav", 2.0, 200)
+    write_tone(voices / "more.wav", 2.0, 300)
     set_profile(story_copy, "guide", voice_clone_ref=["other.wav", "more.wav"])
-    several = Cast(load_story(story_copy), voices, "piper", {}).voice_for("guide")
-    assert several.references == (voices / "other.wav", voices / "more.wav")
-    (voices / "more.wav").write_bytes(b"changed")
-    changed = Cast(load_story(story_copy), voices, "piper", {}).voice_for("guide")
+    several = cast().voice_for("guide")
+    assert len(several.references) == 2
+    write_tone(voices / "more.wav", 2.5, 300)
+    changed = cast().voice_for("guide")
     assert changed.reference_hash != several.reference_hash
 
 

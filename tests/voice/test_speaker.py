@@ -22,6 +22,7 @@ from plugins.voice.engines.piper import PiperEngine
 from plugins.voice.errors import SynthesisFailed
 from plugins.voice.fallback import Fallback
 from plugins.voice.playback import Output, Recording
+from plugins.voice.references import ReferenceStore
 from plugins.voice.settings import CacheSettings, EdgeSettings
 from plugins.voice.sinks import NullSink
 from plugins.voice.speaker import Speaker
@@ -74,7 +75,7 @@ class Rig:
         self.output = Output(sink or NullSink(), 24000, -20.0, self.notices.append,
                              Recording(self.recording_path, 24000, 0.0))
         self.fallback = Fallback(engines, order, self.notices.append, reprobe)
-        cast = Cast(STORY, tmp_path / "voices", order[0], {})
+        cast = Cast(STORY, tmp_path / "voices", order[0], {}, ReferenceStore(tmp_path / "checked"))
         self.speaker = Speaker(cast, self.fallback, AudioCache(CacheSettings(dir=tmp_path / "cache")), self.output,
                                self.records.append, self.notices.append)
 

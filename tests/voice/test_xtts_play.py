@@ -17,6 +17,7 @@ from plugins.voice.engines.piper import PiperEngine
 from plugins.voice.engines.xtts import XttsEngine
 from plugins.voice.fallback import Fallback
 from plugins.voice.playback import Output
+from plugins.voice.references import ReferenceStore
 from plugins.voice.settings import CacheSettings, XttsSettings
 from plugins.voice.sinks import NullSink
 from plugins.voice.speaker import Speaker
@@ -27,11 +28,12 @@ from tests.voice.test_xtts import Spy
 pytestmark = pytest.mark.slow
 
 
-def xtts_config(tmp_path: Path, tiny_xtts_dir: Path, reference: Path, wait: bool = True) -> Path:
+def xtts_config(tmp_path: Path, tiny_xtts_dir: Path, reference: Path, wait: bool = True, seed: bool = False) -> Path:
     source = tmp_path / "from-user"
     shutil.copytree(tiny_xtts_dir, source)
     (source / "speakers_xtts.pth").unlink()  # a model that reports speakers=0 works the same
     config = write_config(tmp_path, voice=(
+        f'auto_seed = {str(seed).lower()}\n'
         f'[voice.xtts]\nmodel_dir = "{tmp_path / "models" / "xtts_v2"}"\nlatents_dir = "{tmp_path / "latents"}"\n'
         f'while_loading = "{"wait" if wait else "fallback"}"\n'))
     shutil.copy(reference, tmp_path / "voices" / "god_deep.wav")
@@ -96,7 +98,8 @@ def test_xtts_failing_mid_game_falls_back_then_returns(tmp_path: Path, installed
     notices: list[str] = []
     records: list[dict[str, Any]] = []
     fallback = Fallback({"xtts": engine, "piper": piper}, ["xtts", "piper"], notices.append, 0.2)
-    speaker = Speaker(Cast(story, tmp_path, "xtts", {}), fallback, AudioCache(CacheSettings(tmp_path / "c")),
+    cast = Cast(story, tmp_path, "xtts", {}, ReferenceStore(tmp_path / "checked"))
+    speaker = Speaker(cast, fallback, AudioCache(CacheSettings(tmp_path / "c")),
                       Output(NullSink(), 24000, -20.0, notices.append), records.append, notices.append)
 
     def say(n: int) -> dict[str, Any]:
@@ -110,10 +113,35 @@ def test_xtts_failing_mid_game_falls_back_then_returns(tmp_path: Path, installed
     with Spy(engine, fail_once=torch.cuda.OutOfMemoryError("CUDA out of memory")):
         failed = say(2)
         assert failed["engine"] == "piper"  # the line is spoken again, by the fallback
-        assert failed["fallback"] == [{"engine": "xtts", "reason": "ran out of GPU memory"}]
+        assert failed["fallback"] == [{"engine": "xtts", "reason": "ran out of GPU memory", "code": "XTTS_FAILED"}]
+        assert (tmp_path / "god_deep.wav").read_bytes() == reference_wav.read_bytes()  # seeds are never touched
         assert notices.count("xtts voice unavailable: ran out of GPU memory. Using the next engine.") == 1
         deadline = time.monotonic() + 10
         while "xtts voice is ready." not in notices and time.monotonic() < deadline:
             time.sleep(0.05)
         assert say(3)["engine"] == "xtts"  # back, without a restart
     speaker.close(drain=True)
+
+
+def test_play_seeds_missing_voices_before_the_first_line(tmp_path: Path, tiny_xtts_dir: Path,
+                                                          reference_wav: Path) -> None:
+    config = xtts_config(tmp_path, tiny_xtts_dir, reference_wav, seed=True)
+    (tmp_path / "voices" / "piper_voices.toml").write_text('[scribe_dry]\nmodel = "no_such_piper_voice"\n')
+    trace = tmp_path / "t.jsonl"
+    choices = ",".join(map(str, ENDINGS["The Eternal Treasury"]))
+    result = run_engine("play", TOMB, "--pace", "instant", "--choices", choices, "--trace", trace, "--config", config)
+    assert result.returncode == 0, result.stderr
+    assert "Seeding 4 reference voice(s) with Piper before the first line..." in result.stdout
+    assert "seeding scribe (4/4)" in result.stdout
+    records = [json.loads(x) for x in trace.read_text().splitlines()]
+    seeds = {r["character_id"]: r["status"] for r in records if r["event"] == "seed"}
+    assert seeds == {"archaeologist": "created", "guide": "created", "narrator": "created",
+                     "scribe": "VOICE_SEED_FAILED"}
+    voices = [r for r in records if r["event"] == "voice"]
+    first_voice = next(i for i, r in enumerate(records) if r["event"] == "voice")
+    assert max(i for i, r in enumerate(records) if r["event"] == "seed") < first_voice  # seeding came first
+    assert {v["engine"] for v in voices if v["character_id"] != "scribe"} == {"xtts"}
+    scribe = [v for v in voices if v["character_id"] == "scribe"]
+    assert scribe and all(v["engine"] is None for v in scribe)
+    assert all({"engine": "xtts", "reason": "VOICE_SEED_FAILED: its reference WAV could not be seeded",
+                "code": "VOICE_SEED_FAILED"} in v["fallback"] for v in scribe)

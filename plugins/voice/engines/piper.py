@@ -13,7 +13,8 @@ import numpy as np
 from plugins.voice.audio import AudioChunk, resample
 from plugins.voice.cast import Voice
 from plugins.voice.engines.base import LineSettings
-from plugins.voice.errors import EngineUnavailable, SynthesisFailed
+from plugins.voice.errors import SynthesisFailed, VoiceNotSupported
+from plugins.voice.piper_styles import PiperStyle
 from plugins.voice.settings import PiperSettings
 
 # Distinct default voices for characters whose profile names no Piper voice:
@@ -33,8 +34,9 @@ def bundled_voice() -> tuple[Path, Path] | None:
 class PiperEngine:
     name = "piper"
 
-    def __init__(self, settings: PiperSettings) -> None:
+    def __init__(self, settings: PiperSettings, styles: dict[str, PiperStyle] | None = None) -> None:
         self.settings = settings
+        self.styles = styles or {}  # from voices/piper_voices.toml
         self._voices: dict[str, Any] = {}
         self._hashes: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -73,32 +75,38 @@ class PiperEngine:
             self._hashes[name] = hashlib.sha256(self.models()[name][0].read_bytes()).hexdigest()[:16]
         return self._hashes[name]
 
-    def _choice(self, voice: Voice) -> tuple[str, int | None, float, float]:
-        """(model name, speaker id, length factor, pitch factor) for a voice."""
+    def style(self, voice: Voice) -> PiperStyle:
+        """The profile's piper_voice, else piper_voices.toml[voice_id], else a distinct default."""
         named = voice.names.get("piper")
         if named:
             name, _, speaker = named.partition("#")
-            return name, int(speaker) if speaker.isdigit() else None, 1.0, 1.0
+            return PiperStyle(name, int(speaker) if speaker.isdigit() else None)
+        declared = self.styles.get(voice.voice_id)
+        if declared:
+            return declared
+        return self.default_style(voice.variant)
+
+    def default_style(self, variant: int) -> PiperStyle:
         loaded = self._load(self.settings.default_voice)
         speakers = int(loaded.config.num_speakers)
         if speakers > 1:
-            return self.settings.default_voice, voice.variant % speakers, 1.0, 1.0
-        length, pitch = VARIANTS[voice.variant % len(VARIANTS)]
-        return self.settings.default_voice, None, length, pitch
+            return PiperStyle(self.settings.default_voice, variant % speakers)
+        length, pitch = VARIANTS[variant % len(VARIANTS)]
+        return PiperStyle(self.settings.default_voice, None, length, pitch)
 
     def identity(self, voice: Voice) -> str:
-        name, speaker, length, pitch = self._choice(voice)
-        if name not in self.models():
-            raise EngineUnavailable(self.name, f"no Piper voice named '{name}'")
-        return (f"piper:{name}:{self._model_hash(name)}:spk={speaker}:len={length}:pitch={pitch}"
-                f":noise={self.settings.noise_scale}/{self.settings.noise_w_scale}")
+        style = self.style(voice)
+        if style.model not in self.models():  # this voice only: the others may still speak
+            raise VoiceNotSupported(self.name, f"no Piper voice named '{style.model}'")
+        return (f"piper:{style.model}:{self._model_hash(style.model)}:spk={style.speaker}:len={style.length_scale}"
+                f":pitch={style.pitch}:noise={self.settings.noise_scale}/{self.settings.noise_w_scale}")
 
     def _load(self, name: str) -> Any:
         with self._lock:
             if name not in self._voices:
                 models = self.models()
                 if name not in models:
-                    raise EngineUnavailable(self.name, f"no Piper voice named '{name}' (known: {', '.join(models)})")
+                    raise VoiceNotSupported(self.name, f"no Piper voice named '{name}' (known: {', '.join(models)})")
                 from piper import PiperVoice
 
                 model, config = models[name]
@@ -106,22 +114,25 @@ class PiperEngine:
             return self._voices[name]
 
     def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
+        return self.render(text, self.style(voice), settings.speed)
+
+    def render(self, text: str, style: PiperStyle, speed: float = 1.0) -> Iterator[AudioChunk]:
+        """Speaks `text` in a given style, one chunk per sentence."""
         from piper import SynthesisConfig
 
-        name, speaker, length, pitch = self._choice(voice)
-        piper_voice = self._load(name)
+        piper_voice = self._load(style.model)
         base = float(piper_voice.config.length_scale or 1.0)
         config = SynthesisConfig(
-            speaker_id=speaker,
-            length_scale=base * length * pitch / max(settings.speed, 0.1),
+            speaker_id=style.speaker,
+            length_scale=base * style.length_scale * style.pitch / max(speed, 0.1),
             noise_scale=self.settings.noise_scale,
             noise_w_scale=self.settings.noise_w_scale,
         )
         try:
             for chunk in piper_voice.synthesize(text, config):
                 samples = np.asarray(chunk.audio_float_array, dtype=np.float32)
-                if pitch != 1.0:  # play the samples faster/slower: higher/lower pitch
-                    samples = resample(samples, round(chunk.sample_rate * pitch), chunk.sample_rate)
+                if style.pitch != 1.0:  # play the samples faster/slower: higher/lower pitch
+                    samples = resample(samples, round(chunk.sample_rate * style.pitch), chunk.sample_rate)
                 yield AudioChunk(samples, chunk.sample_rate)
         except (RuntimeError, ValueError, OSError) as exc:
             raise SynthesisFailed(self.name, f"Piper failed: {exc}") from exc

@@ -10,15 +10,17 @@ from plugins.voice.engines.edge import EdgeEngine
 from plugins.voice.engines.pending import PendingEngine
 from plugins.voice.engines.piper import PiperEngine
 from plugins.voice.engines.xtts import XttsEngine
+from plugins.voice.piper_styles import PiperStyle
 from plugins.voice.settings import VoiceSettings
 
 log = logging.getLogger(__name__)
 
 
-def build_engines(settings: VoiceSettings, progress: Callable[[str], None] = log.info) -> dict[str, Engine]:
+def build_engines(settings: VoiceSettings, progress: Callable[[str], None] = log.info,
+                  piper_styles: dict[str, PiperStyle] | None = None) -> dict[str, Engine]:
     return {
         "xtts": XttsEngine(settings.xtts, progress),
         "edge": EdgeEngine(settings.edge),
-        "piper": PiperEngine(settings.piper),
+        "piper": PiperEngine(settings.piper, piper_styles),
         "kokoro": PendingEngine("kokoro", "Kokoro is not in this version yet"),
     }

@@ -161,6 +161,8 @@ class XttsEngine:
         return language
 
     def _latents(self, voice: Voice) -> Latents:
+        if voice.seed_failed:
+            raise VoiceNotSupported(self.name, "VOICE_SEED_FAILED: its reference WAV could not be seeded")
         if not voice.references:
             raise VoiceNotSupported(self.name, f"no reference WAV for voice {voice.voice_id} in voices/")
         key = f"{self.identity(voice).split(':')[1]}-{voice.reference_hash}"

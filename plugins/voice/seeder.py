@@ -1,0 +1,119 @@
+"""VoiceSeeder: Piper speaks a deterministic reference WAV per character; XTTS clones it.
+
+For each character: ensure a voice_id, ensure voices/<voice_id>.wav (16-bit PCM mono 22050 Hz,
+about voice_seed_seconds_target long), set voice_map[character_id] = voice_id. Existing WAVs
+are kept and an unchanged map is not rewritten, unless force regenerates every WAV.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile
+
+from engine import Story, write_atomic
+from plugins.voice.audio import AudioChunk, concat, resample, to_int16
+from plugins.voice.cast import VOICE_MAP, read_voice_map
+from plugins.voice.engines.piper import PiperEngine
+from plugins.voice.errors import EngineUnavailable, VoiceError
+from plugins.voice.piper_styles import read_styles, write_styles
+from plugins.voice.seed_texts import seed_text
+from plugins.voice.settings import PiperSettings
+
+SEED_FAILED = "VOICE_SEED_FAILED"
+RATE = 22050
+STYLES_FILE = "piper_voices.toml"
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    character_id: str
+    voice_id: str
+    status: str  # "created", "regenerated", "kept" or VOICE_SEED_FAILED
+    seconds: float = 0.0
+    detail: str = ""
+
+
+def deterministic(settings: PiperSettings) -> PiperSettings:
+    """Piper is only repeatable with both noise scales at 0."""
+    return PiperSettings(settings.voices_dir, settings.default_voice, noise_scale=0.0, noise_w_scale=0.0)
+
+
+class VoiceSeeder:
+    def __init__(self, story: Story, voices_dir: Path, piper_settings: PiperSettings) -> None:
+        self.story = story
+        self.voices_dir = voices_dir
+        self.styles_path = voices_dir / STYLES_FILE
+        self.piper = PiperEngine(deterministic(piper_settings), read_styles(self.styles_path))
+
+    def needs_seed(self, engines: tuple[str, ...] = ("xtts",)) -> list[str]:
+        """Characters speaking through a cloning engine whose reference WAV is missing."""
+        voice_map = read_voice_map(self.voices_dir)
+        needed = []
+        for character_id, character in sorted(self.story.characters.items()):
+            voice_id = character.profile.get("voice_id") or voice_map.get(character_id) or f"{character_id}_voice"
+            if character.profile.get("engine") in engines and not (self.voices_dir / f"{voice_id}.wav").exists():
+                needed.append(character_id)
+        return needed
+
+    def seed(self, force: bool = False, only: list[str] | None = None,
+             progress: Callable[[int, int, str], None] | None = None) -> list[SeedResult]:
+        voice_map = read_voice_map(self.voices_dir)
+        styles = dict(self.piper.styles)
+        new_map = dict(voice_map)
+        cast = sorted(self.story.characters)
+        chosen = [c for c in cast if only is None or c in only]
+        results = []
+        for number, character_id in enumerate(chosen, start=1):
+            if progress:
+                progress(number, len(chosen), character_id)
+            profile = self.story.characters[character_id].profile
+            voice_id = str(profile.get("voice_id") or voice_map.get(character_id) or f"{character_id}_voice")
+            new_map[character_id] = voice_id
+            if voice_id not in styles:
+                styles[voice_id] = self.piper.default_style(cast.index(character_id))
+            self.piper.styles = styles
+            results.append(self._seed_one(character_id, voice_id, profile, force))
+        if styles != read_styles(self.styles_path):
+            write_styles(self.styles_path, styles)
+        if new_map != voice_map:
+            write_atomic(self.voices_dir / VOICE_MAP, (json.dumps(new_map, indent=2, sort_keys=True) + "\n").encode())
+        return results
+
+    def _seed_one(self, character_id: str, voice_id: str, profile: Mapping[str, Any], force: bool) -> SeedResult:
+        path = self.voices_dir / f"{voice_id}.wav"
+        existed = path.exists()
+        if existed and not force:
+            return SeedResult(character_id, voice_id, "kept", soundfile.info(str(path)).duration)
+        language = str(profile.get("language") or self.story.language)
+        text = str(profile.get("voice_seed_text") or "").strip() or seed_text(character_id, language)
+        target = float(profile.get("voice_seed_seconds_target") or 10)
+        try:
+            audio = self._speak(text, voice_id, target)
+        except (EngineUnavailable, VoiceError, OSError, ValueError) as exc:
+            return SeedResult(character_id, voice_id, SEED_FAILED, detail=str(exc))
+        buffer = io.BytesIO()
+        soundfile.write(buffer, to_int16(audio), RATE, format="WAV", subtype="PCM_16")
+        write_atomic(path, buffer.getvalue())
+        return SeedResult(character_id, voice_id, "regenerated" if existed else "created", len(audio) / RATE)
+
+    def _speak(self, text: str, voice_id: str, target_seconds: float) -> np.ndarray:
+        """Sentences of the text until about `target_seconds` of speech."""
+        chunks: list[AudioChunk] = []
+        for chunk in self.piper.render(text, self.piper.styles[voice_id]):
+            chunks.append(chunk)
+            if sum(c.seconds for c in chunks) >= target_seconds:
+                break
+        if not chunks:
+            raise VoiceError(f"Piper produced no audio for voice {voice_id}")
+        shorter = sum(c.seconds for c in chunks[:-1])
+        if len(chunks) > 1 and target_seconds - shorter < sum(c.seconds for c in chunks) - target_seconds:
+            chunks.pop()  # the last sentence overshoots more than leaving it out falls short
+        audio = concat(chunks)
+        return resample(audio.samples, audio.sample_rate, RATE)
