@@ -59,6 +59,10 @@ class AudioCache:
         folder = self.dir / key[:2]
         return sorted(folder.glob(f"{key}.*.wav")) if folder.is_dir() else []
 
+    def contains(self, key: str) -> bool:
+        """Whether an entry exists (not checked: get() checks it)."""
+        return bool(self._entries(key))
+
     def get(self, key: str) -> AudioChunk | None:
         for path in self._entries(key):
             try:

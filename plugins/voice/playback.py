@@ -55,8 +55,12 @@ class Output:
         self.loudness_dbfs = loudness_dbfs
         self.notify = notify
         self.recording = recording
+        self.play_until = 0.0  # when the audio written so far for this line ends, on the sink's clock
+        self.gaps: list[float] = []  # silences inside the current line: chunks that came too late
 
     def start_line(self) -> None:
+        self.play_until = 0.0
+        self.gaps = []
         if self.recording:
             self.recording.start_line()
 
@@ -64,6 +68,13 @@ class Output:
         """Plays a chunk; returns the monotonic time at which the sink got it (its first audio)."""
         samples = resample(np.asarray(chunk.samples, dtype=np.float32), chunk.sample_rate, self.rate)
         pcm = to_int16(normalize(samples, self.loudness_dbfs))
+        now = time.monotonic()
+        if self.play_until and now > self.play_until:  # the sink ran dry before this chunk came
+            gap = now - self.play_until
+            self.gaps.append(gap)
+            if self.recording:
+                self.recording.write(np.zeros(int(gap * self.rate), dtype=np.int16))
+        self.play_until = max(now, self.play_until) + len(pcm) / self.rate
         if self.recording:
             self.recording.write(pcm)
         started = time.monotonic()

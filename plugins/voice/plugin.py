@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,9 @@ class VoicePlugin:
             sink = NullSink()
         output = Output(sink, settings.output_rate, settings.loudness_dbfs, notify, recording)
         seeder = VoiceSeeder(context.story, settings.voices_dir, settings.piper) if settings.auto_seed else None
-        self.speaker = Speaker(cast, fallback, AudioCache(settings.cache), output, context.trace, notify, seeder)
+        depth = settings.prefetch.depth if settings.prefetch.enabled else 0
+        self.speaker = Speaker(cast, fallback, AudioCache(settings.cache), output, context.trace, notify, seeder,
+                               depth, settings.prefetch.workers)
         self.jobs = {}
         self.notify = notify
         self.watcher = VoicesWatcher(settings.voices_dir, self._voices_changed)
@@ -113,6 +116,11 @@ class VoicePlugin:
     def _say(self, line: SpokenLine) -> None:
         if self.speaker is not None:
             self.jobs[line.line_id] = self.speaker.say(line)
+
+    @hookimpl
+    def engine_upcoming_lines(self, lines: Sequence[SpokenLine]) -> None:
+        if self.speaker is not None:
+            self.speaker.prefetch(list(lines))
 
     @hookimpl
     def engine_narration(self, line: SpokenLine) -> None:

@@ -59,6 +59,13 @@ class KokoroSettings:
 
 
 @dataclass(frozen=True)
+class PrefetchSettings:
+    enabled: bool = True
+    depth: int = 12  # lines queued ahead at most
+    workers: int = 1  # prefetch threads for CPU engines (XTTS serializes per model anyway)
+
+
+@dataclass(frozen=True)
 class VoiceSettings:
     voices_dir: Path = Path("voices")
     engine: str = "xtts"  # for profiles that name none
@@ -71,6 +78,7 @@ class VoiceSettings:
     auto_seed: bool = True  # seed missing reference WAVs with Piper before play
     checked_dir: Path = field(default_factory=lambda: _cache_home() / "references")  # checked copies of them
     cache: CacheSettings = field(default_factory=CacheSettings)
+    prefetch: PrefetchSettings = field(default_factory=PrefetchSettings)
     piper: PiperSettings = field(default_factory=PiperSettings)
     edge: EdgeSettings = field(default_factory=EdgeSettings)
     xtts: XttsSettings = field(default_factory=XttsSettings)

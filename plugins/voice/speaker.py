@@ -18,6 +18,7 @@ from plugins.voice.engines.base import Engine, LineSettings
 from plugins.voice.errors import EngineUnavailable, VoiceError, VoiceNotSupported
 from plugins.voice.fallback import Fallback
 from plugins.voice.playback import Output
+from plugins.voice.prefetch import Gate, Prefetcher, resolve
 from plugins.voice.seeder import SEED_FAILED, VoiceSeeder
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class Job:
     line: SpokenLine
+    ready: bool = False  # its audio was already in the cache when the line was reached
     queued_at: float = field(default_factory=time.monotonic)
+    started_at: float = 0.0  # when the speaker turned to it (the previous line had ended)
     done: threading.Event = field(default_factory=threading.Event)
     skipped: threading.Event = field(default_factory=threading.Event)
 
@@ -50,9 +53,12 @@ def line_key(engine: Engine, voice: Voice, text: str) -> str:
 class Speaker:
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, output: Output,
                  trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None],
-                 seeder: VoiceSeeder | None = None) -> None:
+                 seeder: VoiceSeeder | None = None, prefetch_depth: int = 0, prefetch_workers: int = 1) -> None:
         self.cast = cast
         self.seeder = seeder
+        self.gate = Gate()
+        self.prefetcher = (Prefetcher(cast, fallback, cache, self.gate, line_key, prefetch_depth, prefetch_workers)
+                           if prefetch_depth > 0 else None)
         self.fallback = fallback
         self.cache = cache
         self.output = output
@@ -65,9 +71,14 @@ class Speaker:
         self.thread.start()
 
     def say(self, line: SpokenLine) -> Job:
-        job = Job(line)
+        resolved = resolve(self.cast, self.fallback, line_key, line)
+        job = Job(line, ready=bool(resolved and self.cache.contains(resolved[2])))
         self.jobs.put(job)
         return job
+
+    def prefetch(self, lines: list[SpokenLine]) -> None:
+        if self.prefetcher is not None:
+            self.prefetcher.update(lines)
 
     def skip(self, job: Job) -> None:
         job.skipped.set()
@@ -88,6 +99,8 @@ class Speaker:
             if self.current is not None:
                 self.skip(self.current)
         self.jobs.put(None)
+        if self.prefetcher is not None:
+            self.prefetcher.close()
         self.thread.join()
         self.fallback.close()
         self.output.close()
@@ -138,8 +151,11 @@ class Speaker:
                 engine.prepare(voices)
             except EngineUnavailable as exc:
                 self.fallback.mark_down(engine.name, exc.reason)
+        if self.prefetcher is not None:
+            self.prefetcher.requeue()  # their lines now have other cache keys
 
     def _speak(self, job: Job) -> None:
+        job.started_at = time.monotonic()
         line = job.line
         record: dict[str, Any] = {"event": "voice", "line_id": line.line_id, "character_id": line.character_id}
         try:
@@ -182,24 +198,36 @@ class Speaker:
 
     def _with_engine(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
         key = line_key(engine, voice, job.line.text)
+        prefetching = self.prefetcher.in_flight(key) if self.prefetcher else None
+        if prefetching is not None:
+            prefetching.wait()  # already being made: never two syntheses of one key
+        facts = {"ready": job.ready, "prefetched": bool(self.prefetcher and key in self.prefetcher.produced)}
         cached = self.cache.get(key)
         if cached is not None:
-            hit_ms = self._ms_since(job, self.output.play(cached))
-            return {"cache": "hit", "first_audio_ms": hit_ms, "skipped": job.skipped.is_set()}
+            started = self.output.play(cached)
+            return {"cache": "hit", **self._first(job, started), **facts, **self._done(job)}
         settings = LineSettings(speed=voice.speed, language=voice.language)
         chunks: list[AudioChunk] = []
-        first: float | None = None
-        for chunk in engine.synthesize(job.line.text, voice, settings):
-            if job.skipped.is_set():
-                break
-            started = self.output.play(chunk)
-            if first is None:
-                first = self._ms_since(job, started)
-            chunks.append(chunk)
+        first: dict[str, float | None] = {"first_audio_ms": None, "wait_ms": None}
+        with self.gate.urgent():
+            for chunk in engine.synthesize(job.line.text, voice, settings):
+                if job.skipped.is_set():
+                    break
+                started = self.output.play(chunk)
+                if not chunks:
+                    first = self._first(job, started)
+                chunks.append(chunk)
         if chunks and not job.skipped.is_set():
             self.cache.put(key, concat(chunks))
-        return {"cache": "miss", "first_audio_ms": first, "skipped": job.skipped.is_set()}
+        return {"cache": "miss", **first, **facts, **self._done(job)}
+
+    def _done(self, job: Job) -> dict[str, Any]:
+        gaps = self.output.gaps
+        return {"skipped": job.skipped.is_set(), "gaps_ms_max": round(max(gaps, default=0.0) * 1000, 1),
+                "gaps_ms_total": round(sum(gaps) * 1000, 1)}
 
     @staticmethod
-    def _ms_since(job: Job, moment: float) -> float:
-        return round((moment - job.queued_at) * 1000, 1)
+    def _first(job: Job, moment: float) -> dict[str, float | None]:
+        """ms from the line's event to its first audio, and from when it could have started (wait)."""
+        return {"first_audio_ms": round((moment - job.queued_at) * 1000, 1),
+                "wait_ms": round((moment - max(job.queued_at, job.started_at)) * 1000, 1)}

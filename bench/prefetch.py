@@ -1,0 +1,197 @@
+"""Perceived latency with prefetch on and off, for a simulated player, in one run.
+
+    .venv/bin/python bench/prefetch.py [--long-lines N]
+
+Plays stories/tomb (one full path) and a generated ~500-line branching story (its first
+N lines along a scripted path) with the real Piper engine and an empty cache, for a player
+who reads at 250 words per minute (`read` pace) and one who listens to every line (`listen`
+pace), each with prefetch on and off. Sound goes to a simulated sound card that plays in
+real time (there is none here). Each run is its own process, so CPU and peak memory are its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TOMB_PATH = [2, 1, 2, 1, 2, 1, 1]
+
+WORDS = ("sand stone lamp door gold river shadow wind silence temple stair torch map jackal scarab star "
+         "water bread rope sun night dune voice echo dust wall pillar king priest oath feather").split()
+
+
+def generate_story(folder: Path, scenes: int = 70, seed: int = 7) -> list[int]:
+    """A branching story of ~500 lines; returns a choice path through it."""
+    rng = random.Random(seed)
+    (folder / "characters").mkdir(parents=True, exist_ok=True)
+    cast = ["narrator", "ana", "bek", "cy"]
+    for cid in cast:
+        profile = {"character_id": cid, "display_name": cid.title(), "voice_id": f"{cid}_v", "engine": "piper",
+                   "language": "en", "speed": 1.0}
+        (folder / "characters" / f"{cid}.json").write_text(json.dumps(profile))
+    lines = []
+    for n in range(scenes):
+        lines.append(f"=== s{n} ===")
+        for _ in range(rng.randint(5, 9)):
+            sentence = " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 16))).capitalize() + "."
+            who = rng.choice(cast)
+            lines.append(sentence if who == "narrator" else f"@{who}: {sentence}")
+        targets = sorted({min(scenes - 1, n + rng.randint(1, 4)) for _ in range(3)})
+        if n == scenes - 1:
+            lines.append("-> END The End")
+        else:
+            lines += [f"* Go {rng.choice(WORDS)} -> s{t}" for t in targets]
+    (folder / "main.story").write_text("\n".join(lines) + "\n")
+    (folder / "story.toml").write_text('title = "Long"\nstart = "s0"\nscenes = ["main.story"]\n')
+    return [1] * scenes
+
+
+class PacedSink:
+    """A simulated sound card: plays in real time, stops when told."""
+
+    name = "paced"
+
+    def __init__(self) -> None:
+        self.until = 0.0
+        self.stopped = threading.Event()
+
+    def write(self, pcm) -> None:  # type: ignore[no-untyped-def]
+        self.stopped.clear()
+        self.until = max(time.monotonic(), self.until) + len(pcm) / 24000
+        while time.monotonic() < self.until - 0.05 and not self.stopped.is_set():
+            time.sleep(0.01)  # like a device buffer: returns shortly before the audio ends
+
+    def drain(self) -> None:
+        while time.monotonic() < self.until and not self.stopped.is_set():
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.until = 0.0
+
+    def close(self) -> None:
+        pass
+
+
+def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_lines: int) -> dict:
+    from rich.console import Console
+
+    from engine.config import engine_settings
+    from engine.context import PlayContext
+    from engine.errors import QuitGame, ScriptedChoicesExhausted
+    from engine.loader import load_story
+    from engine.plugins import make_plugin_manager
+    from engine.runner import Runner
+    from engine.saves import GameState
+    from engine.terminal import Terminal
+    from plugins.voice import plugin as voice_plugin
+    from plugins.voice import sinks
+
+    work = Path(tempfile.mkdtemp(prefix="bench-prefetch-"))
+    config = {"engine": {"words_per_minute": 250}, "plugins": {"disabled": ["voice"]},
+              "voice": {"voices_dir": str(work / "voices"), "fallback": ["piper"], "checked_dir": str(work / "c"),
+                        "auto_seed": False, "prefetch": {"enabled": prefetch}, "cache": {"dir": str(work / "cache")}}}
+    sinks.open_sink = lambda name, rate: PacedSink()  # type: ignore[assignment]
+    voice_plugin.open_sink = sinks.open_sink  # type: ignore[attr-defined]
+    records: list[dict] = []
+    story = load_story(story_dir)
+    pm = make_plugin_manager(config)
+    plugin = voice_plugin.VoicePlugin()
+    pm.register(plugin)
+    spoken = 0
+
+    class Limit:
+        @voice_plugin.hookimpl
+        def engine_narration(self, line) -> None:  # type: ignore[no-untyped-def]
+            self.count()
+
+        @voice_plugin.hookimpl
+        def engine_dialogue(self, line) -> None:  # type: ignore[no-untyped-def]
+            self.count()
+
+        def count(self) -> None:
+            nonlocal spoken
+            spoken += 1
+            if spoken > max_lines:
+                raise QuitGame()
+
+    pm.register(Limit())
+    read_fd = os.open(os.devnull, os.O_RDONLY)
+    terminal = Terminal(Console(file=io.StringIO()), answers=choices, fd=read_fd)
+    started, cpu_start = time.monotonic(), time.process_time()
+    pm.hook.engine_story_loaded(context=PlayContext(story, config, {}, records.append, lambda text: None))
+    try:
+        Runner(story, pm.hook, terminal, engine_settings(config), pace, GameState(story.start)).run()
+        reason = "ending"
+    except (QuitGame, ScriptedChoicesExhausted):
+        reason = "quit"
+    pm.hook.engine_story_ended(ending=None, reason="ending" if reason == "ending" else "quit")
+    wall, cpu = time.monotonic() - started, time.process_time() - cpu_start
+    voices = [r for r in records if r.get("event") == "voice" and r.get("first_audio_ms") is not None]
+    return {
+        "lines": len(voices),
+        "ready": [bool(r["ready"]) for r in voices],
+        "first": [r["first_audio_ms"] for r in voices],
+        "wait": [r["wait_ms"] for r in voices],
+        "gap_max": max((r["gaps_ms_max"] for r in voices), default=0.0),
+        "gap_total": sum(r["gaps_ms_total"] for r in voices),
+        "cpu": cpu / wall,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "wall": wall,
+    }
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--long-lines", type=int, default=40)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        spec = json.loads(args.one)
+        print(json.dumps(one_run(Path(spec["story"]), spec["choices"], spec["pace"], spec["prefetch"], spec["max"])))
+        return
+    long_dir = Path(tempfile.mkdtemp(prefix="bench-long-"))
+    long_path = generate_story(long_dir)
+    stories = [("tomb", ROOT / "stories" / "tomb", TOMB_PATH, 1000), ("long", long_dir, long_path, args.long_lines)]
+    total = sum(1 for line in (long_dir / "main.story").read_text().splitlines() if line and line[0] not in "=*-")
+    print(f"generated story: {total} spoken lines; playing {args.long_lines} of them\n")
+    print("| story | pace | prefetch | lines | ready after 1st | event->audio median / p95 ms "
+          "| wait median / p95 ms | gaps max / total ms | CPU | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, folder, path, limit in stories:
+        for pace in ("read", "listen"):
+            for prefetch in (False, True):
+                spec = json.dumps({"story": str(folder), "choices": path, "pace": pace, "prefetch": prefetch,
+                                   "max": limit})
+                out = subprocess.run([sys.executable, __file__, "--one", spec], capture_output=True, text=True,
+                                     check=True).stdout
+                r = json.loads(out.strip().splitlines()[-1])
+                ready = r["ready"][1:]
+                share = 100 * sum(ready) / len(ready) if ready else 0.0
+                print(f"| {name} | {pace} | {'on' if prefetch else 'off'} | {r['lines']} | {share:.0f}% "
+                      f"| {statistics.median(r['first']):.0f} / {pct(r['first'], 95):.0f} "
+                      f"| {statistics.median(r['wait']):.0f} / {pct(r['wait'], 95):.0f} "
+                      f"| {r['gap_max']:.0f} / {r['gap_total']:.0f} | {r['cpu']:.0%} | {r['rss_mb']:.0f} |",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
