@@ -108,11 +108,12 @@ def engine_dialogue(line: SpokenLine) -> None:
 
 @hookspec
 def engine_line_delivery(line: SpokenLine) -> Waitable | None:
-    """Fires right after narration/dialogue hooks, in `--pace listen`.
+    """Fires right after the narration/dialogue hooks, in `read` and `listen` pace.
 
     Return a Waitable that is set once the plugin has finished delivering the
     line (its audio ended), or None if there is nothing to wait for. The runner
-    waits for all of them before showing the next line; Enter skips.
+    waits for all of them (and, in `read` pace, for the reading time too)
+    before showing the next line, so text never runs ahead of speech; Enter skips.
     """
 
 

@@ -92,11 +92,10 @@ class Runner:
             self.hook.engine_dialogue(line=spoken)
         if self.pace == "instant":
             return
-        waits: list[Waitable] = []
+        # never show the next line over a voice still speaking; `read` also leaves reading time
+        waits: list[Waitable] = [w for w in self.hook.engine_line_delivery(line=spoken) if w is not None]
         seconds = self.settings.min_pause
-        if self.pace == "listen":
-            waits = [w for w in self.hook.engine_line_delivery(line=spoken) if w is not None]
-        else:
+        if self.pace == "read":
             words = len(spoken.text.split())
             seconds = max(self.settings.min_pause, words * 60.0 / self.settings.words_per_minute)
         result = self.player.pause(seconds, waits)

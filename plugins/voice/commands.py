@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from plugins.voice.models import XTTS, ModelError, install, verify
 from plugins.voice.piper_styles import read_styles
 from plugins.voice.references import ReferenceStore
 from plugins.voice.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
-from plugins.voice.settings import ENGINES, voice_settings
+from plugins.voice.settings import ENGINES, BridgeSettings, voice_settings
 
 MODEL_KINDS = {"xtts": XTTS}
 
@@ -56,6 +58,15 @@ def register(subparsers: Any) -> None:
     seed.add_argument("--force-regenerate-voices", action="store_true", help="regenerate every character's WAV")
     seed.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
     seed.set_defaults(handler=seed_command)
+
+    bridge = subparsers.add_parser("bridge", help="serve XTTS to other machines over HTTP")
+    bridge_actions = bridge.add_subparsers(dest="action", required=True, metavar="ACTION")
+    serve = bridge_actions.add_parser("serve", help="run the XTTS bridge server (on the GPU machine)")
+    serve.add_argument("--host", help="address to listen on (default from [voice.bridge], 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8020)")
+    serve.add_argument("--insecure-no-token", action="store_true", help="no token (only on a loopback address)")
+    serve.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
+    serve.set_defaults(handler=serve_command)
 
     cache = subparsers.add_parser("cache", help="inspect or empty the audio cache")
     cache.add_argument("action", choices=("stats", "clear"))
@@ -147,6 +158,52 @@ def seed_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> i
                       style=style)
     console.print(table)
     return 1 if any(result.status == SEED_FAILED for result in results) else 0
+
+
+def bridge_token(settings: BridgeSettings) -> tuple[str, bool]:
+    """The token from the environment, else from the token file, else a new one (returned as new)."""
+    given = os.environ.get(settings.token_env)
+    if given:
+        return given, False
+    if settings.token_file.is_file():
+        return settings.token_file.read_text(encoding="utf-8").strip(), False
+    token = secrets.token_urlsafe(32)
+    write_atomic(settings.token_file, token.encode())
+    settings.token_file.chmod(0o600)
+    return token, True
+
+
+def serve_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+    import ipaddress
+
+    import uvicorn
+
+    from plugins.voice.bridge import create_app
+    from plugins.voice.engines.xtts import XttsEngine
+
+    settings = voice_settings(config)
+    host, port = args.host or settings.bridge.host, args.port or settings.bridge.port
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    token: str | None = None
+    if args.insecure_no_token:
+        if not loopback:
+            raise VoiceError(f"Refusing to serve on {host} without a token: only loopback addresses may skip it.")
+    else:
+        token, new = bridge_token(settings.bridge)
+        if new:
+            print(f"Bridge token (shown once, kept in {settings.bridge.token_file}): {token}")
+    engine = XttsEngine(settings.xtts, print)
+    missing = engine.missing()
+    if missing:
+        raise VoiceError(f"The bridge cannot serve XTTS: {missing}.")
+    engine.prepare()
+    app = create_app(engine, settings.bridge.voices_dir, token, settings.bridge.max_queue)
+    print(f"XTTS bridge on http://{host}:{port} (POST /v1/audio/speech, GET /health)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
 
 
 def cache_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:

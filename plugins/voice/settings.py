@@ -10,7 +10,7 @@ from typing import Any
 
 from plugins.voice.errors import VoiceConfigError
 
-ENGINES = ("xtts", "piper", "edge", "kokoro")
+ENGINES = ("xtts", "xtts-remote", "piper", "edge", "kokoro")
 SINKS = ("simpleaudio", "sounddevice", "null")
 
 
@@ -59,6 +59,28 @@ class KokoroSettings:
 
 
 @dataclass(frozen=True)
+class BridgeSettings:
+    """`engine bridge serve` (the GPU box side)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8020
+    token_env: str = "VOICED_IF_BRIDGE_TOKEN"
+    token_file: Path = field(default_factory=lambda: Path.home() / ".config" / "voiced-if" / "bridge_token")
+    voices_dir: Path = field(default_factory=lambda: _cache_home() / "bridge-voices")
+    max_queue: int = 4
+
+
+@dataclass(frozen=True)
+class XttsRemoteSettings:
+    """The `xtts-remote` engine (the laptop side): empty `urls` means it is not used."""
+
+    urls: tuple[str, ...] = ()
+    token_env: str = "VOICED_IF_BRIDGE_TOKEN"
+    connect_timeout: float = 3.0
+    read_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class PrefetchSettings:
     enabled: bool = True
     depth: int = 12  # lines queued ahead at most
@@ -69,7 +91,7 @@ class PrefetchSettings:
 class VoiceSettings:
     voices_dir: Path = Path("voices")
     engine: str = "xtts"  # for profiles that name none
-    fallback: tuple[str, ...] = ("xtts", "edge", "piper")
+    fallback: tuple[str, ...] = ("xtts", "xtts-remote", "edge", "piper")
     sink: str = "simpleaudio"
     output_rate: int = 24000
     loudness_dbfs: float = -20.0
@@ -83,6 +105,8 @@ class VoiceSettings:
     edge: EdgeSettings = field(default_factory=EdgeSettings)
     xtts: XttsSettings = field(default_factory=XttsSettings)
     kokoro: KokoroSettings = field(default_factory=KokoroSettings)
+    bridge: BridgeSettings = field(default_factory=BridgeSettings)
+    xtts_remote: XttsRemoteSettings = field(default_factory=XttsRemoteSettings)
 
 
 def voice_settings(config: dict[str, Any]) -> VoiceSettings:

@@ -10,6 +10,7 @@ from plugins.voice.engines.edge import EdgeEngine
 from plugins.voice.engines.pending import PendingEngine
 from plugins.voice.engines.piper import PiperEngine
 from plugins.voice.engines.xtts import XttsEngine
+from plugins.voice.engines.xtts_remote import XttsRemoteEngine
 from plugins.voice.piper_styles import PiperStyle
 from plugins.voice.settings import VoiceSettings
 
@@ -18,9 +19,12 @@ log = logging.getLogger(__name__)
 
 def build_engines(settings: VoiceSettings, progress: Callable[[str], None] = log.info,
                   piper_styles: dict[str, PiperStyle] | None = None) -> dict[str, Engine]:
-    return {
+    engines: dict[str, Engine] = {
         "xtts": XttsEngine(settings.xtts, progress),
         "edge": EdgeEngine(settings.edge),
         "piper": PiperEngine(settings.piper, piper_styles),
         "kokoro": PendingEngine("kokoro", "Kokoro is not in this version yet"),
     }
+    if settings.xtts_remote.urls:  # only when a bridge is configured; otherwise it is not in the chain at all
+        engines["xtts-remote"] = XttsRemoteEngine(settings.xtts_remote)
+    return engines

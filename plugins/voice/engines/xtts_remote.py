@@ -1,0 +1,147 @@
+"""xtts-remote: XTTS on a bridge server (`engine bridge serve` on a GPU box), streamed over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from plugins.voice.audio import AudioChunk
+from plugins.voice.cast import Voice
+from plugins.voice.engines.base import LineSettings
+from plugins.voice.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
+from plugins.voice.settings import XttsRemoteSettings
+
+HEADER_BYTES = 44
+CHUNK_BYTES = 4800  # 0.1 s of 24 kHz PCM16 per yielded chunk
+
+
+class XttsRemoteEngine:
+    name = "xtts-remote"
+
+    def __init__(self, settings: XttsRemoteSettings) -> None:
+        self.settings = settings
+        self.healthy: list[str] = list(settings.urls)
+        self.registered: dict[str, set[str]] = {url: set() for url in settings.urls}
+        self.turn = itertools.count()
+        self.lock = threading.Lock()
+
+    def _token(self) -> str | None:
+        return os.environ.get(self.settings.token_env) or None
+
+    def _client(self) -> Any:
+        import httpx
+
+        token = self._token()
+        timeout = httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)
+        return httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"} if token else {})
+
+    def missing(self) -> str | None:
+        if not self.settings.urls:
+            return "no bridge URL in [voice.xtts_remote] urls"
+        if not self._token():
+            return f"set the bridge token in ${self.settings.token_env}"
+        return None
+
+    def probe(self) -> str | None:
+        """Asks every bridge for /health; keeps the ones with a loaded model."""
+        reason = self.missing()
+        if reason:
+            return reason
+        import httpx
+
+        healthy, reasons = [], []
+        with self._client() as client:
+            for url in self.settings.urls:
+                try:
+                    response = client.get(f"{url}/health")
+                    state = response.json() if response.status_code == 200 else {}
+                except (httpx.HTTPError, ValueError) as exc:
+                    reasons.append(f"{url}: {type(exc).__name__}")
+                    continue
+                if state.get("model_loaded") and not state.get("error"):
+                    healthy.append(url)
+                else:
+                    reasons.append(f"{url}: HTTP {response.status_code} {state.get('error') or ''}".strip())
+        with self.lock:
+            self.healthy = healthy
+        return None if healthy else "no healthy bridge (" + "; ".join(reasons) + ")"
+
+    def prepare(self, voices: Sequence[Voice] = ()) -> None:
+        pass
+
+    def identity(self, voice: Voice) -> str:
+        return "xtts-remote"
+
+    def _url(self) -> str:
+        with self.lock:
+            if not self.healthy:
+                raise EngineUnavailable(self.name, "no healthy bridge")
+            return self.healthy[next(self.turn) % len(self.healthy)]
+
+    def _register(self, client: Any, url: str, voice: Voice) -> str:
+        """Uploads the voice's reference once per server (it is stored under its SHA-256)."""
+        if len(voice.references) != 1:
+            raise VoiceNotSupported(self.name, f"the bridge needs exactly one reference WAV for {voice.voice_id}")
+        data = voice.references[0].read_bytes()
+        voice_id = hashlib.sha256(data).hexdigest()
+        if voice_id not in self.registered[url]:
+            known = client.get(f"{url}/v1/audio/voices")
+            _raise_for(known, self.name)
+            ids = {entry["id"] for entry in known.json()["voices"]}
+            if voice_id not in ids:
+                _raise_for(client.post(f"{url}/v1/audio/voices", content=data,
+                                       headers={"Content-Type": "audio/wav"}), self.name)
+            self.registered[url].add(voice_id)
+        return voice_id
+
+    def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
+        import httpx
+
+        if not voice.references:
+            raise VoiceNotSupported(self.name, f"no reference WAV for voice {voice.voice_id} in voices/")
+        url = self._url()
+        body = {"model": "xtts", "input": text, "response_format": "pcm", "speed": settings.speed,
+                "language": settings.language}
+        try:
+            with self._client() as client:
+                body["voice"] = self._register(client, url, voice)
+                with client.stream("POST", f"{url}/v1/audio/speech", json=body) as response:
+                    if response.status_code != 200:
+                        response.read()
+                    _raise_for(response, self.name)
+                    rate = int(response.headers.get("x-sample-rate", "24000"))
+                    pending = b""
+                    for part in response.iter_bytes():
+                        pending += part
+                        usable = len(pending) - len(pending) % CHUNK_BYTES
+                        if usable:
+                            yield _chunk(pending[:usable], rate)
+                            pending = pending[usable:]
+                    if pending:
+                        yield _chunk(pending[: len(pending) - len(pending) % 2], rate)
+        except httpx.TimeoutException:
+            raise SynthesisFailed(self.name, f"{url} timed out") from None
+        except httpx.HTTPError as exc:
+            raise SynthesisFailed(self.name, f"{url} broke off ({type(exc).__name__})") from None
+
+
+def _chunk(data: bytes, rate: int) -> AudioChunk:
+    return AudioChunk(np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0, rate)
+
+
+def _raise_for(response: Any, name: str) -> None:
+    if response.status_code < 400:
+        return
+    try:
+        detail = response.json().get("detail", "")
+    except ValueError:
+        detail = ""
+    if response.status_code == 422:
+        raise VoiceNotSupported(name, f"the bridge refused the request: {detail}")
+    raise EngineUnavailable(name, f"the bridge answered HTTP {response.status_code} {detail}".strip())

@@ -1,0 +1,198 @@
+"""The XTTS bridge: a real server process on 127.0.0.1 with the tiny XTTS checkpoint, real HTTP clients."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from plugins.voice.models import XTTS, install
+from tests.conftest import ENDINGS, TOMB, engine_env, run_engine
+from tests.voice.conftest import free_port, write_config
+
+pytestmark = pytest.mark.slow
+TOKEN = "test-token-0123456789"
+
+
+class Server:
+    def __init__(self, config: Path, port: int, env: dict[str, str]) -> None:
+        self.config, self.port, self.env = config, port, env
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> Server:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "engine", "bridge", "serve", "--port", str(self.port), "--config", str(self.config)],
+            env=engine_env(**self.env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                state = httpx.get(f"{self.url}/health", headers=auth(), timeout=2).json()
+                if state.get("model_loaded"):
+                    return self
+            except (httpx.HTTPError, ValueError):
+                pass
+            assert self.process.poll() is None, self.process.stdout.read() if self.process.stdout else ""
+            time.sleep(0.2)
+        raise AssertionError("the bridge did not come up")
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+
+def auth(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory, tiny_xtts_dir: Path, reference_wav: Path) -> Iterator[Any]:
+    tmp = tmp_path_factory.mktemp("bridge")
+    port = free_port()
+    (tmp / "gpu-box").mkdir()
+    server_config = write_config(tmp / "gpu-box", voice=(
+        f'[voice.bridge]\nvoices_dir = "{tmp / "served"}"\nmax_queue = 1\ntoken_file = "{tmp / "token"}"\n'
+        f'[voice.xtts]\nmodel_dir = "{tmp / "models"}"\nlatents_dir = "{tmp / "latents"}"\n'))
+    install(XTTS, tiny_xtts_dir, tmp / "models")
+    # the laptop: no XTTS model of its own; one line points it at the bridge
+    client_config = write_config(tmp, voice=(
+        'auto_seed = false\n'
+        f'[voice.xtts_remote]\nurls = ["http://127.0.0.1:{port}"]\nconnect_timeout = 1.0\nread_timeout = 20.0\n'))
+    shutil.copy(reference_wav, tmp / "voices" / "god_deep.wav")
+    server = Server(server_config, port, {"VOICED_IF_BRIDGE_TOKEN": TOKEN}).start()
+    yield server, tmp, client_config
+    server.kill()
+
+
+def register(url: str, data: bytes) -> httpx.Response:
+    return httpx.post(f"{url}/v1/audio/voices", content=data, headers={**auth(), "Content-Type": "audio/wav"},
+                      timeout=60)
+
+
+def test_tokens_request_ids_and_voices(setup: Any, reference_wav: Path) -> None:
+    server, _, _ = setup
+    for headers in ({}, auth("wrong-token"), {"Authorization": TOKEN}):
+        refused = httpx.get(f"{server.url}/health", headers=headers)
+        assert refused.status_code == 401 and refused.headers["x-request-id"]
+    health = httpx.get(f"{server.url}/health", headers={**auth(), "X-Request-ID": "abc-1"})
+    assert health.status_code == 200 and health.headers["x-request-id"] == "abc-1"
+    assert health.json()["device"] == "cpu" and health.json()["queue"] == 0
+    data = reference_wav.read_bytes()
+    created = register(server.url, data)
+    assert created.status_code == 201 and created.json()["id"] == hashlib.sha256(data).hexdigest()
+    assert register(server.url, data).json()["id"] == created.json()["id"]
+    listed = httpx.get(f"{server.url}/v1/audio/voices", headers=auth()).json()["voices"]
+    assert created.json()["id"] in [v["id"] for v in listed]
+    gone = httpx.delete(f"{server.url}/v1/audio/voices/{created.json()['id']}", headers=auth())
+    assert gone.status_code == 204
+    assert httpx.delete(f"{server.url}/v1/audio/voices/{created.json()['id']}", headers=auth()).status_code == 404
+    assert httpx.delete(f"{server.url}/v1/audio/voices/..%2F..%2Fetc", headers=auth()).status_code == 404
+
+
+def test_bad_input_is_refused(setup: Any, reference_wav: Path) -> None:
+    server, _, _ = setup
+    assert register(server.url, b"0" * (11 * 1024 * 1024)).status_code == 413
+    assert register(server.url, b"not audio at all").status_code == 422
+    voice = register(server.url, reference_wav.read_bytes()).json()["id"]
+    speech = f"{server.url}/v1/audio/speech"
+    for body in [{"input": "", "voice": voice}, {"input": "Hi", "voice": voice, "response_format": "mp3"},
+                 {"input": "Hi", "voice": voice, "speed": 9}, {"input": "Hi", "voice": "../../etc/passwd"},
+                 {"input": "x" * 5000, "voice": voice}, {"input": "Hi", "voice": voice, "language": "xx"}]:
+        assert httpx.post(speech, json={"model": "xtts", **body}, headers=auth()).status_code == 422, body
+    unknown = httpx.post(speech, json={"model": "xtts", "input": "Hi", "voice": "0" * 64}, headers=auth())
+    assert unknown.status_code == 404
+
+
+def test_the_official_openai_client_gets_streamed_wav(setup: Any, reference_wav: Path) -> None:
+    from openai import OpenAI
+
+    server, _, _ = setup
+    voice = register(server.url, reference_wav.read_bytes()).json()["id"]
+    client = OpenAI(base_url=f"{server.url}/v1", api_key=TOKEN)
+    audio = client.audio.speech.create(model="xtts", voice=voice, input="Who walks so softly in my house?",
+                                       response_format="wav", extra_body={"language": "en"})
+    data = audio.read()
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE" and len(data) > 44 + 24000
+    with httpx.stream("POST", f"{server.url}/v1/audio/speech", headers=auth(), timeout=60,
+                      json={"model": "xtts", "input": "Hello there.", "voice": voice, "response_format": "pcm"}) as r:
+        assert r.headers["x-sample-rate"] == "24000" and r.headers["content-type"] == "audio/pcm"
+        assert sum(len(part) for part in r.iter_bytes()) % 2 == 0
+
+
+def test_a_full_queue_answers_429(setup: Any, reference_wav: Path) -> None:
+    server, _, _ = setup
+    voice = register(server.url, reference_wav.read_bytes()).json()["id"]
+    codes: list[int] = []
+
+    def ask(n: int) -> None:
+        body = {"model": "xtts", "input": f"Line number {n} is here.", "voice": voice, "response_format": "pcm"}
+        codes.append(httpx.post(f"{server.url}/v1/audio/speech", json=body, headers=auth(), timeout=120).status_code)
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.02)
+    for thread in threads:
+        thread.join(120)
+    assert 429 in codes and 200 in codes
+
+
+def test_play_through_the_bridge_falls_back_when_it_dies_and_returns(setup: Any) -> None:
+    server, tmp, config = setup
+    trace = tmp / "t.jsonl"
+    choices = ",".join(map(str, ENDINGS["The Eternal Treasury"]))
+    result = run_engine("play", TOMB, "--pace", "instant", "--choices", choices, "--trace", trace, "--config",
+                        config, VOICED_IF_BRIDGE_TOKEN=TOKEN)
+    assert result.returncode == 0, result.stderr
+    god = [json.loads(x) for x in trace.read_text().splitlines() if '"character_id": "god"' in x and '"voice"' in x]
+    assert god and {v["engine"] for v in god} == {"xtts-remote"}
+
+    server.kill()  # the GPU box goes away
+    assert run_engine("cache", "clear", "--config", config).returncode == 0  # or every line would be a cache hit
+    result = run_engine("play", TOMB, "--pace", "instant", "--choices", choices, "--trace", trace, "--config",
+                        config, VOICED_IF_BRIDGE_TOKEN=TOKEN)
+    assert result.returncode == 0 and result.stdout.count("xtts-remote voice unavailable") == 1
+    god = [json.loads(x) for x in trace.read_text().splitlines() if '"character_id": "god"' in x and '"voice"' in x]
+    assert god and {v["engine"] for v in god} == {"piper"}  # every line still heard
+    fallback = god[0]["fallback"]
+    assert fallback[-1]["engine"] == "edge" and "xtts-remote" in [f["engine"] for f in fallback]
+
+    server.start()  # back: the bridge speaks again
+    run_engine("cache", "clear", "--config", config)
+    result = run_engine("play", TOMB, "--pace", "instant", "--choices", choices, "--trace", trace, "--config",
+                        config, VOICED_IF_BRIDGE_TOKEN=TOKEN)
+    god = [json.loads(x) for x in trace.read_text().splitlines() if '"character_id": "god"' in x and '"voice"' in x]
+    assert result.returncode == 0 and {v["engine"] for v in god} == {"xtts-remote"}
+
+
+def test_schemathesis_finds_no_server_errors(setup: Any) -> None:
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    server, _, _ = setup
+    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json", headers=auth())
+    failures, calls = [], []
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(case=schema.as_strategy())
+    def check(case: Any) -> None:
+        response = case.call(headers=auth(), timeout=60)
+        calls.append((case.method, case.operation.path, response.status_code))
+        if response.status_code >= 500:
+            failures.append((case.method, case.path, response.status_code, response.text[:200]))
+
+    check()
+    assert not failures, failures
+    assert len(calls) >= 40 and len({(m, p) for m, p, _ in calls}) >= 4  # it really explored the API
