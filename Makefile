@@ -23,6 +23,8 @@ lint: $(VENV)/.test
 bench: $(VENV)/.test
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/xtts.py
+	$(BIN)/python bench/bridge.py
+	$(BIN)/python bench/prefetch.py
 
 $(VENV)/.play: pyproject.toml | $(BIN)/python
 	$(MAKE) --no-print-directory system-deps DEBS="$(PLAY_DEBS)"

@@ -87,7 +87,10 @@ def say_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> in
     line = LineSettings(speed=voice.speed, language=voice.language)
     reasons = []
     for name in order:
-        engine = engines[name]
+        engine = engines.get(name)
+        if engine is None:  # xtts-remote without a bridge URL
+            reasons.append(f"{name}: not configured")
+            continue
         try:
             missing = engine.missing()
             if missing:

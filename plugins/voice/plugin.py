@@ -107,10 +107,13 @@ class VoicePlugin:
             self.notify(f"{VOICE_MAP} reloaded.")
             speaker.refresh(cast.order)
             return
+        before = cast.store.get(path)
         users = cast.reference_changed(path, self.notify)
-        if users and path.is_file() and cast.store.get(path) is not None:
-            names = ", ".join(cast.story.characters[c].display_name for c in users)
-            self.notify(f"New voice for {names} from {path.name}.")
+        after = cast.store.get(path)
+        if users and after != before:
+            if after is not None:
+                names = ", ".join(cast.story.characters[c].display_name for c in users)
+                self.notify(f"New voice for {names} from {path.name}.")
             speaker.refresh(users)
 
     def _say(self, line: SpokenLine) -> None:

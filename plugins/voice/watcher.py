@@ -45,6 +45,8 @@ class VoicesWatcher(FileSystemEventHandler):
         self.thread.join(timeout=5)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return  # reading a file (as we do to check it) changes nothing
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             if not raw:
                 continue

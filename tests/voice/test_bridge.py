@@ -196,3 +196,74 @@ def test_schemathesis_finds_no_server_errors(setup: Any) -> None:
     check()
     assert not failures, failures
     assert len(calls) >= 40 and len({(m, p) for m, p, _ in calls}) >= 4  # it really explored the API
+
+
+def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: Any) -> None:
+    from engine import SpokenLine, load_story
+    from plugins.voice.cache import AudioCache
+    from plugins.voice.cast import Cast
+    from plugins.voice.engines.xtts_remote import XttsRemoteEngine
+    from plugins.voice.fallback import Fallback
+    from plugins.voice.playback import Output
+    from plugins.voice.references import ReferenceStore
+    from plugins.voice.settings import CacheSettings, XttsRemoteSettings
+    from plugins.voice.speaker import Speaker
+
+    server, tmp, _ = setup
+
+    class KillOnFirstAudio:
+        """Plays nothing; pulls the plug on the bridge as soon as its first audio arrives."""
+
+        name = "null"
+        writes = 0
+
+        def write(self, pcm: Any) -> None:
+            self.writes += 1
+            if self.writes == 1:
+                server.kill()
+
+        def drain(self) -> None: ...
+        def stop(self) -> None: ...
+        def close(self) -> None: ...
+
+    import os
+
+    os.environ["VOICED_IF_BRIDGE_TOKEN"] = TOKEN
+    try:
+        remote = XttsRemoteEngine(XttsRemoteSettings(urls=(server.url,), read_timeout=20))
+        records: list[dict[str, Any]] = []
+        cast = Cast(load_story(TOMB), tmp / "voices", "xtts-remote", {}, ReferenceStore(tmp / "checked-mid"))
+        speaker = Speaker(cast, Fallback({"xtts-remote": remote, "piper": piper}, ["xtts-remote", "piper"], print, 0),
+                          AudioCache(CacheSettings(tmp / "cache-mid")), Output(KillOnFirstAudio(), 24000, -20.0, print),
+                          records.append, print)
+        long_line = " ".join(["I carried the sun beneath the world, and each night I lifted it through the water."] * 6)
+        job = speaker.say(SpokenLine("god.x", "s", "god", "Khepri-Anu", long_line, False, "en"))
+        assert job.done.wait(120)
+        speaker.close(drain=True)
+        (record,) = records
+        assert record["engine"] == "piper" and record["fallback"][0]["engine"] == "xtts-remote"
+        assert "broke off" in record["fallback"][0]["reason"] or "timed out" in record["fallback"][0]["reason"]
+    finally:
+        os.environ.pop("VOICED_IF_BRIDGE_TOKEN", None)
+        server.start()
+
+
+def test_requests_go_to_healthy_bridges(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugins.voice.engines.xtts_remote import XttsRemoteEngine
+    from plugins.voice.settings import XttsRemoteSettings
+
+    server, _, _ = setup
+    monkeypatch.setenv("VOICED_IF_BRIDGE_TOKEN", TOKEN)
+    dead = f"http://127.0.0.1:{free_port()}"
+    remote = XttsRemoteEngine(XttsRemoteSettings(urls=(dead, server.url), connect_timeout=1))
+    assert remote.probe() is None and remote.healthy == [server.url]
+    monkeypatch.setenv("VOICED_IF_BRIDGE_TOKEN", "wrong")
+    assert "HTTP 401" in (remote.probe() or "")
+
+
+def test_no_token_is_refused_off_loopback(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    result = run_engine("bridge", "serve", "--host", "0.0.0.0", "--insecure-no-token", "--config", config)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == ("engine: Refusing to serve on 0.0.0.0 without a token: "
+                                     "only loopback addresses may skip it.")

@@ -119,8 +119,9 @@ def test_a_new_reference_changes_the_next_line_and_a_bad_one_is_refused(tmp_path
         deadline = time.monotonic() + 10
         while "New voice for Khepri-Anu from god_deep.wav." not in notices and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert "New voice for Khepri-Anu from god_deep.wav." in notices, notices
         changed = speak(plugin, records, 3)
-        assert changed["reference"] != first["reference"] and changed["cache"] == "miss"  # old audio not reused
+        assert changed["reference"] != first["reference"] and changed["cache"] == "miss", notices  # fresh audio
 
         (voices / "god_deep.wav").write_bytes(b"garbage")  # a bad replacement
         deadline = time.monotonic() + 10
