@@ -9,13 +9,11 @@ Without --model-dir it uses the tiny random checkpoint the tests use (CPU).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import socket
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,13 +24,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support")]
 import torch  # noqa: E402
 import uvicorn  # noqa: E402
 
-from bench.xtts import LINES, reference  # noqa: E402
+from bench.xtts import LINES, setup  # noqa: E402
 from plugins.voice.bridge import create_app  # noqa: E402
 from plugins.voice.cast import Voice  # noqa: E402
 from plugins.voice.engines.base import LineSettings  # noqa: E402
 from plugins.voice.engines.xtts import XttsEngine  # noqa: E402
 from plugins.voice.engines.xtts_remote import XttsRemoteEngine  # noqa: E402
-from plugins.voice.models import XTTS, install  # noqa: E402
 from plugins.voice.settings import XttsRemoteSettings, XttsSettings  # noqa: E402
 
 
@@ -45,17 +42,7 @@ def timed(stream) -> tuple[float, float]:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--lines", type=int, default=10)
-    parser.add_argument("--model-dir", type=Path)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-bridge-"))
-    if args.model_dir is None:
-        from tiny_xtts import build_tiny_xtts
-
-        args.model_dir = work / "xtts_v2"
-        install(XTTS, build_tiny_xtts(), args.model_dir)
-    ref, ref_hash = reference(work)
+    args, work, ref, ref_hash = setup("bench-bridge-")
 
     def loaded(latents: str) -> XttsEngine:
         engine = XttsEngine(XttsSettings(model_dir=args.model_dir, latents_dir=work / latents, while_loading="wait"))

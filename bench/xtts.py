@@ -61,18 +61,23 @@ def timed_stream(stream) -> tuple[float, float, int]:  # type: ignore[no-untyped
     return (first or 0.0) * 1000, time.monotonic() - started, samples
 
 
-def main() -> None:
+def setup(prefix: str) -> tuple[argparse.Namespace, Path, Path, str]:
+    """Arguments, a work dir, and a reference WAV with its hash; installs the tiny model without --model-dir."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=10)
     parser.add_argument("--model-dir", type=Path)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-xtts-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     if args.model_dir is None:
         from tiny_xtts import build_tiny_xtts
 
         args.model_dir = work / "xtts_v2"
         install(XTTS, build_tiny_xtts(), args.model_dir)
-    ref, ref_hash = reference(work)
+    return args, work, *reference(work)
+
+
+def main() -> None:
+    args, work, ref, ref_hash = setup("bench-xtts-")
 
     started = time.monotonic()
     engine = XttsEngine(XttsSettings(model_dir=args.model_dir, latents_dir=work / "latents", while_loading="wait"))
