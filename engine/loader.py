@@ -40,7 +40,7 @@ def read_story(root: Path | str) -> tuple[Story | None, list[Problem]]:
     narrator = manifest["narrator"]
     scenes: dict[str, Scene] = {}
     for name in manifest["scenes"]:
-        for scene in _read_scene_file(root, manifest_path, name, narrator, problems):
+        for scene in _read_scene_file(root, manifest_path, manifest["scenes_line"], name, narrator, problems):
             if scene.scene_id in scenes:
                 first = scenes[scene.scene_id].source
                 problems.append(
@@ -102,9 +102,10 @@ def _read_manifest(path: Path, problems: list[Problem]) -> dict[str, Any] | None
     return fields
 
 
-def _read_scene_file(root: Path, manifest: Path, name: str, narrator: str, problems: list[Problem]) -> list[Scene]:
-    path = (root / name)
-    where = _key_line(manifest.read_text(encoding="utf-8", errors="replace"), "scenes")
+def _read_scene_file(root: Path, manifest: Path, where: int, name: str, narrator: str,
+                     problems: list[Problem]) -> list[Scene]:
+    """`where` is the line of `scenes` in story.toml, where a bad file name is reported."""
+    path = root / name
     if not path.resolve().is_relative_to(root.resolve()):
         problems.append(Problem(manifest, where, f"scene file '{name}' lies outside the story folder"))
         return []

@@ -38,11 +38,17 @@ class PiperEngine:
         self.settings = settings
         self.styles = styles or {}  # from voices/piper_voices.toml
         self._voices: dict[str, Any] = {}
+        self._models: dict[str, tuple[Path, Path]] | None = None
         self._hashes: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def models(self) -> dict[str, tuple[Path, Path]]:
-        """Voice name -> (model, config): the bundled voice plus voices/piper/*.onnx."""
+        """Voice name -> (model, config): the bundled voice plus voices/piper/*.onnx (looked up once)."""
+        if self._models is None:
+            self._models = self._find_models()
+        return self._models
+
+    def _find_models(self) -> dict[str, tuple[Path, Path]]:
         found: dict[str, tuple[Path, Path]] = {}
         bundled = bundled_voice()
         if bundled:
