@@ -27,6 +27,21 @@ class Waitable(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
+class AnswerSource(Protocol):
+    """Answers to a choice that come from somewhere other than the keyboard (speech, a controller)."""
+
+    label: str  # shown after an answer, e.g. "heard"
+
+    def poll(self, timeout: float) -> str | None:
+        """An answer if one arrives within `timeout` seconds, else None."""
+
+    def finished(self) -> bool:
+        """True once no more answers will come (e.g. its recorded answers are used up)."""
+
+    def close(self) -> None:
+        """Stops listening; called once the choice is made (or the game stops)."""
+
+
 # --- command line -------------------------------------------------------------
 
 
@@ -128,6 +143,18 @@ def engine_line_skipped(line: SpokenLine) -> None:
 @hookspec
 def engine_choices_presented(options: Sequence[ChoiceOption]) -> None:
     """Fires when numbered choices are shown (only those whose condition holds). Returns nothing."""
+
+
+@hookspec
+def engine_answer_sources(options: Sequence[ChoiceOption]) -> AnswerSource | None:
+    """Fires when choices wait for an answer, right after `engine_choices_presented`.
+
+    Return an AnswerSource (e.g. speech recognition) or None. The terminal polls
+    it next to the keyboard and matches each answer like typed text (numbers,
+    number words, words of a label); an unclear answer asks again and typing
+    always still works. `close()` is called once the choice is made. Not fired
+    when `--choices` answers.
+    """
 
 
 @hookspec

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from engine.config import EngineSettings
 from engine.errors import QuitGame, StoryError
-from engine.hookspecs import Waitable
+from engine.hookspecs import AnswerSource, Waitable
 from engine.model import ChoiceOption, Divert, End, Line, Scene, Set, SpokenLine, Story
 from engine.preview import upcoming
 from engine.saves import GameState
@@ -19,7 +19,8 @@ class Player(Protocol):
     def show_scene(self, scene: Scene) -> None: ...
     def show_line(self, line: SpokenLine) -> None: ...
     def pause(self, seconds: float, waits: Sequence[Waitable]) -> str: ...  # "done", "skip" or "quit"
-    def choose(self, options: Sequence[ChoiceOption], scene: Scene) -> ChoiceOption: ...
+    def choose(self, options: Sequence[ChoiceOption], scene: Scene,
+               listen: Callable[[], list[AnswerSource]]) -> ChoiceOption: ...  # listen(): plugins' answer sources
 
 
 class Runner:
@@ -73,11 +74,14 @@ class Runner:
         options = [ChoiceOption(n, c.label, c.target) for n, c in enumerate(choices, start=1)]
         self._announce_upcoming(scene, len(scene.body))
         self.hook.engine_choices_presented(options=options)
-        option = self.player.choose(options, scene)
+        option = self.player.choose(options, scene, lambda: self._answer_sources(options))
         self.hook.engine_choice_made(option=option)
         for effect in choices[option.number - 1].effects:
             effect.apply(self.state.variables)
         self._enter(option.target)
+
+    def _answer_sources(self, options: Sequence[ChoiceOption]) -> list[AnswerSource]:
+        return [source for source in self.hook.engine_answer_sources(options=options) if source is not None]
 
     def _enter(self, scene_id: str) -> None:
         self.state.scene_id = scene_id

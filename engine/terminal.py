@@ -7,14 +7,14 @@ import select
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console
 from rich.markup import escape
 
 from engine.choosing import match_choice
 from engine.errors import QuitGame, ScriptedChoicesExhausted
-from engine.hookspecs import Waitable
+from engine.hookspecs import AnswerSource, Waitable
 from engine.model import ChoiceOption, Scene, SpokenLine, Story
 
 QUIT_WORDS = ("q", "quit", "exit")
@@ -36,16 +36,13 @@ class LineReader:
                 self._fill()
         elif self.eof:
             time.sleep(timeout)
-        return self._take()
+        return self._take() if not self.eof else self._take_rest()
 
     def readline(self) -> str | None:
         """Blocks for a line; None at end of input."""
         while b"\n" not in self.buffer and not self.eof:
             self._fill()
-        line = self._take()
-        if line is None and self.buffer:
-            line, self.buffer = self.buffer.decode(errors="replace"), b""
-        return line
+        return self._take_rest()
 
     def _fill(self) -> None:
         chunk = os.read(self.fd, 4096)
@@ -53,6 +50,13 @@ class LineReader:
             self.buffer += chunk
         else:
             self.eof = True
+
+    def _take_rest(self) -> str | None:
+        """The next line; at end of input also a last line with no newline."""
+        line = self._take()
+        if line is None and self.eof and self.buffer:
+            line, self.buffer = self.buffer.decode(errors="replace"), b""
+        return line
 
     def _take(self) -> str | None:
         if b"\n" not in self.buffer:
@@ -109,25 +113,62 @@ class Terminal:
             if typed is not None:
                 return "quit" if typed.strip().lower() in QUIT_WORDS else "skip"
 
-    def choose(self, options: Sequence[ChoiceOption], scene: Scene) -> ChoiceOption:
+    def choose(self, options: Sequence[ChoiceOption], scene: Scene,
+               listen: Callable[[], list[AnswerSource]] = list) -> ChoiceOption:
         self.say("")
         for option in options:
             self.say(f"  {option.number}. {option.label}", "green")
         if self.answers is not None:
             return self._scripted(options, scene)
+        sources = listen()
+        try:
+            return self._ask(options, sources)
+        finally:
+            for source in sources:
+                source.close()
+
+    def _ask(self, options: Sequence[ChoiceOption], sources: Sequence[AnswerSource]) -> ChoiceOption:
+        """Waits for a clear answer, typed or from a plugin's source (speech), whichever comes first."""
+        self._prompt()
         while True:
-            with self.lock:
-                self.console.print("> ", end="")
-            typed = self.reader.readline()
-            if typed is None or typed.strip().lower() in QUIT_WORDS:
+            answer, label = self._next_answer(sources)
+            if label is None and answer.strip().lower() in QUIT_WORDS:
                 raise QuitGame()
-            fits = match_choice(typed, options)
+            if label is not None:
+                self.say(f"{answer}  ({label})", "dim")
+            fits = match_choice(answer, options)
             if len(fits) == 1:
                 return fits[0]
+            verb = "say or type" if sources else "type"
             if fits:
-                self.say(f"That fits {len(fits)} choices; type its number.", "dim")
+                self.say(f"That fits {len(fits)} choices; {verb} its number.", "dim")
+            elif label is not None:
+                self.say(f"That is not one of the choices; {verb} a number from 1 to {len(options)}.", "dim")
             else:
                 self.say(f"Type a number from 1 to {len(options)}, or a word from a choice (q quits).", "dim")
+            self._prompt()
+
+    def _next_answer(self, sources: Sequence[AnswerSource]) -> tuple[str, str | None]:
+        """(answer, source label or None when typed); raises QuitGame at end of input with nothing left to hear."""
+        while True:
+            if not sources:
+                typed = self.reader.readline()
+                if typed is None:
+                    raise QuitGame()
+                return typed, None
+            typed = self.reader.poll(0.05)
+            if typed is not None:
+                return typed, None
+            for source in sources:
+                heard = source.poll(0)
+                if heard is not None:
+                    return heard, source.label
+            if self.reader.eof and all(source.finished() for source in sources):
+                raise QuitGame()
+
+    def _prompt(self) -> None:
+        with self.lock:
+            self.console.print("> ", end="")
 
     def _scripted(self, options: Sequence[ChoiceOption], scene: Scene) -> ChoiceOption:
         assert self.answers is not None

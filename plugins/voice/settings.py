@@ -55,7 +55,8 @@ class XttsSettings:
 
 @dataclass(frozen=True)
 class KokoroSettings:
-    model_dir: Path = Path("models/kokoro")
+    model_dir: Path = Path("models/kokoro")  # an installed model; while empty, the one the [kokoro] extra bundles
+    default_voice: str = ""  # empty: each character gets a distinct voice from the voices file
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,20 @@ from engine.saves import GameState
 from engine.terminal import Terminal
 
 
-def play(story_dir: Path, answers: list[int], *plugins: Any, pace: str = "instant", typed: bytes = b"",
-         state: GameState | None = None) -> tuple[str, str]:
-    """Returns (ending title, printed text). `typed` is what the player types during pauses."""
+def play(story_dir: Path, answers: list[int] | None, *plugins: Any, pace: str = "instant", typed: bytes = b"",
+         state: GameState | None = None, stdin: int | None = None) -> tuple[str, str]:
+    """Returns (ending title, printed text). `typed` is what the player types (during pauses, and at
+    choices when `answers` is None); `stdin` is a file descriptor to read instead (it is closed)."""
     story = load_story(story_dir)
     pm = make_plugin_manager({"plugins": {"disabled": ["voice"]}})
     for plugin in plugins:
         pm.register(plugin)
-    read_fd, write_fd = os.pipe()
-    os.write(write_fd, typed)
-    os.close(write_fd)
+    if stdin is None:
+        read_fd, write_fd = os.pipe()
+        os.write(write_fd, typed)
+        os.close(write_fd)
+    else:
+        read_fd = stdin
     out = io.StringIO()
     terminal = Terminal(Console(file=out, width=200, highlight=False), answers=answers, fd=read_fd)
     settings = engine_settings({"engine": {"min_pause": 0.01, "words_per_minute": 100000}})

