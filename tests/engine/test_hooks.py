@@ -259,7 +259,7 @@ def test_hook_engine_answer_sources() -> None:
         os.close(write_fd)
     assert ending == "Buried Again"
     assert len(listener.asked) == 5 and listener.closed == [1] * 5  # each closed once its choice is made
-    assert "banana bread  (heard)" in out and "That is not one of the choices; say or type a number from 1 to 3." in out
+    assert "banana bread  (heard)" in out and "That is not one of the choices; say or type a number from 1 to 2." in out
     assert "Number two.  (heard)" in out and "Turn back and run!  (heard)" in out
 
 

@@ -1,0 +1,177 @@
+"""Speaking your choices: answers heard through the microphone or read from recorded WAVs,
+transcribed by Whisper and handed to the engine as an AnswerSource (the engine does the matching)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile
+
+from plugins.voice.errors import VoiceError
+from plugins.voice.transcriber import RATE, Transcriber, TranscriberError
+
+BLOCK = 0.1  # seconds of microphone audio per read
+KEEP_BEFORE_SPEECH = 1.0  # seconds of quiet kept ahead of the first word
+
+
+class SpeechInput:
+    """Made once per game; gives one AnswerSource per choice (recorded files carry on where they stopped)."""
+
+    def __init__(self, transcriber: Transcriber, notify: Callable[[str], None], files: list[Path] | None = None,
+                 trace: Callable[[dict[str, Any]], None] = lambda record: None) -> None:
+        missing = transcriber.missing()
+        if missing:
+            raise VoiceError(f"Speech input: {missing}.")
+        self.transcriber = transcriber
+        self.notify = notify
+        self.trace = trace
+        self.files = list(files or [])
+        self.used = 0
+        self.told_used_up = False
+        for path in self.files:
+            if not path.is_file():
+                raise VoiceError(f"--speech-input-files: {path} does not exist.")
+        self.ready = threading.Thread(target=self._warm_up, name="whisper-load", daemon=True)
+        self.ready.start()
+
+    def _warm_up(self) -> None:
+        try:
+            self.transcriber.load()
+        except TranscriberError as exc:
+            self.notify(f"Speech input unavailable: {exc}. Type your choices.")
+        else:
+            how = f"from {len(self.files)} recorded answers" if self.files else "say a choice's number or its words"
+            self.notify(f"Speech input is ready ({how}).")
+
+    def source(self) -> Any:
+        if self.transcriber.error:
+            return None
+        return FileAnswers(self) if self.files else MicrophoneAnswers(self)
+
+    def heard(self, samples: np.ndarray, rate: int, origin: str) -> str:
+        started = time.monotonic()
+        text = self.transcriber.transcribe(samples, rate)
+        self.trace({"event": "speech_input", "from": origin, "heard": text,
+                    "audio_s": round(len(samples) / rate, 2), "transcribe_ms": round((time.monotonic() - started) * 1000)})
+        return text
+
+
+class FileAnswers:
+    """Recorded answers, one WAV per answer, transcribed in turn as the terminal asks for them."""
+
+    label = "heard"
+
+    def __init__(self, owner: SpeechInput) -> None:
+        self.owner = owner
+        self.answers: queue.Queue[str] = queue.Queue()
+        self.worker: threading.Thread | None = None
+
+    def poll(self, timeout: float) -> str | None:
+        if (self.worker is None or not self.worker.is_alive()) and self.answers.empty() and self._left():
+            self.worker = threading.Thread(target=self._next, name="speech-file", daemon=True)
+            self.worker.start()
+        try:
+            return self.answers.get(timeout=timeout) if timeout > 0 else self.answers.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _left(self) -> bool:
+        return self.owner.used < len(self.owner.files)
+
+    def _next(self) -> None:
+        path = self.owner.files[self.owner.used]
+        self.owner.used += 1
+        try:
+            samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+            text = self.owner.heard(samples.mean(axis=1), rate, path.name)
+        except (OSError, RuntimeError, soundfile.LibsndfileError) as exc:
+            self.owner.notify(f"Could not read the recorded answer {path.name}: {exc}")
+            return
+        except TranscriberError as exc:
+            self.owner.notify(f"Speech input unavailable: {exc}")
+            return
+        self.answers.put(text or "(silence)")
+
+    def finished(self) -> bool:
+        done = not self._left() and self.answers.empty() and not (self.worker and self.worker.is_alive())
+        if done and not self.owner.told_used_up:
+            self.owner.told_used_up = True
+            self.owner.notify("The recorded answers are used up; type your choice.")
+        return done
+
+    def close(self) -> None:
+        pass  # a file being transcribed finishes and is not used; the next choice takes the next file
+
+
+class MicrophoneAnswers:
+    """Listens on the microphone; voice-activity detection (Silero, from faster-whisper) finds each answer."""
+
+    label = "heard"
+
+    def __init__(self, owner: SpeechInput) -> None:
+        self.owner = owner
+        self.settings = owner.transcriber.settings
+        self.answers: queue.Queue[str] = queue.Queue()
+        self.stopped = threading.Event()
+        self.failed = False
+        self.thread = threading.Thread(target=self._listen, name="microphone", daemon=True)
+        self.thread.start()
+
+    def poll(self, timeout: float) -> str | None:
+        try:
+            return self.answers.get(timeout=timeout) if timeout > 0 else self.answers.get_nowait()
+        except queue.Empty:
+            return None
+
+    def finished(self) -> bool:
+        return self.failed and self.answers.empty()
+
+    def close(self) -> None:
+        self.stopped.set()
+
+    def _listen(self) -> None:
+        try:
+            import sounddevice
+        except (ImportError, OSError):  # OSError: PortAudio itself is missing
+            self._give_up("the microphone needs the [stt] extra and PortAudio (pip install -e '.[stt]')")
+            return
+        name = self.settings.input_device
+        try:
+            with sounddevice.InputStream(samplerate=RATE, channels=1, dtype="float32",
+                                         device=int(name) if name.isdigit() else name or None,
+                                         blocksize=int(RATE * BLOCK)) as stream:
+                self._segment(lambda: stream.read(int(RATE * BLOCK))[0][:, 0])
+        except (sounddevice.PortAudioError, OSError, ValueError) as exc:
+            self._give_up(f"no microphone ({exc})")
+        except TranscriberError as exc:
+            self._give_up(str(exc))
+
+    def _give_up(self, reason: str) -> None:
+        self.failed = True
+        self.owner.notify(f"Speech input stopped: {reason}. Type your choice.")
+
+    def _segment(self, read: Callable[[], np.ndarray]) -> None:
+        """Collects audio until an answer has been said and followed by silence, then transcribes it."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        options = VadOptions(min_silence_duration_ms=int(self.settings.silence_seconds * 1000), speech_pad_ms=200)
+        silence = int(self.settings.silence_seconds * RATE)
+        buffer = np.zeros(0, dtype=np.float32)
+        while not self.stopped.is_set():
+            buffer = np.concatenate([buffer, read()])
+            spoken = get_speech_timestamps(buffer, options)
+            if not spoken:
+                buffer = buffer[-int(KEEP_BEFORE_SPEECH * RATE):]
+                continue
+            ended = len(buffer) - spoken[-1]["end"] >= silence
+            if ended or len(buffer) >= self.settings.max_seconds * RATE:
+                text = self.owner.heard(buffer[spoken[0]["start"]:spoken[-1]["end"]], RATE, "microphone")
+                buffer = np.zeros(0, dtype=np.float32)
+                if text and not self.stopped.is_set():
+                    self.answers.put(text)
