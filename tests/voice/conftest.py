@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.piper import PiperEngine
 from plugins.voice.engines.xtts import XttsEngine
 from plugins.voice.models import XTTS, install
-from plugins.voice.settings import PiperSettings, XttsSettings
+from plugins.voice.settings import KokoroSettings, PiperSettings, SpeechInputSettings, XttsSettings
+from plugins.voice.transcriber import Transcriber
 from tests.conftest import SUPPORT, TOMB
 from tests.voice.edge_server import FakeEdgeServer
 from tests.voice.xtts_helpers import speak_reference
@@ -49,6 +51,22 @@ def piper() -> PiperEngine:
     engine = PiperEngine(PiperSettings())
     engine.prepare()
     return engine
+
+
+@pytest.fixture(scope="session")
+def kokoro(tmp_path_factory: pytest.TempPathFactory) -> KokoroEngine:
+    """The real Kokoro engine with the model the [kokoro] extra bundles (loaded once for the session)."""
+    engine = KokoroEngine(KokoroSettings(model_dir=tmp_path_factory.mktemp("no-kokoro-installed")))
+    engine.prepare()
+    return engine
+
+
+@pytest.fixture(scope="session")
+def transcriber(tmp_path_factory: pytest.TempPathFactory) -> Transcriber:
+    """Faster-Whisper with the tiny.en model the [stt] extra bundles (loaded once for the session)."""
+    found = Transcriber(SpeechInputSettings(model_dir=tmp_path_factory.mktemp("no-whisper-installed")))
+    found.load()
+    return found
 
 
 @pytest.fixture

