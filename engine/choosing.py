@@ -64,8 +64,8 @@ def _fit(wanted: list[str], label: str) -> float:
     if not label_words:
         return 0.0
 
-    def alike(a: str, b: str) -> bool:
-        return b.startswith(a) or SequenceMatcher(None, a, b).ratio() >= CLOSE
+    def alike(a: str, b: str) -> bool:  # "foot" ~ "footprints", "scare" ~ "scarab", "folow" ~ "follow"
+        return b.startswith(a) or a[:4] == b[:4] and len(a) >= 4 or SequenceMatcher(None, a, b).ratio() >= CLOSE
 
     said = sum(any(alike(w, lw) for lw in label_words) for w in wanted) / len(wanted)
     covered = sum(any(alike(w, lw) for w in wanted) for lw in label_words) / len(label_words)

@@ -52,7 +52,17 @@ class SpeechInput:
     def source(self) -> Any:
         if self.transcriber.error:
             return None
-        return FileAnswers(self) if self.files else MicrophoneAnswers(self)
+        if not self.files:
+            return MicrophoneAnswers(self)
+        if self.used < len(self.files):
+            return FileAnswers(self)
+        self.used_up()
+        return None
+
+    def used_up(self) -> None:
+        if not self.told_used_up:
+            self.told_used_up = True
+            self.notify("The recorded answers are used up; type your choice.")
 
     def heard(self, samples: np.ndarray, rate: int, origin: str) -> str:
         started = time.monotonic()
@@ -73,9 +83,12 @@ class FileAnswers:
         self.worker: threading.Thread | None = None
 
     def poll(self, timeout: float) -> str | None:
-        if (self.worker is None or not self.worker.is_alive()) and self.answers.empty() and self._left():
-            self.worker = threading.Thread(target=self._next, name="speech-file", daemon=True)
-            self.worker.start()
+        if (self.worker is None or not self.worker.is_alive()) and self.answers.empty():
+            if self._left():
+                self.worker = threading.Thread(target=self._next, name="speech-file", daemon=True)
+                self.worker.start()
+            else:
+                self.owner.used_up()
         try:
             return self.answers.get(timeout=timeout) if timeout > 0 else self.answers.get_nowait()
         except queue.Empty:
@@ -99,11 +112,7 @@ class FileAnswers:
         self.answers.put(text or "(silence)")
 
     def finished(self) -> bool:
-        done = not self._left() and self.answers.empty() and not (self.worker and self.worker.is_alive())
-        if done and not self.owner.told_used_up:
-            self.owner.told_used_up = True
-            self.owner.notify("The recorded answers are used up; type your choice.")
-        return done
+        return not self._left() and self.answers.empty() and not (self.worker and self.worker.is_alive())
 
     def close(self) -> None:
         pass  # a file being transcribed finishes and is not used; the next choice takes the next file
@@ -134,6 +143,7 @@ class MicrophoneAnswers:
 
     def close(self) -> None:
         self.stopped.set()
+        self.thread.join(timeout=2 * BLOCK + 1)  # the stream closes before the game goes on (or exits)
 
     def _listen(self) -> None:
         try:
@@ -143,10 +153,10 @@ class MicrophoneAnswers:
             return
         name = self.settings.input_device
         try:
-            with sounddevice.InputStream(samplerate=RATE, channels=1, dtype="float32",
+            with sounddevice.InputStream(samplerate=RATE, channels=1, dtype="int16",
                                          device=int(name) if name.isdigit() else name or None,
                                          blocksize=int(RATE * BLOCK)) as stream:
-                self._segment(lambda: stream.read(int(RATE * BLOCK))[0][:, 0])
+                self._segment(lambda: stream.read(int(RATE * BLOCK))[0][:, 0].astype(np.float32) / 32768)
         except (sounddevice.PortAudioError, OSError, ValueError) as exc:
             self._give_up(f"no microphone ({exc})")
         except TranscriberError as exc:

@@ -17,7 +17,7 @@ SANCTUM = [ChoiceOption(1, "Tell him the truth: you came to learn", "a"), Choice
     ("2", 2), ("two", 2), ("Two.", 2), ("Number two.", 2), ("option 3", 3), ("the second one", 2), ("First.", 1),
     ("To.", 2),  # how speech recognition often hears a lone "two"
     ("I'll take the golden scarab.", 1), ("read the writing", 2), ("footprints", 3),
-    ("Folow the foot prints", 3), ("I want the pillars", 2),  # misheard or mistyped words
+    ("Folow the foot prints", 3), ("I want the pillars", 2), ("Take the golden scare out.", 1),  # misheard
 ])
 def test_clear_answers(answer: str, number: int) -> None:
     assert [o.number for o in match_choice(answer, HALL)] == [number]
