@@ -125,7 +125,8 @@ def test_microphone_answers_through_a_real_capture_device(steady_piper: PiperEng
 
 def test_say_check_reports_the_word_error_rate(steady_piper: PiperEngine,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    audio = concat(list(steady_piper.synthesize("The door is open.", Voice("n", "n", "piper", "en", 1.0, 0), LineSettings())))
+    narrator = Voice("n", "n", "piper", "en", 1.0, 0)
+    audio = concat(list(steady_piper.synthesize("The door is open.", narrator, LineSettings())))
     assert speech_check("The door is open.", audio.samples, audio.sample_rate, VoiceSettings(), 0.35) == 0
     assert "Word error rate 0.00 (4 words" in capsys.readouterr().out
     # the audio says something else than the text: a hallucinated or cut-off line fails the check
