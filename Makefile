@@ -25,6 +25,8 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/xtts.py
 	$(BIN)/python bench/bridge.py
 	$(BIN)/python bench/prefetch.py
+	$(BIN)/python bench/kokoro.py
+	$(BIN)/python bench/speech_input.py
 
 $(VENV)/.play: pyproject.toml | $(BIN)/python
 	$(MAKE) --no-print-directory system-deps DEBS="$(PLAY_DEBS)"

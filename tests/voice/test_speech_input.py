@@ -47,7 +47,7 @@ def steady_piper() -> PiperEngine:
 @pytest.fixture(scope="module")
 def answers(tmp_path_factory: pytest.TempPathFactory, steady_piper: PiperEngine, kokoro: KokoroEngine) -> list[Path]:
     folder = tmp_path_factory.mktemp("answers")
-    engines = {"piper": steady_piper, "kokoro": kokoro}
+    engines: dict[str, PiperEngine | KokoroEngine] = {"piper": steady_piper, "kokoro": kokoro}
     return [speak(engines[name], text, folder / f"{n}.wav") for n, (name, text) in enumerate(ANSWERS)]
 
 
