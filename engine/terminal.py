@@ -36,7 +36,7 @@ class LineReader:
                 self._fill()
         elif self.eof:
             time.sleep(timeout)
-        return self._take() if not self.eof else self._take_rest()
+        return self._take_rest()
 
     def readline(self) -> str | None:
         """Blocks for a line; None at end of input."""

@@ -34,6 +34,8 @@ class SpeechInput:
         self.files = list(files or [])
         self.used = 0
         self.told_used_up = False
+        self.no_microphone = False  # it failed once: the rest of the game is typed (one notice, not one per choice)
+        self.lock = threading.Lock()
         for path in self.files:
             if not path.is_file():
                 raise VoiceError(f"--speech-input-files: {path} does not exist.")
@@ -44,13 +46,13 @@ class SpeechInput:
         try:
             self.transcriber.load()
         except TranscriberError as exc:
-            self.notify(f"Speech input unavailable: {exc}. Type your choices.")
+            self.notify(f"Speech input unavailable: {str(exc).rstrip('.')}. Type your choices.")
         else:
             how = f"from {len(self.files)} recorded answers" if self.files else "say a choice's number or its words"
             self.notify(f"Speech input is ready ({how}).")
 
     def source(self) -> Any:
-        if self.transcriber.error:
+        if self.transcriber.error or self.no_microphone:
             return None
         if not self.files:
             return MicrophoneAnswers(self)
@@ -164,7 +166,10 @@ class MicrophoneAnswers:
 
     def _give_up(self, reason: str) -> None:
         self.failed = True
-        self.owner.notify(f"Speech input stopped: {reason}. Type your choice.")
+        with self.owner.lock:
+            told, self.owner.no_microphone = self.owner.no_microphone, True
+        if not told:
+            self.owner.notify(f"Speech input stopped: {reason}. Type your choices.")
 
     def _segment(self, read: Callable[[], np.ndarray]) -> None:
         """Collects audio until an answer has been said and followed by silence, then transcribes it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -121,6 +122,18 @@ def test_microphone_answers_through_a_real_capture_device(steady_piper: PiperEng
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_no_microphone_is_one_notice_and_typing_goes_on(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text("pcm.!default { type hw; card 7 }\n")  # a sound card that is not there
+    result = subprocess.run([sys.executable, "-m", "engine", "play", str(TOMB), "--pace", "instant", "--speech-input",
+                             "--config", str(write_config(tmp_path))], input="2\n1\n2\n", capture_output=True,
+                            text=True, env=engine_env(HOME=str(home)), timeout=120)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert result.stdout.count("Speech input stopped: no microphone (") == 1
+    assert "Type your choices." in result.stdout and "The Camp" in result.stdout and "Progress saved" in result.stdout
 
 
 def test_say_check_reports_the_word_error_rate(steady_piper: PiperEngine,
