@@ -143,7 +143,8 @@ class Terminal:
             if fits:
                 self.say(f"That fits {len(fits)} choices; {verb} its number.", "dim")
             elif label is not None:
-                self.say(f"That is not one of the choices; {verb} a number from 1 to {len(options)}.", "dim")
+                self.say(f"That is not one of the choices; say \"number 1\" to \"number {len(options)}\" "
+                         "or words of a choice, or type it.", "dim")
             else:
                 self.say(f"Type a number from 1 to {len(options)}, or a word from a choice (q quits).", "dim")
             self._prompt()

@@ -259,7 +259,8 @@ def test_hook_engine_answer_sources() -> None:
         os.close(write_fd)
     assert ending == "Buried Again"
     assert len(listener.asked) == 5 and listener.closed == [1] * 5  # each closed once its choice is made
-    assert "banana bread  (heard)" in out and "That is not one of the choices; say or type a number from 1 to 2." in out
+    assert "banana bread  (heard)" in out
+    assert 'That is not one of the choices; say "number 1" to "number 2" or words of a choice, or type it.' in out
     assert "Number two.  (heard)" in out and "Turn back and run!  (heard)" in out
 
 

@@ -76,7 +76,8 @@ def test_play_by_voice_reaches_an_ending(answers: list[Path], tmp_path: Path) ->
     assert out.rstrip().endswith("*** Buried Again ***")
     assert "Speech input is ready (from 6 recorded answers)." in out
     assert "Go in now.  (heard)" in out and "Turn back and run.  (heard)" in out
-    assert "That is not one of the choices; say or type a number from 1 to 2." in out  # banana bread: asked again
+    # banana bread: asked again
+    assert 'That is not one of the choices; say "number 1" to "number 2" or words of a choice, or type it.' in out
     heard = [json.loads(line) for line in trace.read_text().splitlines() if '"speech_input"' in line]
     assert [h["from"] for h in heard] == [p.name for p in answers]
     assert all(h["transcribe_ms"] > 0 for h in heard)
