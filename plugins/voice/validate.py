@@ -8,6 +8,8 @@ from typing import Any
 
 from engine import Problem, Story
 from plugins.voice.cast import Cast
+from plugins.voice.engines.kokoro import LANGUAGES as KOKORO_LANGUAGES
+from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.piper import PiperEngine
 from plugins.voice.engines.xtts import XTTS_LANGUAGES
 from plugins.voice.errors import UnsafePath, VoiceError
@@ -23,6 +25,7 @@ def _line_of(path: Path, key: str) -> int:
 def profile_problems(story: Story, cast: Cast, settings: VoiceSettings) -> list[Problem]:
     problems: list[Problem] = []
     piper_voices = PiperEngine(settings.piper).models()
+    kokoro_voices: list[str] | None = None  # read once, only when a profile names a kokoro_voice
     for character in story.characters.values():
         profile, path = character.profile, character.path
 
@@ -47,6 +50,14 @@ def profile_problems(story: Story, cast: Cast, settings: VoiceSettings) -> list[
         language = profile.get("language") or story.language
         if engine == "xtts" and language not in XTTS_LANGUAGES:
             bad("language", f"XTTS cannot speak language {language!r} (it speaks {', '.join(XTTS_LANGUAGES)})")
+        if engine == "kokoro" and language not in KOKORO_LANGUAGES:
+            bad("language", f"Kokoro cannot speak language {language!r} (it speaks {', '.join(KOKORO_LANGUAGES)})")
+        kokoro_voice = profile.get("kokoro_voice")
+        if kokoro_voice:
+            kokoro_voices = kokoro_voices if kokoro_voices is not None else KokoroEngine(settings.kokoro).voices_on_disk()
+            if kokoro_voices and kokoro_voice not in kokoro_voices:
+                bad("kokoro_voice", f"Kokoro voice '{kokoro_voice}' is not in its voices file "
+                    f"(known: {', '.join(kokoro_voices)})")
         piper_voice = str(profile.get("piper_voice") or "").partition("#")[0]
         if piper_voice and piper_voice not in piper_voices:
             bad("piper_voice", f"Piper voice '{piper_voice}' is not installed (known: {', '.join(piper_voices)})")

@@ -168,3 +168,17 @@ def test_a_damaged_joined_copy_of_the_bundled_model_is_joined_again(tmp_path: Pa
     joined.write_bytes(joined.read_bytes()[:1000])  # e.g. a disk that filled up
     again = bundled_files(KOKORO)
     assert again is not None and sha256_of(again["model.onnx"][0]) == first["model.onnx"][1]
+
+
+def test_check_names_unknown_kokoro_voices_and_languages(tmp_path: Path, story_copy: Path) -> None:
+    profile = story_copy / "characters" / "god.json"
+    data = json.loads(profile.read_text())
+    profile.write_text(json.dumps({**data, "engine": "kokoro", "kokoro_voice": "af_bella", "language": "de"},
+                                  indent=2))
+    result = run_engine("check", story_copy, "--config", write_config(tmp_path))
+    assert result.returncode == 1
+    lines = profile.read_text().splitlines()
+    voice_line = next(n for n, text in enumerate(lines, 1) if '"kokoro_voice"' in text)
+    assert (f"{profile}:{voice_line}: Kokoro voice 'af_bella' is not in its voices file "
+            "(known: jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo)") in result.stdout
+    assert "Kokoro cannot speak language 'de'" in result.stdout
