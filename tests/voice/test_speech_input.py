@@ -68,13 +68,16 @@ def test_word_error_rate_normalizes_case_punctuation_and_numbers() -> None:
 
 
 def test_play_by_voice_reaches_an_ending(answers: list[Path], tmp_path: Path) -> None:
-    trace = tmp_path / "trace.jsonl"
-    result = run_engine("play", TOMB, "--pace", "instant", "--speech-input-files", ",".join(map(str, answers)),
+    trace, broken = tmp_path / "trace.jsonl", tmp_path / "broken.wav"
+    broken.write_text("not audio")  # skipped with a notice; the next recording answers
+    files = [answers[0], broken, *answers[1:]]
+    result = run_engine("play", TOMB, "--pace", "instant", "--speech-input-files", ",".join(map(str, files)),
                         "--trace", trace, "--config", write_config(tmp_path))
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.rstrip().endswith("*** Buried Again ***")
-    assert "Speech input is ready (from 6 recorded answers)." in out
+    assert "Speech input is ready (from 7 recorded answers)." in out
+    assert "Could not read the recorded answer broken.wav: Error opening" in out
     assert "Go in now.  (heard)" in out and "Turn back and run.  (heard)" in out
     # banana bread: asked again
     assert 'That is not one of the choices; say "number 1" to "number 2" or words of a choice, or type it.' in out
