@@ -160,7 +160,9 @@ class VoicePlugin:
 
     @hookimpl
     def engine_story_ended(self, ending: str | None, reason: str) -> None:
-        self.speech = None
+        if self.speech is not None:
+            self.speech.close()
+            self.speech = None
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None

@@ -36,6 +36,7 @@ class SpeechInput:
         self.told_used_up = False
         self.no_microphone = False  # it failed once: the rest of the game is typed (one notice, not one per choice)
         self.lock = threading.Lock()
+        self.closed = threading.Event()
         for path in self.files:
             if not path.is_file():
                 raise VoiceError(f"--speech-input-files: {path} does not exist.")
@@ -46,10 +47,15 @@ class SpeechInput:
         try:
             self.transcriber.load()
         except TranscriberError as exc:
-            self.notify(f"Speech input unavailable: {str(exc).rstrip('.')}. Type your choices.")
+            message = f"Speech input unavailable: {str(exc).rstrip('.')}. Type your choices."
         else:
             how = f"from {len(self.files)} recorded answers" if self.files else "say a choice's number or its words"
-            self.notify(f"Speech input is ready ({how}).")
+            message = f"Speech input is ready ({how})."
+        if not self.closed.is_set():  # not after the game has ended
+            self.notify(message)
+
+    def close(self) -> None:
+        self.closed.set()
 
     def source(self) -> Any:
         if self.transcriber.error or self.no_microphone:
