@@ -146,7 +146,9 @@ class Speaker:
     def refresh(self, character_ids: list[str]) -> None:
         """Lets engines prepare (again) for these characters' voices, e.g. after a reference changed."""
         voices = [v for v in self.cast.voices() if v.character_id in character_ids]
-        for engine in self.fallback.plan(self.cast.default_engine).engines:
+        wanted = [self.cast.default_engine] + [v.engine for v in voices]  # e.g. a profile that asks for kokoro
+        engines = {e.name: e for name in dict.fromkeys(wanted) for e in self.fallback.plan(name).engines}
+        for engine in engines.values():
             try:
                 engine.prepare(voices)
             except EngineUnavailable as exc:
