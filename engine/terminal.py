@@ -73,14 +73,20 @@ class Terminal:
         self.answered = 0
         self.reader = LineReader(sys.stdin.fileno() if fd is None else fd)
         self.lock = threading.Lock()
+        self.prompting = False  # "> " is shown and no answer has come yet
 
     def say(self, text: str, style: str = "") -> None:
         with self.lock:
             self.console.print(escape(text), style=style or None)
 
     def notice(self, text: str) -> None:
-        """A one-line notice from a plugin (any thread)."""
-        self.say(f"[{text}]", "yellow")
+        """A one-line notice from a plugin (any thread); an open "> " prompt is shown again below it."""
+        with self.lock:
+            if self.prompting:
+                self.console.print()
+            self.console.print(escape(f"[{text}]"), style="yellow")
+            if self.prompting:
+                self.console.print("> ", end="")
 
     def show_title(self, story: Story) -> None:
         byline = f" by {story.author}" if story.author else ""
@@ -151,6 +157,12 @@ class Terminal:
 
     def _next_answer(self, sources: Sequence[AnswerSource]) -> tuple[str, str | None]:
         """(answer, source label or None when typed); raises QuitGame at end of input with nothing left to hear."""
+        try:
+            return self._wait_answer(sources)
+        finally:
+            self.prompting = False
+
+    def _wait_answer(self, sources: Sequence[AnswerSource]) -> tuple[str, str | None]:
         while True:
             if not sources:
                 typed = self.reader.readline()
@@ -170,6 +182,7 @@ class Terminal:
     def _prompt(self) -> None:
         with self.lock:
             self.console.print("> ", end="")
+            self.prompting = True
 
     def _scripted(self, options: Sequence[ChoiceOption], scene: Scene) -> ChoiceOption:
         assert self.answers is not None
