@@ -43,12 +43,20 @@ class ModelError(VoiceError):
     """A model directory that is missing, incomplete or changed since it was installed."""
 
 
+_hashed: dict[tuple[str, int, int, int], str] = {}  # (path, inode, size, mtime) -> SHA-256, per process
+
+
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's SHA-256; a file already hashed by this process and unchanged since is not read again."""
+    info = path.stat()
+    key = (str(path.resolve()), info.st_ino, info.st_size, info.st_mtime_ns)
+    if key not in _hashed:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _hashed[key] = digest.hexdigest()
+    return _hashed[key]
 
 
 def install(kind: ModelKind, source: Path | None, target: Path) -> dict[str, str]:
