@@ -21,8 +21,12 @@ class UnsafePath(VoiceError):
         super().__init__(f"'{path}' must stay inside {folder}/ (no absolute paths, '..' or links out of it)")
 
 
-class EngineUnavailable(VoiceError):
-    """An engine cannot speak now (extra missing, model missing, offline, refused, timed out...)."""
+class SpeechFailure(VoiceError):
+    """An engine could not speak a line. `down` is the fallback policy for the whole family:
+    True takes the engine out of use (for every voice) until a re-probe brings it back;
+    False passes only this line (or this voice) to the next engine."""
+
+    down = True
 
     def __init__(self, engine: str, reason: str) -> None:
         self.engine = engine
@@ -30,14 +34,36 @@ class EngineUnavailable(VoiceError):
         super().__init__(f"{engine}: {reason}")
 
 
-class SynthesisFailed(EngineUnavailable):
+class EngineUnavailable(SpeechFailure):
+    """An engine cannot speak now (extra missing, model missing, offline, refused, timed out...)."""
+
+
+class SynthesisFailed(SpeechFailure):
     """An engine failed in the middle of a line; the line is spoken again by the next engine."""
 
 
-class VoiceNotSupported(EngineUnavailable):
+class VoiceNotSupported(SpeechFailure):
     """The engine works, but not for this voice (no reference WAV, a language it cannot speak).
 
     Only this character's lines go to the next engine; the engine stays up for the others."""
+
+    down = False
+
+
+class Preempted(SpeechFailure):
+    """A background synthesis (prefetch) gave way to the line being spoken; it is tried again later."""
+
+    down = False
+
+
+class NoAudioDevice(SpeechFailure):
+    """The sound card cannot be opened or written; the story goes on as text (and --record records)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("sink", reason)
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class VoiceConfigError(VoiceError):

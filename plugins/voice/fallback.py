@@ -6,12 +6,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from plugins.voice.engines.base import Engine
+from plugins.voice.errors import Preempted, SpeechFailure
 
 log = logging.getLogger(__name__)
 STATIC_RECHECK = 0.5  # seconds
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,30 @@ class Plan:
         return tuple(step.engine for step in self.steps if step.engine is not None)
 
 
+@dataclass(frozen=True)
+class Passed:
+    """An engine passed over for a line: unusable before trying (`failure` None) or failed trying."""
+
+    name: str
+    reason: str
+    failure: SpeechFailure | None = None
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What `Fallback.attempt` found: the engine that did it and its result, or None; who was passed over."""
+
+    engine: Engine | None = None
+    result: T | None = None
+    passed: list[Passed] = field(default_factory=list)
+
+
 class Fallback:
-    """Keeps which engines are down, re-probes them in the background, announces changes."""
+    """Keeps which engines are down, re-probes them in the background, announces changes.
+
+    `attempt` and `plan` are called from the speaker and prefetch threads; `mark_down` from those
+    and from `refresh` (watcher or speaker thread). The re-probe thread (voice-reprobe) is started
+    on the first mark-down and stopped and joined by `close` (the speaker's close)."""
 
     def __init__(self, engines: Mapping[str, Engine], order: Sequence[str], notify: Callable[[str], None],
                  reprobe_seconds: float) -> None:
@@ -62,6 +87,29 @@ class Fallback:
             steps.append(Step(name, None if reason else engine, reason))
         return Plan(tuple(steps))
 
+    def attempt(self, preferred: str, work: Callable[[Engine], T]) -> Outcome[T]:
+        """Runs `work` with each usable engine in order until one succeeds. The single copy of the
+        fallback loop (speaker, prefetch and `engine say` all use it) and of the policy: a failure
+        whose `down` is set takes the engine out of use; others pass just this line on.
+        Preempted is not a failure of the engine: it goes to the caller, who tries again later."""
+        outcome: Outcome[T] = Outcome()
+        for step in self.plan(preferred).steps:
+            if step.engine is None:
+                outcome.passed.append(Passed(step.name, step.reason or "unavailable"))
+                continue
+            try:
+                outcome.result = work(step.engine)
+            except Preempted:
+                raise
+            except SpeechFailure as exc:
+                if exc.down:
+                    self.mark_down(step.name, exc.reason)
+                outcome.passed.append(Passed(step.name, exc.reason, exc))
+                continue
+            outcome.engine = step.engine
+            return outcome
+        return outcome
+
     def mark_down(self, name: str, reason: str, static: bool = False) -> None:
         with self._lock:
             if name in self.down:
@@ -69,7 +117,7 @@ class Fallback:
             self.down[name] = reason
             if static:
                 self.static.add(name)
-            if self._thread is None and self.reprobe_seconds > 0:
+            if self._thread is None and self.reprobe_seconds > 0 and not self._stop.is_set():
                 self._thread = threading.Thread(target=self._reprobe, name="voice-reprobe", daemon=True)
                 self._thread.start()
         log.info("engine %s down: %s", name, reason)
@@ -99,5 +147,7 @@ class Fallback:
 
     def close(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)  # a network probe in flight may take longer: it is a daemon
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join()  # a probe in flight ends within its engine's own timeouts

@@ -11,7 +11,9 @@ from engine import ChoiceOption, PlayContext, Problem, SpokenLine, Story, hookim
 from plugins.voice import commands
 from plugins.voice.cache import AudioCache
 from plugins.voice.cast import VOICE_MAP, Cast, read_voice_map
+from plugins.voice.engines.base import Engine
 from plugins.voice.engines.registry import build_engines
+from plugins.voice.engines.xtts import preload_torch
 from plugins.voice.errors import VoiceError
 from plugins.voice.fallback import Fallback
 from plugins.voice.piper_styles import read_styles
@@ -34,6 +36,7 @@ class VoicePlugin:
         self.jobs: dict[str, Job] = {}
         self.notify: Any = print
         self.speech: SpeechInput | None = None
+        self.engines: list[Engine] = []
 
     @hookimpl
     def engine_add_play_options(self, parser: argparse.ArgumentParser) -> None:
@@ -72,6 +75,9 @@ class VoicePlugin:
         styles = self._load(lambda: read_styles(settings.voices_dir / STYLES_FILE), {}, notify, "Piper uses defaults.")
         cast = Cast(context.story, settings.voices_dir, settings.engine, voice_map, ReferenceStore(settings.checked_dir))
         engines = build_engines(settings, notify, styles)
+        if engines["xtts"].missing() is None:
+            preload_torch()  # before any of our threads exist (see preload_torch)
+        self.engines = list(engines.values())
         fallback = Fallback(engines, settings.fallback, notify, settings.reprobe_seconds)
         record = context.options.get("record")
         recording = Recording(record, settings.output_rate, settings.line_gap) if record else None
@@ -169,6 +175,9 @@ class VoicePlugin:
         if self.speaker is not None:
             self.speaker.close(drain=reason == "ending")
             self.speaker = None
+        for engine in self.engines:
+            engine.close()
+        self.engines = []
 
 
 def _paths(text: str) -> list[Path]:

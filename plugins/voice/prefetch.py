@@ -1,8 +1,14 @@
 """Prefetch: synthesizes the lines the player may reach next into the cache, nearest first.
 
-The line being spoken always goes first: prefetch work pauses (between chunks) while it
-synthesizes. The queue is bounded, never holds two tasks for one cache key, and is replaced
-by every new upcoming-lines list: work for lines no longer reachable is dropped, even mid-line.
+The line being spoken always goes first. Engines that can pause for free between chunks
+(`Engine.pausable`: in-process CPU engines) wait at the Gate while the speaker synthesizes;
+the others never pause mid-line (a paused XTTS stream or bridge request would hold the model
+the speaker needs); XTTS instead preempts background work itself (Preempted: tried again).
+When the player reaches a line still being made, the speaker adopts its Task and plays the
+chunks already made, then the rest as they come. The queue is bounded, never holds two tasks
+for one cache key, and is replaced by every new upcoming-lines list: work for lines no longer
+reachable is dropped, even mid-line (never an adopted one). Engines that fail here are taken
+out of use by the same Fallback.attempt the speaker uses, so prefetch goes on with the next one.
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ from engine import SpokenLine
 from plugins.voice.audio import AudioChunk, concat
 from plugins.voice.cache import AudioCache
 from plugins.voice.cast import Cast, Voice
-from plugins.voice.engines.base import Engine, LineSettings
-from plugins.voice.errors import EngineUnavailable, VoiceError
+from plugins.voice.engines.base import Engine, LineSettings, closing
+from plugins.voice.errors import Preempted, SpeechFailure, VoiceError
 from plugins.voice.fallback import Fallback
 
 log = logging.getLogger(__name__)
@@ -35,8 +41,50 @@ def resolve(cast: Cast, fallback: Fallback, key_for: Callable[[Engine, Voice, st
         return None
 
 
+@dataclass(eq=False)
+class Task:
+    """One line being made ahead. Its chunks are published as they come, so the speaker can follow."""
+
+    line: SpokenLine
+    key: str
+    voice: Voice
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    adopted: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    chunks: list[AudioChunk] = field(default_factory=list)
+    failure: SpeechFailure | None = None
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def publish(self, chunk: AudioChunk) -> None:
+        with self.changed:
+            self.chunks.append(chunk)
+            self.changed.notify_all()
+
+    def finish(self, failure: SpeechFailure | None = None) -> None:
+        with self.changed:
+            if not self.done.is_set():
+                self.failure = failure
+                self.done.set()
+            self.changed.notify_all()
+
+    def follow(self) -> Iterator[AudioChunk]:
+        """The chunks made so far, then the rest as they come (speaker thread; waits holding no lock
+        of ours). Raises the failure the render ended with; a render stopped early ends short."""
+        sent = 0
+        while True:
+            with self.changed:
+                self.changed.wait_for(lambda seen=sent: len(self.chunks) > seen or self.done.is_set())
+                new, finished, failure = self.chunks[sent:], self.done.is_set(), self.failure
+            yield from new
+            sent += len(new)
+            if finished:
+                if failure is not None:
+                    raise failure
+                return
+
+
 class Gate:
-    """Lets the line being spoken go first: prefetch waits while any urgent synthesis runs."""
+    """Lets the line being spoken go first: pausable prefetch waits while any urgent synthesis runs."""
 
     def __init__(self) -> None:
         self.urgent_count = 0
@@ -49,28 +97,23 @@ class Gate:
         try:
             yield
         finally:
-            with self.changed:
-                self.urgent_count -= 1
-                self.changed.notify_all()
+            self.wake(-1)
 
-    def wait_turn(self, cancelled: threading.Event) -> bool:
-        """Blocks while urgent work runs; False if the task was cancelled meanwhile."""
+    def wake(self, change: int = 0) -> None:
         with self.changed:
-            self.changed.wait_for(lambda: self.urgent_count == 0 or cancelled.is_set())
-        return not cancelled.is_set()
+            self.urgent_count += change
+            self.changed.notify_all()
 
-
-@dataclass
-class Task:
-    line: SpokenLine
-    key: str
-    engine: Engine
-    voice: Voice
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
+    def wait_turn(self, task: Task) -> bool:
+        """Blocks while urgent work runs (never for a task the speaker follows); False if it was cancelled."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.urgent_count == 0 or task.cancelled.is_set() or task.adopted.is_set())
+        return not task.cancelled.is_set()
 
 
 class Prefetcher:
+    """Owns the prefetch threads (voice-prefetch-N); the speaker starts and closes it."""
+
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, gate: Gate,
                  key_for: Callable[[Engine, Voice, str], str], depth: int = 12, workers: int = 1) -> None:
         self.cast = cast
@@ -90,9 +133,6 @@ class Prefetcher:
         for thread in self.threads:
             thread.start()
 
-    def resolve(self, line: SpokenLine) -> tuple[Engine, Voice, str] | None:
-        return resolve(self.cast, self.fallback, self.key_for, line)
-
     def update(self, lines: Sequence[SpokenLine]) -> None:
         """Replaces the queue with these lines (nearest first), keeping only work still wanted."""
         self.last = list(lines)
@@ -100,26 +140,36 @@ class Prefetcher:
         for line in lines:
             if len(tasks) >= self.depth:
                 break
-            resolved = self.resolve(line)
+            resolved = resolve(self.cast, self.fallback, self.key_for, line)
             if resolved is None or resolved[2] in tasks or self.cache.contains(resolved[2]):
                 continue
-            engine, voice, key = resolved
-            tasks[key] = Task(line, key, engine, voice)
+            _, voice, key = resolved
+            tasks[key] = Task(line, key, voice)
         with self.changed:
-            for key, task in self.running.items():
-                if key not in tasks:
+            kept = {id(task) for key, task in self.running.items() if key in tasks or task.adopted.is_set()}
+            for task in self.running.values():
+                if id(task) not in kept:
                     task.cancelled.set()  # that branch is no longer reachable
             self.queue = [task for key, task in tasks.items() if key not in self.running]
             self.changed.notify_all()
+        self.gate.wake()  # cancelled tasks waiting at the gate see it now
 
     def requeue(self) -> None:
         """Voices changed: their lines have new keys, so queue the last list again."""
         self.update(self.last)
 
-    def in_flight(self, key: str) -> threading.Event | None:
+    def adopt(self, key: str) -> Task | None:
+        """The speaker reached this line: its task if it is being made (never cancelled from now on);
+        a queued task for it is dropped (the speaker makes the line itself)."""
         with self.changed:
             task = self.running.get(key)
-        return task.done if task else None
+            if task is not None and not task.cancelled.is_set():
+                task.adopted.set()
+            else:
+                task = None
+                self.queue = [queued for queued in self.queue if queued.key != key]
+        self.gate.wake()
+        return task
 
     def close(self) -> None:
         with self.changed:
@@ -128,10 +178,9 @@ class Prefetcher:
             for task in self.running.values():
                 task.cancelled.set()
             self.changed.notify_all()
-        with self.gate.changed:
-            self.gate.changed.notify_all()
+        self.gate.wake()
         for thread in self.threads:
-            thread.join(timeout=30)
+            thread.join()
 
     def _work(self) -> None:
         while True:
@@ -142,24 +191,60 @@ class Prefetcher:
                 task = self.queue.pop(0)
                 self.running[task.key] = task
             try:
-                self._render(task)
-            except Exception:  # prefetch is best effort; the speaker tries again when the line comes
-                log.debug("prefetch of %s failed", task.line.line_id, exc_info=True)
+                preempted = self._render(task)
+            except Exception:  # a bug here must not stop prefetching; the speaker makes the line itself
+                log.exception("prefetch of %s failed", task.line.line_id)
+                preempted = False
             finally:
+                task.finish()
                 with self.changed:
-                    self.running.pop(task.key, None)
-                task.done.set()
+                    for key in [key for key, running in self.running.items() if running is task]:
+                        del self.running[key]
+            if preempted:
+                with self.changed:
+                    if not self.stopping:
+                        self.queue.insert(0, Task(task.line, task.key, task.voice))  # from the start, later
 
-    def _render(self, task: Task) -> None:
-        chunks: list[AudioChunk] = []
-        settings = LineSettings(speed=task.voice.speed, language=task.voice.language)
+    def _render(self, task: Task) -> bool:
+        """Makes the line with the first engine that can; True if XTTS preempted it for the speaker."""
         try:
-            for chunk in task.engine.synthesize(task.line.text, task.voice, settings):
-                if not self.gate.wait_turn(task.cancelled):
-                    return
-                chunks.append(chunk)
-        except EngineUnavailable:
-            return  # the speaker meets the same failure, and falls back, when the line comes
-        if chunks and not task.cancelled.is_set():
-            self.cache.put(task.key, concat(chunks))
-            self.produced.add(task.key)
+            outcome = self.fallback.attempt(task.voice.engine, lambda engine: self._with_engine(task, engine))
+        except Preempted as exc:
+            if task.chunks or task.adopted.is_set():
+                task.finish(exc)  # the speaker following it makes the line itself
+                return False
+            return True
+        if outcome.engine is None and outcome.passed and task.failure is None:
+            last = outcome.passed[-1]
+            task.finish(last.failure or VoiceNotSupportedAnywhere(last.name, last.reason))
+        return False
+
+    def _with_engine(self, task: Task, engine: Engine) -> None:
+        if task.done.is_set():
+            return  # a failure after chunks went out ended it: the speaker handles that line
+        key = self.key_for(engine, task.voice, task.line.text)
+        with self.changed:
+            self.running[key] = task  # the speaker finds it under the key of the engine making it
+        if key != task.key and self.cache.contains(key):
+            return
+        settings = LineSettings(speed=task.voice.speed, language=task.voice.language, background=True)
+        pausable = bool(getattr(engine, "pausable", False))
+        try:
+            with closing(engine.synthesize(task.line.text, task.voice, settings)) as stream:
+                for chunk in stream:
+                    if task.cancelled.is_set() or (pausable and not self.gate.wait_turn(task)):
+                        return
+                    task.publish(chunk)
+        except SpeechFailure as exc:
+            if task.chunks and not isinstance(exc, Preempted):
+                task.finish(exc)  # half a line went out: no other engine may finish it
+            raise
+        if task.chunks and not task.cancelled.is_set():
+            self.cache.put(key, concat(task.chunks))
+            self.produced.add(key)
+
+
+class VoiceNotSupportedAnywhere(SpeechFailure):
+    """No engine could make this line ahead of time (the speaker tries again, and says why)."""
+
+    down = False

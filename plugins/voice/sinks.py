@@ -8,11 +8,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from plugins.voice.errors import NoAudioDevice
+
+__all__ = ["NoAudioDevice", "NullSink", "Sink", "SimpleaudioSink", "SounddeviceSink", "open_sink"]
 BLOCK_SECONDS = 0.1  # how often a playing sink checks for stop
-
-
-class NoAudioDevice(Exception):
-    """The sink cannot play (no sound card, missing library)."""
 
 
 class Sink(Protocol):
@@ -58,7 +57,10 @@ class SimpleaudioSink:
             import simpleaudio
         except ImportError as exc:
             raise NoAudioDevice(f"simpleaudio is not installed ({exc})") from None
+        from simpleaudio._simpleaudio import SimpleaudioError  # the one error it raises (no public name)
+
         self.simpleaudio = simpleaudio
+        self.device_error = SimpleaudioError
         self.rate = rate
         self.current: Any = None
         self.stopped = threading.Event()
@@ -73,7 +75,7 @@ class SimpleaudioSink:
             self.stopped.clear()
         try:
             self.current = self.simpleaudio.play_buffer(np.ascontiguousarray(pcm).tobytes(), 1, 2, self.rate)
-        except Exception as exc:  # simpleaudio raises its own SimpleaudioError
+        except self.device_error as exc:
             raise NoAudioDevice(str(exc).strip()) from None
 
     def drain(self) -> None:
@@ -108,7 +110,7 @@ class SounddeviceSink:
             try:
                 self.stream = self.sounddevice.OutputStream(samplerate=self.rate, channels=1, dtype="int16")
                 self.stream.start()
-            except Exception as exc:  # PortAudioError and friends
+            except (self.sounddevice.PortAudioError, ValueError) as exc:  # no device, or one that refuses the rate
                 self.stream = None
                 raise NoAudioDevice(str(exc).strip()) from None
         return self.stream
@@ -120,7 +122,11 @@ class SounddeviceSink:
         for start in range(0, len(pcm), block):
             if self.stopped.is_set():
                 return
-            stream.write(np.ascontiguousarray(pcm[start:start + block]).reshape(-1, 1))
+            try:
+                stream.write(np.ascontiguousarray(pcm[start:start + block]).reshape(-1, 1))
+            except self.sounddevice.PortAudioError as exc:
+                self.close()
+                raise NoAudioDevice(str(exc).strip()) from None
 
     def drain(self) -> None:
         if self.stream is not None:

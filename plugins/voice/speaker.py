@@ -6,7 +6,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -14,8 +14,8 @@ from engine import SpokenLine
 from plugins.voice.audio import AudioChunk, concat
 from plugins.voice.cache import AudioCache, cache_key
 from plugins.voice.cast import Cast, Voice
-from plugins.voice.engines.base import Engine, LineSettings
-from plugins.voice.errors import EngineUnavailable, VoiceError, VoiceNotSupported
+from plugins.voice.engines.base import Engine, LineSettings, closing
+from plugins.voice.errors import Preempted, SpeechFailure, VoiceError, VoiceNotSupported
 from plugins.voice.fallback import Fallback
 from plugins.voice.playback import Output
 from plugins.voice.prefetch import Gate, Prefetcher, resolve
@@ -27,17 +27,17 @@ log = logging.getLogger(__name__)
 @dataclass
 class Job:
     line: SpokenLine
-    ready: bool = False  # its audio was already in the cache when the line was reached
+    ready: bool = False  # its audio was in the cache when the speaker turned to it
     queued_at: float = field(default_factory=time.monotonic)
     started_at: float = 0.0  # when the speaker turned to it (the previous line had ended)
     done: threading.Event = field(default_factory=threading.Event)
     skipped: threading.Event = field(default_factory=threading.Event)
 
 
-def _failure(engine: str, exc: EngineUnavailable, voice: Voice) -> dict[str, str]:
+def _failure(engine: str, reason: str, exc: SpeechFailure | None, voice: Voice) -> dict[str, str]:
     """A trace entry for an engine passed over; cloning failures carry the seed spec's codes."""
-    entry = {"engine": engine, "reason": exc.reason}
-    if engine == "xtts":
+    entry = {"engine": engine, "reason": reason}
+    if engine == "xtts" and exc is not None:
         if voice.seed_failed:
             entry["code"] = SEED_FAILED
         elif not isinstance(exc, VoiceNotSupported):
@@ -71,8 +71,8 @@ class Speaker:
         self.thread.start()
 
     def say(self, line: SpokenLine) -> Job:
-        resolved = resolve(self.cast, self.fallback, line_key, line)
-        job = Job(line, ready=bool(resolved and self.cache.contains(resolved[2])))
+        """Runner's thread: queues the line and returns at once (nothing slow happens here)."""
+        job = Job(line)
         self.jobs.put(job)
         return job
 
@@ -151,14 +151,17 @@ class Speaker:
         for engine in engines.values():
             try:
                 engine.prepare(voices)
-            except EngineUnavailable as exc:
-                self.fallback.mark_down(engine.name, exc.reason)
+            except SpeechFailure as exc:
+                if exc.down:
+                    self.fallback.mark_down(engine.name, exc.reason)
         if self.prefetcher is not None:
             self.prefetcher.requeue()  # their lines now have other cache keys
 
     def _speak(self, job: Job) -> None:
         job.started_at = time.monotonic()
         line = job.line
+        resolved = resolve(self.cast, self.fallback, line_key, line)
+        job.ready = bool(resolved and self.cache.contains(resolved[2]))
         record: dict[str, Any] = {"event": "voice", "line_id": line.line_id, "character_id": line.character_id}
         try:
             voice = self.cast.voice_for(line.character_id)
@@ -166,32 +169,21 @@ class Speaker:
             self._warn_once(line.character_id, f"{exc}: {line.speaker}'s lines are shown but not spoken.")
             self.trace({**record, "engine": None, "error": str(exc)})
             return
-        fallbacks: list[dict[str, str]] = []
         self.output.start_line()
-        for step in self.fallback.plan(voice.engine).steps:
-            engine = step.engine
-            if engine is None:
-                fallbacks.append({"engine": step.name, "reason": step.reason or "unavailable"})
-                continue
-            try:
-                result = self._with_engine(job, engine, voice)
-            except VoiceNotSupported as exc:  # this voice only: the engine stays up for the others
-                self._warn_once(f"{engine.name}:{voice.character_id}",
-                                f"{engine.name} cannot speak for {line.speaker}: {exc.reason}. Using the next engine.")
-                fallbacks.append(_failure(engine.name, exc, voice))
-                self.output.stop()
-                continue
-            except EngineUnavailable as exc:
-                self.fallback.mark_down(engine.name, exc.reason)
-                fallbacks.append(_failure(engine.name, exc, voice))
-                self.output.stop()
-                continue
-            self.output.end_line()
-            self.trace({**record, "voice_id": voice.voice_id, "reference": (voice.reference_hash or "")[:12] or None,
-                        "engine": engine.name, "fallback": fallbacks, **result})
+        outcome = self.fallback.attempt(voice.engine, lambda engine: self._with_engine(job, engine, voice))
+        fallbacks = []
+        for passed in outcome.passed:
+            if isinstance(passed.failure, VoiceNotSupported):  # this voice only: the engine stays up for others
+                self._warn_once(f"{passed.name}:{voice.character_id}",
+                                f"{passed.name} cannot speak for {line.speaker}: {passed.reason}. Using the next engine.")
+            fallbacks.append(_failure(passed.name, passed.reason, passed.failure, voice))
+        if outcome.engine is None:
+            self.notify(f"No voice engine could speak line {line.line_id}; the story goes on as text.")
+            self.trace({**record, "voice_id": voice.voice_id, "engine": None, "fallback": fallbacks})
             return
-        self.notify(f"No voice engine could speak line {line.line_id}; the story goes on as text.")
-        self.trace({**record, "voice_id": voice.voice_id, "engine": None, "fallback": fallbacks})
+        self.output.end_line()
+        self.trace({**record, "voice_id": voice.voice_id, "reference": (voice.reference_hash or "")[:12] or None,
+                    "engine": outcome.engine.name, "fallback": fallbacks, **(outcome.result or {})})
 
     def _warn_once(self, key: str, text: str) -> None:
         if key not in self.warned:
@@ -199,29 +191,50 @@ class Speaker:
             self.notify(text)
 
     def _with_engine(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
+        """Plays the line with this engine: a prefetch still making it (followed as it comes), the cache,
+        or a synthesis of its own. A failure cuts what was queued and goes to Fallback.attempt."""
+        try:
+            return self._play_line(job, engine, voice)
+        except SpeechFailure:
+            self.output.stop()
+            raise
+
+    def _play_line(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
         key = line_key(engine, voice, job.line.text)
-        prefetching = self.prefetcher.in_flight(key) if self.prefetcher else None
-        if prefetching is not None:
-            prefetching.wait()  # already being made: never two syntheses of one key
-        facts = {"ready": job.ready, "prefetched": bool(self.prefetcher and key in self.prefetcher.produced)}
+        facts = {"ready": job.ready, "prefetched": False}
+        task = self.prefetcher.adopt(key) if self.prefetcher else None
+        if task is not None:
+            try:
+                chunks, first = self._stream(job, task.follow())
+            except Preempted:
+                chunks, first = [], {}
+            if chunks or job.skipped.is_set():
+                return {"cache": "adopted", **first, **facts, "prefetched": True, **self._done(job)}
         cached = self.cache.get(key)
         if cached is not None:
             started = self.output.play(cached)
-            return {"cache": "hit", **self._first(job, started), **facts, **self._done(job)}
+            prefetched = bool(self.prefetcher and key in self.prefetcher.produced)
+            return {"cache": "hit", **self._first(job, started), **facts, "prefetched": prefetched, **self._done(job)}
         settings = LineSettings(speed=voice.speed, language=voice.language)
-        chunks: list[AudioChunk] = []
-        first: dict[str, float | None] = {"first_audio_ms": None, "wait_ms": None}
         with self.gate.urgent():
-            for chunk in engine.synthesize(job.line.text, voice, settings):
+            chunks, first = self._stream(job, engine.synthesize(job.line.text, voice, settings))
+        if chunks and not job.skipped.is_set():
+            self.cache.put(key, concat(chunks))
+        return {"cache": "miss", "first_audio_ms": None, "wait_ms": None, **first, **facts, **self._done(job)}
+
+    def _stream(self, job: Job, source: Iterator[AudioChunk]) -> tuple[list[AudioChunk], dict[str, float | None]]:
+        """Plays chunks as they come until the line ends or is skipped."""
+        chunks: list[AudioChunk] = []
+        first: dict[str, float | None] = {}
+        with closing(source):
+            for chunk in source:
                 if job.skipped.is_set():
                     break
                 started = self.output.play(chunk)
                 if not chunks:
                     first = self._first(job, started)
                 chunks.append(chunk)
-        if chunks and not job.skipped.is_set():
-            self.cache.put(key, concat(chunks))
-        return {"cache": "miss", **first, **facts, **self._done(job)}
+        return chunks, first
 
     def _done(self, job: Job) -> dict[str, Any]:
         gaps = self.output.gaps

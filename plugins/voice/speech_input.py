@@ -37,6 +37,7 @@ class SpeechInput:
         self.no_microphone = False  # it failed once: the rest of the game is typed (one notice, not one per choice)
         self.lock = threading.Lock()
         self.closed = threading.Event()
+        self.workers: list[threading.Thread] = []  # speech-file threads, joined by close()
         for path in self.files:
             if not path.is_file():
                 raise VoiceError(f"--speech-input-files: {path} does not exist.")
@@ -55,7 +56,10 @@ class SpeechInput:
             self.notify(message)
 
     def close(self) -> None:
+        """Game's end (runner's thread): waits for the model load and any answer being transcribed."""
         self.closed.set()
+        for thread in [self.ready, *self.workers]:
+            thread.join()
 
     def source(self) -> Any:
         if self.transcriber.error or self.no_microphone:
@@ -94,6 +98,7 @@ class FileAnswers:
         if (self.worker is None or not self.worker.is_alive()) and self.answers.empty():
             if self._left():
                 self.worker = threading.Thread(target=self._next, name="speech-file", daemon=True)
+                self.owner.workers = [t for t in self.owner.workers if t.is_alive()] + [self.worker]
                 self.worker.start()
             else:
                 self.owner.used_up()

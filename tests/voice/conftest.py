@@ -18,15 +18,18 @@ from tests.conftest import SUPPORT, TOMB
 from tests.voice.edge_server import FakeEdgeServer
 from tests.voice.xtts_helpers import speak_reference
 
+OFFLINE_EDGE = "ws://127.0.0.1:9/edge/v1?x=1"  # nothing listens there: edge fails at once, network or not
+
 
 def write_config(tmp_path: Path, voice: str = "", engine: str = "") -> Path:
-    """A config.toml with a null sink and a private cache, voices/ and saves."""
+    """A config.toml with a null sink, a private cache, voices/ and saves, and edge kept on loopback."""
     path = tmp_path / "config.toml"
     path.write_text(
         f'[engine]\nsaves_dir = "{tmp_path / "saves"}"\n{engine}\n'
         f'[voice]\nsink = "null"\nvoices_dir = "{tmp_path / "voices"}"\nreprobe_seconds = 0.0\n'
         f'checked_dir = "{tmp_path / "checked"}"\n{voice}\n'
-        f'[voice.cache]\ndir = "{tmp_path / "cache"}"\n',
+        f'[voice.cache]\ndir = "{tmp_path / "cache"}"\n'
+        f'[voice.edge]\nendpoint = "{OFFLINE_EDGE}"\nconnect_timeout = 2\nreceive_timeout = 5\n',
         encoding="utf-8",
     )
     (tmp_path / "voices").mkdir(exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -16,10 +17,14 @@ class LineSettings:
 
     speed: float = 1.0
     language: str = "en"
+    background: bool = False  # made ahead of time (prefetch): may give way to a line being spoken
 
 
 class Engine(Protocol):
     name: str
+    pausable: bool
+    """True if a synthesis may be left suspended between chunks without holding anything another
+    line needs (in-process CPU engines). Prefetch pauses only those while a line is spoken."""
 
     def missing(self) -> str | None:
         """Cheap check: what keeps this engine from running at all (extra, model), or None."""
@@ -34,4 +39,19 @@ class Engine(Protocol):
         """Identifies the model and voice used for `voice`, for cache keys."""
 
     def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
-        """Yields mono audio chunks as they are produced; raises EngineUnavailable/SynthesisFailed."""
+        """Yields mono audio chunks as they are produced; raises a SpeechFailure (errors.py).
+        Closing the generator early stops the work it started."""
+
+    def close(self) -> None:
+        """Stops every thread the engine started and frees its model (at the end of a game)."""
+
+
+@contextlib.contextmanager
+def closing(stream: Iterator[AudioChunk]) -> Iterator[Iterator[AudioChunk]]:
+    """Closes a synthesis stream however the reading ends, so the engine stops the work at once."""
+    try:
+        yield stream
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()

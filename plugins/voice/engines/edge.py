@@ -22,6 +22,7 @@ DEFAULT_VOICES = [
 
 class EdgeEngine:
     name = "edge"
+    pausable = False
 
     def __init__(self, settings: EdgeSettings) -> None:
         self.settings = settings
@@ -45,6 +46,9 @@ class EdgeEngine:
 
     def prepare(self, voices: Sequence[Voice] = ()) -> None:
         pass
+
+    def close(self) -> None:
+        pass  # no thread, nothing held between lines
 
     def identity(self, voice: Voice) -> str:
         return f"edge:{self.voice_name(voice)}"

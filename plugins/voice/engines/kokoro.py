@@ -30,6 +30,7 @@ EXTRA = "the kokoro engine needs the [kokoro] extra (pip install -e '.[kokoro]')
 
 class KokoroEngine:
     name = "kokoro"
+    pausable = True
 
     def __init__(self, settings: KokoroSettings) -> None:
         self.settings = settings
@@ -53,6 +54,9 @@ class KokoroEngine:
 
     def prepare(self, voices: Sequence[Voice] = ()) -> None:
         self._load()
+
+    def close(self) -> None:
+        pass  # no thread, nothing held between lines
 
     def _load(self) -> Any:
         with self.load_lock:

@@ -33,6 +33,7 @@ def bundled_voice() -> tuple[Path, Path] | None:
 
 class PiperEngine:
     name = "piper"
+    pausable = True
 
     def __init__(self, settings: PiperSettings, styles: dict[str, PiperStyle] | None = None) -> None:
         self.settings = settings
@@ -75,6 +76,9 @@ class PiperEngine:
     def prepare(self, voices: Sequence[Voice] = ()) -> None:
         self._load(self.settings.default_voice)
         self._model_hash(self.settings.default_voice)
+
+    def close(self) -> None:
+        pass  # no thread, nothing held between lines
 
     def _model_hash(self, name: str) -> str:
         if name not in self._hashes:

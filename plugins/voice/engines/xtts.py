@@ -1,26 +1,27 @@
 """XTTS v2 (coqui-tts): clones a character's voice from reference WAVs, streaming, on GPU or CPU.
 
-The model loads in a background thread; until it is ready its lines go to the next engine
-(`while_loading = "fallback"`) or wait for it (`"wait"`). One synthesis at a time per model.
+The model loads on its owner thread (xtts_model.py); until it is ready its lines go to the next
+engine (`while_loading = "fallback"`) or wait for it (`"wait"`). One synthesis at a time per
+model; the line being spoken goes before prefetch work.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from plugins.voice.audio import AudioChunk
 from plugins.voice.cast import Voice
 from plugins.voice.engines.base import LineSettings
-from plugins.voice.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
-from plugins.voice.latents import Latents, LatentsCache
-from plugins.voice.models import MANIFEST, XTTS, ModelError, verify
+from plugins.voice.engines.xtts_model import Request, XttsModel, short
+from plugins.voice.errors import EngineUnavailable, SpeechFailure, SynthesisFailed, VoiceNotSupported
+from plugins.voice.latents import Latents
+from plugins.voice.models import MANIFEST
 from plugins.voice.settings import XttsSettings
 from plugins.voice.text import pack
 
@@ -31,21 +32,41 @@ LANGUAGE_PACKAGES = {"zh-cn": "pypinyin", "ja": "cutlet"}  # text front ends XTT
 SAMPLE_RATE = 24000
 
 
+def preload_torch() -> None:
+    """Imports torch on the calling thread. Call it on the main thread before the game's threads
+    start: a half-imported torch seen by another thread breaks scipy and numpy type checks."""
+    if importlib.util.find_spec("torch") is not None:
+        import torch  # noqa: F401
+
+
 class XttsEngine:
     name = "xtts"
+    pausable = False  # its owner thread puts background work aside for the speaker by itself
 
     def __init__(self, settings: XttsSettings, progress: Callable[[str], None] = log.info) -> None:
         self.settings = settings
-        self.progress = progress
-        self.model: Any = None
-        self.device = "cpu"
-        self.error: str | None = None
-        self.loaded = threading.Event()
-        self.loader: threading.Thread | None = None
-        self.lock = threading.Lock()  # one synthesis (or latents computation) at a time
-        self.start_lock = threading.Lock()
-        self.latents = LatentsCache(settings.latents_dir)
-        self.idle_timer: threading.Timer | None = None
+        self.owner = XttsModel(settings, progress)
+
+    # what tests, benches and the bridge read
+    @property
+    def model(self) -> Any:
+        return self.owner.model
+
+    @property
+    def device(self) -> str:
+        return self.owner.device
+
+    @property
+    def error(self) -> str | None:
+        return self.owner.error
+
+    @property
+    def loaded(self) -> Any:
+        return self.owner.loaded
+
+    @property
+    def latents(self) -> Any:
+        return self.owner.latents
 
     # --- availability -------------------------------------------------------------
 
@@ -57,16 +78,16 @@ class XttsEngine:
             return f"no XTTS model in {folder}; install one with 'engine models install xtts --from DIR'"
         if self.error:
             return self.error
-        if self.loader is not None and not self.loaded.is_set() and self.settings.while_loading == "fallback":
+        if self.owner.started and not self.loaded.is_set() and self.settings.while_loading == "fallback":
             return "its model is still loading"
         return None
 
     def probe(self) -> str | None:
         reason = self.missing()
         if reason is None and self.device == "cuda":
-            import torch
-
-            torch.cuda.empty_cache()  # after an out-of-memory error
+            request = self.owner.submit(lambda r: _empty_cuda_cache(), urgent=False)  # after an out-of-memory error
+            with contextlib.suppress(SpeechFailure):
+                list(request.results())
         return reason
 
     def identity(self, voice: Voice) -> str:
@@ -82,75 +103,25 @@ class XttsEngine:
         """Starts loading the model in the background, then computes the voices' latents."""
         if importlib.util.find_spec("TTS") is None or self.error:
             return
-        with self.start_lock:
-            if self.loader is None:
-                self.loader = threading.Thread(target=self._load, args=(list(voices),), name="xtts-load", daemon=True)
-                self.loader.start()
-                return
-        if self.loaded.is_set() and self.model is not None:
-            for voice in voices:
-                self._warm(voice)
+        wanted = [voice for voice in voices if voice.engine == self.name and voice.references]
+        self.owner.start([functools.partial(self._warm, voice) for voice in wanted])
 
-    def _load(self, voices: list[Voice]) -> None:
-        started = time.monotonic()
-        folder = self.settings.model_dir
-        self.progress(f"xtts: loading the model from {folder} ...")
-        try:
-            self.model = self._build()
-            self.progress(f"xtts: model ready on {self.device} in {time.monotonic() - started:.1f} s")
-        except ModelError as exc:
-            self.error = str(exc)
-        except Exception as exc:  # torch and coqui raise many kinds; all mean "this model cannot load"
-            self.error = _load_failure(exc, folder)
-        finally:
-            self.loaded.set()
-        if self.error:
-            self.progress(f"xtts: {self.error}")
-            return
-        for voice in voices:
-            self._warm(voice)
-
-    def _build(self) -> Any:
-        folder = self.settings.model_dir
-        verify(XTTS, folder)
-        import torch
-        import transformers
-        from TTS.tts.configs.xtts_config import XttsConfig
-        from TTS.tts.models.xtts import Xtts
-
-        transformers.logging.set_verbosity_error()  # its config warnings would land in the story text
-
-        wanted = self.settings.device
-        self.device = "cuda" if wanted == "cuda" or (wanted == "auto" and torch.cuda.is_available()) else "cpu"
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ModelError("[voice.xtts] device is cuda, but no CUDA GPU is available")
-        config = XttsConfig()
-        config.load_json(str(folder / "config.json"))
-        model = Xtts(config)
-        deepspeed = self.settings.deepspeed and self.device == "cuda" and importlib.util.find_spec("deepspeed")
-        model.load_checkpoint(config, checkpoint_dir=str(folder), eval=True, use_deepspeed=bool(deepspeed))
-        if self.device == "cuda" and not self.settings.low_vram:
-            model.cuda()
-        return model
+    def close(self) -> None:
+        self.owner.close()
 
     def _warm(self, voice: Voice) -> None:
-        if voice.engine != self.name or not voice.references:
-            return
         try:
-            with self.lock, self._on_device():
-                self._latents(voice)
+            self._latents(voice)
         except Exception:  # noqa: BLE001 - a bad reference shows up again, with its reason, when the line is spoken
             log.warning("could not prepare latents for %s", voice.character_id, exc_info=True)
 
     # --- synthesis -----------------------------------------------------------------
 
-    def _ready(self) -> Any:
-        if self.loader is None:
-            self.prepare()
+    def _ready(self) -> None:
+        self.owner.start()
         self.loaded.wait()
         if self.error or self.model is None:
             raise EngineUnavailable(self.name, self.error or "the model did not load")
-        return self.model
 
     def _language(self, language: str) -> str:
         if language not in XTTS_LANGUAGES:
@@ -161,6 +132,7 @@ class XttsEngine:
         return language
 
     def _latents(self, voice: Voice) -> Latents:
+        """Owner thread (or a bench with no game running)."""
         if voice.seed_failed:
             raise VoiceNotSupported(self.name, "VOICE_SEED_FAILED: its reference WAV could not be seeded")
         if not voice.references:
@@ -171,68 +143,41 @@ class XttsEngine:
 
     def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
         language = self._language(settings.language)
-        model = self._ready()
+        if not voice.references or voice.seed_failed:
+            self._latents(voice)  # raises VoiceNotSupported at once, without waiting for the model
+        self._ready()
+        request = self.owner.submit(lambda r: self._speak(r, text, voice, language, settings),
+                                    urgent=not settings.background)
+        yield from request.results()
+
+    def _speak(self, request: Request, text: str, voice: Voice, language: str, settings: LineSettings) -> None:
+        """Owner thread: synthesizes part by part, handing chunks to the caller as they come."""
         import torch
 
+        model = self.model
         limit = int(model.tokenizer.char_limits.get(language.split("-")[0], 250))
         for part in pack(text, limit):
-            with self.lock, self._on_device():
+            try:
+                gpt_latent, speaker_embedding = self._latents(voice)
+                stream = model.inference_stream(
+                    part, language, gpt_latent, speaker_embedding, stream_chunk_size=self.settings.stream_chunk_size,
+                    temperature=self.settings.temperature, speed=settings.speed, enable_text_splitting=False)
                 try:
-                    gpt_latent, speaker_embedding = self._latents(voice)
-                    stream = model.inference_stream(
-                        part, language, gpt_latent, speaker_embedding, stream_chunk_size=self.settings.stream_chunk_size,
-                        temperature=self.settings.temperature, speed=settings.speed, enable_text_splitting=False)
-                    with self._precision():
+                    with self.owner.precision():
                         for chunk in stream:
-                            yield AudioChunk(chunk.detach().float().cpu().numpy(), SAMPLE_RATE)
-                except torch.cuda.OutOfMemoryError:
-                    torch.cuda.empty_cache()
-                    raise SynthesisFailed(self.name, "ran out of GPU memory") from None
-                except (RuntimeError, ValueError, IndexError, AssertionError, OSError) as exc:
-                    raise SynthesisFailed(self.name, f"synthesis failed ({_short(exc)})") from exc
-
-    @contextlib.contextmanager
-    def _precision(self) -> Iterator[None]:
-        if self.device == "cuda" and self.settings.fp16:
-            import torch
-
-            with torch.autocast(device_type="cuda", dtype=torch.float16):
-                yield
-        else:
-            yield
-
-    @contextlib.contextmanager
-    def _on_device(self) -> Iterator[None]:
-        """In low-VRAM mode, moves the model to the GPU for a request and back to RAM when idle."""
-        if self.device != "cuda" or not self.settings.low_vram:
-            yield
-            return
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-        self.model.cuda()
-        try:
-            yield
-        finally:
-            self.idle_timer = threading.Timer(self.settings.low_vram_idle_seconds, self._to_ram)
-            self.idle_timer.daemon = True
-            self.idle_timer.start()
-
-    def _to_ram(self) -> None:
-        import torch
-
-        with self.lock:
-            self.model.cpu()
-            torch.cuda.empty_cache()
+                            if not self.owner.check_turn(request):
+                                return
+                            request.out.put(AudioChunk(chunk.detach().float().cpu().numpy(), SAMPLE_RATE))
+                finally:
+                    stream.close()
+            except torch.cuda.OutOfMemoryError:
+                torch.cuda.empty_cache()
+                raise SynthesisFailed(self.name, "ran out of GPU memory") from None
+            except (RuntimeError, ValueError, IndexError, AssertionError, OSError) as exc:
+                raise SynthesisFailed(self.name, f"synthesis failed ({short(exc)})") from exc
 
 
-def _short(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+def _empty_cuda_cache() -> None:
+    import torch
 
-
-def _load_failure(exc: BaseException, folder: Any) -> str:
-    name = type(exc).__name__
-    if name == "OutOfMemoryError":
-        return 'not enough GPU memory to load XTTS; set [voice.xtts] low_vram = true or device = "cpu"'
-    if isinstance(exc, FileNotFoundError):
-        return f"an XTTS file is missing in {folder} ({_short(exc)})"
-    return f"{folder}/model.pth is not a loadable XTTS v2 checkpoint (truncated or another model): {_short(exc)}"
+    torch.cuda.empty_cache()

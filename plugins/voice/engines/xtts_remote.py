@@ -23,6 +23,7 @@ CHUNK_BYTES = 4800  # 0.1 s of 24 kHz PCM16 per yielded chunk
 
 class XttsRemoteEngine:
     name = "xtts-remote"
+    pausable = False
 
     def __init__(self, settings: XttsRemoteSettings) -> None:
         self.settings = settings
@@ -74,6 +75,9 @@ class XttsRemoteEngine:
 
     def prepare(self, voices: Sequence[Voice] = ()) -> None:
         pass
+
+    def close(self) -> None:
+        pass  # no thread, nothing held between lines
 
     def identity(self, voice: Voice) -> str:
         return "xtts-remote"

@@ -1,0 +1,243 @@
+"""The XTTS model's owner: one thread, `xtts-model`, does everything that touches the model.
+
+Loading, device moves (low-VRAM mode), latents and synthesis all run on that thread, one
+request at a time, so no lock guards the model and none is ever held across a `yield`.
+Who waits on whom: callers put a Request in the queue and read its `out` queue, holding no
+lock; the owner never waits on a caller (it only puts into unbounded queues). Urgent requests
+(the line being spoken) go first; a background one (prefetch) gives way between two chunks
+by ending with Preempted, and its caller queues it again later. `close()` stops and joins it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from plugins.voice.errors import EngineUnavailable, Preempted, SpeechFailure, SynthesisFailed
+from plugins.voice.latents import LatentsCache
+from plugins.voice.models import XTTS, ModelError, verify
+from plugins.voice.settings import XttsSettings
+
+log = logging.getLogger(__name__)
+DONE = object()  # the last item of a request's output
+
+
+@dataclass(eq=False)
+class Request:
+    """Work for the owner thread. `run` puts its results into `out`; DONE or an exception ends it."""
+
+    run: Callable[[Request], None]
+    urgent: bool
+    out: queue.Queue[Any] = field(default_factory=queue.Queue)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def results(self) -> Iterator[Any]:
+        """What `run` produced, as it comes (caller's thread); raises what it raised."""
+        try:
+            while (item := self.out.get()) is not DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.cancelled.set()  # a caller that stops reading stops the work
+
+
+class XttsModel:
+    def __init__(self, settings: XttsSettings, progress: Callable[[str], None]) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.model: Any = None
+        self.device = "cpu"
+        self.error: str | None = None
+        self.loaded = threading.Event()
+        self.latents = LatentsCache(settings.latents_dir)
+        self.on_gpu_until: float | None = None  # low-VRAM mode: when the model goes back to RAM
+        self._queue: list[Request] = []
+        self._changed = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(self, warm: Sequence[Callable[[], None]] = ()) -> None:
+        """Starts the owner thread, which loads the model first (idempotent)."""
+        with self._changed:
+            if self._thread is None:
+                self._stopping = False
+                self._thread = threading.Thread(target=self._run, name="xtts-model", daemon=True)
+                self._thread.start()
+        for job in warm:
+            self.submit(functools.partial(_run_job, job), urgent=False)
+
+    def submit(self, run: Callable[[Request], None], urgent: bool) -> Request:
+        request = Request(run, urgent)
+        with self._changed:
+            if self._stopping:
+                request.out.put(EngineUnavailable("xtts", "the game is ending"))
+                return request
+            self._queue.append(request)
+            self._changed.notify_all()
+        return request
+
+    def urgent_waiting(self) -> bool:
+        with self._changed:
+            return any(request.urgent for request in self._queue)
+
+    def close(self) -> None:
+        with self._changed:
+            self._stopping = True
+            pending, self._queue = self._queue, []
+            thread = self._thread
+            self._changed.notify_all()
+        for request in pending:
+            request.cancelled.set()
+            request.out.put(EngineUnavailable("xtts", "the game is ending"))
+        if thread is not None:
+            thread.join()
+        with self._changed:
+            self._thread = None
+
+    # --- the owner thread ------------------------------------------------------------
+
+    def _run(self) -> None:
+        if self.model is None and self.error is None:
+            self._load()
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._stopping or bool(self._queue), timeout=self._idle_left())
+                if self._stopping:
+                    return
+                urgent = [r for r in self._queue if r.urgent]
+                request = urgent[0] if urgent else self._queue[0] if self._queue else None
+                if request is not None:
+                    self._queue.remove(request)
+            if request is None:
+                self._to_ram()  # woken by the idle deadline
+            else:
+                self._serve(request)
+
+    def _serve(self, request: Request) -> None:
+        if request.cancelled.is_set():
+            request.out.put(DONE)
+            return
+        try:
+            if self.error or self.model is None:
+                raise EngineUnavailable("xtts", self.error or "the model did not load")
+            with self._on_device():
+                request.run(request)
+        except SpeechFailure as exc:
+            request.out.put(exc)
+        except Exception as exc:  # a bug or an unexpected torch error: the caller falls back and logs it
+            log.exception("xtts request failed")
+            request.out.put(SynthesisFailed("xtts", f"synthesis failed ({type(exc).__name__}: {exc})"[:200]))
+        else:
+            request.out.put(DONE)
+
+    def check_turn(self, request: Request) -> bool:
+        """Between two chunks (owner thread): False if the caller left; Preempted if background work
+        must give way to a line being spoken."""
+        if request.cancelled.is_set():
+            return False
+        if not request.urgent and self.urgent_waiting():
+            raise Preempted("xtts", "gave way to the line being spoken")
+        return True
+
+    def _load(self) -> None:
+        started = time.monotonic()
+        folder = self.settings.model_dir
+        self.progress(f"xtts: loading the model from {folder} ...")
+        try:
+            self.model = self._build()
+            self.progress(f"xtts: model ready on {self.device} in {time.monotonic() - started:.1f} s")
+        except ModelError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # torch and coqui raise many kinds; all mean "this model cannot load"
+            self.error = load_failure(exc, folder)
+        finally:
+            self.loaded.set()
+        if self.error:
+            self.progress(f"xtts: {self.error}")
+
+    def _build(self) -> Any:
+        folder = self.settings.model_dir
+        verify(XTTS, folder)
+        import torch
+        import transformers
+        from TTS.tts.configs.xtts_config import XttsConfig
+        from TTS.tts.models.xtts import Xtts
+
+        transformers.logging.set_verbosity_error()  # its config warnings would land in the story text
+
+        wanted = self.settings.device
+        self.device = "cuda" if wanted == "cuda" or (wanted == "auto" and torch.cuda.is_available()) else "cpu"
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ModelError("[voice.xtts] device is cuda, but no CUDA GPU is available")
+        config = XttsConfig()
+        config.load_json(str(folder / "config.json"))
+        model = Xtts(config)
+        deepspeed = self.settings.deepspeed and self.device == "cuda" and importlib.util.find_spec("deepspeed")
+        model.load_checkpoint(config, checkpoint_dir=str(folder), eval=True, use_deepspeed=bool(deepspeed))
+        if self.device == "cuda" and not self.settings.low_vram:
+            model.cuda()
+        return model
+
+    @contextlib.contextmanager
+    def precision(self) -> Iterator[None]:
+        if self.device == "cuda" and self.settings.fp16:
+            import torch
+
+            with torch.autocast(device_type="cuda", dtype=torch.float16):
+                yield
+        else:
+            yield
+
+    @contextlib.contextmanager
+    def _on_device(self) -> Iterator[None]:
+        """In low-VRAM mode, moves the model to the GPU for a request; back to RAM when idle."""
+        if self.device != "cuda" or not self.settings.low_vram:
+            yield
+            return
+        self.model.cuda()
+        try:
+            yield
+        finally:
+            self.on_gpu_until = time.monotonic() + self.settings.low_vram_idle_seconds
+
+    def _idle_left(self) -> float | None:
+        return None if self.on_gpu_until is None else max(0.0, self.on_gpu_until - time.monotonic())
+
+    def _to_ram(self) -> None:
+        if self.on_gpu_until is None or time.monotonic() < self.on_gpu_until:
+            return
+        import torch
+
+        self.on_gpu_until = None
+        self.model.cpu()
+        torch.cuda.empty_cache()
+
+
+def _run_job(job: Callable[[], None], request: Request) -> None:
+    job()
+
+
+def short(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+
+
+def load_failure(exc: BaseException, folder: Any) -> str:
+    name = type(exc).__name__
+    if name == "OutOfMemoryError":
+        return 'not enough GPU memory to load XTTS; set [voice.xtts] low_vram = true or device = "cpu"'
+    if isinstance(exc, FileNotFoundError):
+        return f"an XTTS file is missing in {folder} ({short(exc)})"
+    return f"{folder}/model.pth is not a loadable XTTS v2 checkpoint (truncated or another model): {short(exc)}"
