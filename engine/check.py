@@ -14,6 +14,7 @@ def validate_story(story: Story) -> list[Problem]:
     problems += _check_line_ids(story)
     problems += _check_exits(story)
     problems += _unreachable(story)
+    problems += _loops_without_choice(story)
     problems += _unset_variables(story)
     return problems
 
@@ -31,7 +32,7 @@ def _check_start_and_narrator(story: Story) -> list[Problem]:
 def _check_targets(story: Story) -> list[Problem]:
     problems = []
     for scene in story.scenes.values():
-        jumps = [s for s in scene.body if isinstance(s, Divert)] + list(scene.choices)
+        jumps = [s for s in scene.body if isinstance(s, Divert)] + [c for c in scene.choices if c.ending is None]
         for jump in jumps:
             if jump.target not in story.scenes:
                 problems.append(Problem(jump.source.path, jump.source.line, f"unknown scene '{jump.target}'"))
@@ -79,7 +80,7 @@ def _unreachable(story: Story) -> list[Problem]:
             continue
         seen.add(scene.scene_id)
         todo += [s.target for s in scene.body if isinstance(s, Divert)]
-        todo += [c.target for c in scene.choices]
+        todo += [c.target for c in scene.choices if c.ending is None]
     return [
         Problem(s.source.path, s.source.line, f"scene '{s.scene_id}' cannot be reached from '{story.start}'", "warning")
         for s in story.scenes.values()
@@ -102,4 +103,34 @@ def _unset_variables(story: Story) -> list[Problem]:
             for name in sorted(condition.names() - assigned) if condition else []:
                 problems.append(Problem(item.source.path, item.source.line,
                                         f"'{name}' is never set, so it is always 0/false here", "warning"))
+    return problems
+
+
+def _loops_without_choice(story: Story) -> list[Problem]:
+    """Scenes that jump to each other for ever: every scene of the cycle leaves by an unconditional
+    jump before any conditional one, so nothing (no choice, no variable) can ever break it."""
+    forced: dict[str, Divert] = {}
+    for scene in story.scenes.values():
+        for statement in scene.body:
+            if isinstance(statement, (Divert, End)) and statement.condition is not None:
+                break  # a conditional way out may end the loop
+            if isinstance(statement, End):
+                break
+            if isinstance(statement, Divert):
+                forced[scene.scene_id] = statement
+                break
+    problems, reported = [], set()
+    for start in forced:
+        path, scene_id = [], start
+        while scene_id in forced and scene_id not in path:
+            path.append(scene_id)
+            scene_id = forced[scene_id].target
+        if scene_id in path and scene_id not in reported:
+            cycle = path[path.index(scene_id):]
+            reported.update(cycle)
+            jump = forced[cycle[-1]]
+            loop = " -> ".join(cycle + [scene_id])
+            problems.append(Problem(jump.source.path, jump.source.line,
+                                    f"scenes {loop} jump to each other for ever with no choice; "
+                                    "add a choice or a conditional way out"))
     return problems

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--config")
+    early.add_argument("-v", "--verbose", action="store_true")
     known, _ = early.parse_known_args(argv)
+    setup_logging(known.verbose)
     try:
         config = load_config(known.config)
         pm = make_plugin_manager(config)
@@ -41,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="show the log in the terminal too")
     parser = argparse.ArgumentParser(prog="engine", description="Play voiced interactive fiction.", parents=[common])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -58,12 +63,38 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     check.set_defaults(handler=check_command)
 
     pm.hook.engine_register_commands(subparsers=sub)
-    for command in sub.choices.values():  # `--config` works after any command, plugins' too
-        try:
-            command.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
-        except argparse.ArgumentError:
-            pass  # it has one already
+    for command in sub.choices.values():  # `--config` and `-v` work after any command, plugins' too
+        for flags, options in ((("--config",), {"metavar": "FILE", "help": "config file (default ./config.toml)"}),
+                               (("-v", "--verbose"), {"action": "store_true", "help": "show the log in the terminal"})):
+            try:
+                command.add_argument(*flags, **options)  # type: ignore[arg-type]
+            except argparse.ArgumentError:
+                pass  # it has one already
     return parser
+
+
+def log_file() -> Path:
+    state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(state_home) / "voiced-if" / "engine.log"
+
+
+def setup_logging(verbose: bool) -> None:
+    """Log records go to a file (never into the story text); -v also shows them on stderr."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    handlers: list[logging.Handler] = []
+    try:
+        path = log_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(path, encoding="utf-8"))
+    except OSError:
+        handlers.append(logging.NullHandler())  # an unwritable state dir must not stop the game
+    if verbose:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
 
 
 def _choice_list(text: str) -> list[int]:

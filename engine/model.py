@@ -52,13 +52,17 @@ class End:
 Statement = Line | Set | Divert | End
 
 
+END = "END"  # a choice's target that ends the story (`* Give up -> END Home Before Dawn`)
+
+
 @dataclass(frozen=True)
 class Choice:
     label: str
-    target: str
+    target: str  # a scene id, or END
     source: Source
     condition: Condition | None = None
     effects: tuple[Assignment, ...] = ()
+    ending: str | None = None  # the ending's title when target is END
 
 
 @dataclass(frozen=True)

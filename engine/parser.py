@@ -10,6 +10,7 @@
     -> END The Sun Returns                       (an ending, with its title)
     * Open the gate -> hall ~ opened = true      (a choice: label -> scene, effects)
     * {torch} Light the carvings -> carvings     (a choice offered only if `torch`)
+    * Give up -> END Home Before Dawn            (a choice that ends the story)
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from pathlib import Path
 
 from engine.errors import Problem, StoryError
 from engine.expr import Assignment, Condition, ExprError, parse_assignment, parse_condition
-from engine.model import Choice, Divert, End, Line, Scene, Set, Source, Statement
+from engine.model import END, Choice, Divert, End, Line, Scene, Set, Source, Statement
 
 IDENT = r"[A-Za-z_]\w*"
 _HEADER = re.compile(rf"^==+\s*(?P<id>{IDENT})\s*(?::\s*(?P<title>[^=]*?))?\s*=*\s*$")
 _COND = re.compile(r"^\{(?P<cond>[^{}]*)\}\s*(?P<rest>.*)$")
 _CHOICE = re.compile(
-    rf"^\*\s*(?:\{{(?P<cond>[^{{}}]*)\}}\s*)?(?P<label>.*?)\s*->\s*(?P<target>{IDENT})\s*(?:~(?P<effects>.*))?$"
+    rf"^\*\s*(?:\{{(?P<cond>[^{{}}]*)\}}\s*)?(?P<label>.*?)\s*->\s*(?P<target>{IDENT})(?:\s+(?P<title>[^~]*?))?\s*"
+    r"(?:~(?P<effects>.*))?$"
 )
 _DIVERT = re.compile(rf"^->\s*(?P<target>{IDENT})(?:\s+(?P<title>.+?))?\s*$")
 _DIALOGUE = re.compile(r"^@(?P<who>[A-Za-z0-9_][\w-]*)\s*:\s*(?P<text>.*)$")
@@ -113,16 +115,21 @@ class _SceneFileParser:
         if not match["label"]:
             self.fail(number, "a choice needs a label before '->'")
             return
+        ending = (match["title"] or "The End").strip() if match["target"] == END else None
+        if match["title"] and ending is None:
+            self.fail(number, f"unexpected text after '-> {match['target']}' (only '-> END' takes a title)")
+            return
         condition = parse_condition(match["cond"]) if match["cond"] is not None else None
         effects = _parse_assignments(match["effects"]) if match["effects"] is not None else ()
-        scene.choices.append(Choice(match["label"], match["target"], Source(self.path, number), condition, effects))
+        scene.choices.append(Choice(match["label"], match["target"], Source(self.path, number), condition, effects,
+                                    ending))
 
     def parse_divert(self, scene: _Draft, number: int, text: str, condition: Condition | None) -> None:
         match = _DIVERT.match(text)
         source = Source(self.path, number)
         if not match:
             self.fail(number, "a jump looks like '-> scene_id' or '-> END Title of the ending'")
-        elif match["target"] == "END":
+        elif match["target"] == END:
             scene.body.append(End((match["title"] or "The End").strip(), source, condition))
         elif match["title"]:
             self.fail(number, f"unexpected text after '-> {match['target']}'")

@@ -49,7 +49,7 @@ def upcoming(story: Story, scene: Scene, pc: int, variables: dict[str, Value], o
         return rest.lines
     openings = []
     for choice in rest.choice_scene.choices:
-        if choice.condition is not None and not choice.condition.holds(rest.variables):
+        if choice.ending is not None or (choice.condition is not None and not choice.condition.holds(rest.variables)):
             continue
         after = dict(rest.variables)
         for effect in choice.effects:

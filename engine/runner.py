@@ -12,6 +12,8 @@ from engine.model import ChoiceOption, Divert, End, Line, Scene, Set, SpokenLine
 from engine.preview import upcoming
 from engine.saves import GameState
 
+MAX_JUMPS_WITHOUT_CHOICE = 1000
+
 
 class Player(Protocol):
     """The I/O side of a game (the terminal, or anything else that can show and ask)."""
@@ -33,6 +35,7 @@ class Runner:
         self.pace = pace
         self.state = state
         self.resumed = resumed
+        self.jumps = 0  # scene jumps since the last choice (guards loops that never ask)
 
     def run(self) -> str:
         """Plays until an ending and returns its title; raises QuitGame if the player quits."""
@@ -46,9 +49,17 @@ class Runner:
             if isinstance(outcome, End):
                 return outcome.title
             if isinstance(outcome, Divert):
+                self.jumps += 1
+                if self.jumps > MAX_JUMPS_WITHOUT_CHOICE:
+                    raise StoryError.at(outcome.source.path, outcome.source.line,
+                                        f"the story jumped {MAX_JUMPS_WITHOUT_CHOICE} times without offering a choice "
+                                        f"(a loop through '{scene.scene_id}'?); add a choice or a way out")
                 self._enter(outcome.target)
                 continue
-            self._offer_choices(scene)
+            self.jumps = 0
+            ending = self._offer_choices(scene)
+            if ending is not None:
+                return ending
 
     def _play_body(self, scene: Scene) -> End | Divert | None:
         for pc in range(self.state.pc, len(scene.body)):
@@ -66,7 +77,8 @@ class Runner:
         self.state.pc = len(scene.body)
         return None
 
-    def _offer_choices(self, scene: Scene) -> None:
+    def _offer_choices(self, scene: Scene) -> str | None:
+        """Asks the player; returns the ending's title if the choice ends the story."""
         choices = [c for c in scene.choices if c.condition is None or c.condition.holds(self.state.variables)]
         if not choices:
             raise StoryError.at(scene.source.path, scene.source.line,
@@ -76,9 +88,13 @@ class Runner:
         self.hook.engine_choices_presented(options=options)
         option = self.player.choose(options, scene, lambda: self._answer_sources(options))
         self.hook.engine_choice_made(option=option)
-        for effect in choices[option.number - 1].effects:
+        chosen = choices[option.number - 1]
+        for effect in chosen.effects:
             effect.apply(self.state.variables)
+        if chosen.ending is not None:
+            return chosen.ending
         self._enter(option.target)
+        return None
 
     def _answer_sources(self, options: Sequence[ChoiceOption]) -> list[AnswerSource]:
         return [source for source in self.hook.engine_answer_sources(options=options) if source is not None]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,12 @@ def config_file(tmp_path: Path) -> Path:
     return path
 
 
+STATE = Path(tempfile.mkdtemp(prefix="voiced-if-test-state-"))  # engine.log of the games tests play
+
+
 def engine_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
+    env["XDG_STATE_HOME"] = str(STATE)
     env["PYTHONPATH"] = os.pathsep.join([str(SUPPORT), env.get("PYTHONPATH", "")])
     env["NO_COLOR"] = "1"
     env.update(extra)

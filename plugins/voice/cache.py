@@ -81,13 +81,18 @@ class AudioCache:
             return AudioChunk(samples, rate)
         return None
 
-    def put(self, key: str, audio: AudioChunk) -> Path:
+    def put(self, key: str, audio: AudioChunk) -> Path | None:
+        """Stores a line's audio; a full or read-only disk only costs the replay (logged, None)."""
         buffer = io.BytesIO()
         soundfile.write(buffer, np.asarray(audio.samples, dtype=np.float32), audio.sample_rate,
                         format="WAV", subtype="PCM_16")
         data = buffer.getvalue()
         path = self.dir / key[:2] / f"{key}.{hashlib.sha256(data).hexdigest()[:16]}.wav"
-        write_atomic(path, data)
+        try:
+            write_atomic(path, data)
+        except OSError as exc:
+            log.warning("could not store %s in the audio cache: %s", path.name, exc)
+            return None
         if self._estimate is None:
             self._estimate = sum(size for _, size, _ in self._all())
         else:

@@ -17,12 +17,14 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from engine import load_story, write_atomic
-from plugins.voice.audio import AudioChunk, concat, resample
+from plugins.voice.audio import concat, resample
 from plugins.voice.cache import AudioCache
 from plugins.voice.cast import Cast, read_voice_map
-from plugins.voice.engines.base import LineSettings
+from plugins.voice.engines.base import Engine, LineSettings
 from plugins.voice.engines.registry import build_engines
-from plugins.voice.errors import EngineUnavailable, VoiceError
+from plugins.voice.engines.xtts import preload_torch
+from plugins.voice.errors import VoiceError
+from plugins.voice.fallback import Fallback
 from plugins.voice.models import BUNDLED, KOKORO, WHISPER, XTTS, ModelError, bundled_files, install, installed, model_files
 from plugins.voice.piper_styles import read_styles
 from plugins.voice.references import ReferenceStore
@@ -86,37 +88,51 @@ def say_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> in
     story = load_story(args.story)
     if args.character not in story.characters:
         raise VoiceError(f"{args.story} has no character '{args.character}' (known: {', '.join(story.characters)}).")
+    engines = build_engines(settings, piper_styles=read_styles(settings.voices_dir / STYLES_FILE))
+    if engines["xtts"].missing() is None:
+        preload_torch()
+    fallback = Fallback(engines, [] if args.engine else settings.fallback, lambda text: None, reprobe_seconds=0)
+    try:
+        return _say(args, story, settings, engines, fallback)
+    finally:
+        for engine in engines.values():
+            engine.close()
+
+
+def _say(args: argparse.Namespace, story: Any, settings: VoiceSettings, engines: dict[str, Engine],
+         fallback: Fallback) -> int:
+    tell = lambda text: print(text, file=sys.stderr)  # noqa: E731
     cast = Cast(story, settings.voices_dir, settings.engine, read_voice_map(settings.voices_dir),
                 ReferenceStore(settings.checked_dir))
-    cast.check_references(lambda text: print(text, file=sys.stderr))
+    preferred = args.engine or cast.voice_for(args.character).engine
+    cloning = any(step.engine is not None and step.name == "xtts" for step in fallback.plan(preferred).steps)
+    if settings.auto_seed and cloning:  # like play: a missing reference is seeded before XTTS clones it
+        seeder = VoiceSeeder(story, settings.voices_dir, settings.piper)
+        if args.character in seeder.needs_seed():
+            for result in seeder.seed(only=[args.character]):
+                tell(f"Seeding {result.voice_id}.wav with Piper: {result.status} {result.detail}".rstrip() + ".")
+                if result.status == SEED_FAILED:
+                    cast.seed_failed.add(args.character)
+            cast.set_voice_map(read_voice_map(settings.voices_dir))
+    cast.check_references(tell)
     voice = cast.voice_for(args.character)
-    engines = build_engines(settings, piper_styles=read_styles(settings.voices_dir / STYLES_FILE))
-    order = [args.engine] if args.engine else [voice.engine] + [e for e in settings.fallback if e != voice.engine]
     line = LineSettings(speed=voice.speed, language=voice.language)
-    reasons = []
-    for name in order:
-        engine = engines.get(name)
-        if engine is None:  # xtts-remote without a bridge URL
-            reasons.append(f"{name}: not configured")
-            continue
-        try:
-            missing = engine.missing()
-            if missing:
-                raise EngineUnavailable(name, missing)
-            chunks: list[AudioChunk] = list(engine.synthesize(args.text, voice, line))
-        except EngineUnavailable as exc:
-            reasons.append(f"{name}: {exc.reason}")
-            continue
-        audio = concat(chunks)
-        rate = args.rate or settings.output_rate
-        samples = resample(audio.samples, audio.sample_rate, rate)  # polyphase: same pitch and length
-        buffer = io.BytesIO()
-        soundfile.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
-        write_atomic(args.output, buffer.getvalue())
-        skipped = f" (passed over {'; '.join(reasons)})" if reasons else ""
-        print(f"Wrote {args.output}: {audio.seconds:.1f} s at {rate} Hz by {name}{skipped}.")
-        return speech_check(args.text, samples, rate, settings, args.max_wer) if args.check else 0
-    raise VoiceError(f"No engine could speak for {args.character}: {'; '.join(reasons)}.")
+    outcome = fallback.attempt(args.engine or voice.engine,
+                               lambda engine: list(engine.synthesize(args.text, voice, line)))
+    reasons = [f"{passed.name}: {passed.reason}" for passed in outcome.passed]
+    reasons += [f"{name}: not configured" for name in ([args.engine] if args.engine else settings.fallback)
+                if name not in engines]  # xtts-remote without a bridge URL
+    if outcome.engine is None or not outcome.result:
+        raise VoiceError(f"No engine could speak for {args.character}: {'; '.join(reasons)}.")
+    audio = concat(outcome.result)
+    rate = args.rate or settings.output_rate
+    samples = resample(audio.samples, audio.sample_rate, rate)  # polyphase: same pitch and length
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
+    write_atomic(args.output, buffer.getvalue())
+    skipped = f" (passed over {'; '.join(reasons)})" if reasons else ""
+    print(f"Wrote {args.output}: {audio.seconds:.1f} s at {rate} Hz by {outcome.engine.name}{skipped}.")
+    return speech_check(args.text, samples, rate, settings, args.max_wer) if args.check else 0
 
 
 def speech_check(text: str, samples: Any, rate: int, settings: VoiceSettings, max_wer: float) -> int:

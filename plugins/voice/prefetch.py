@@ -14,6 +14,7 @@ out of use by the same Fallback.attempt the speaker uses, so prefetch goes on wi
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -67,13 +68,16 @@ class Task:
                 self.done.set()
             self.changed.notify_all()
 
+    def _past(self, sent: int) -> bool:
+        return len(self.chunks) > sent or self.done.is_set()
+
     def follow(self) -> Iterator[AudioChunk]:
         """The chunks made so far, then the rest as they come (speaker thread; waits holding no lock
         of ours). Raises the failure the render ended with; a render stopped early ends short."""
         sent = 0
         while True:
             with self.changed:
-                self.changed.wait_for(lambda seen=sent: len(self.chunks) > seen or self.done.is_set())
+                self.changed.wait_for(functools.partial(self._past, sent))
                 new, finished, failure = self.chunks[sent:], self.done.is_set(), self.failure
             yield from new
             sent += len(new)
@@ -240,8 +244,8 @@ class Prefetcher:
                 task.finish(exc)  # half a line went out: no other engine may finish it
             raise
         if task.chunks and not task.cancelled.is_set():
-            self.cache.put(key, concat(task.chunks))
-            self.produced.add(key)
+            if self.cache.put(key, concat(task.chunks)) is not None:
+                self.produced.add(key)
 
 
 class VoiceNotSupportedAnywhere(SpeechFailure):

@@ -1,6 +1,6 @@
 """Reference WAVs for cloning: checked before use, converted to one format, last good one kept.
 
-A reference is accepted when it is readable audio, 1-30 s long (XTTS uses at most 30 s),
+A reference is accepted when it is readable audio of finite samples, 1-30 s long (XTTS uses at most 30 s),
 not silent, not clipped and at least 16-bit. Accepted audio is converted to mono 22050 Hz
 16-bit and stored by content hash, so a bad replacement never removes the voice that worked.
 """
@@ -49,6 +49,8 @@ def check(path: Path) -> tuple[np.ndarray, int]:
         raise BadReference(path, f"not readable audio ({str(exc).strip()[:80]})") from None
     if info.subtype in ("PCM_U8", "PCM_S8", "ULAW", "ALAW"):
         raise BadReference(path, "8-bit audio is too coarse to clone a voice from; use 16-bit or better")
+    if not np.isfinite(samples).all():
+        raise BadReference(path, "damaged: it holds samples that are not numbers (NaN or infinity)")
     mono = samples.mean(axis=1)
     seconds = len(mono) / rate if rate else 0.0
     if seconds < MIN_SECONDS:

@@ -114,9 +114,11 @@ class Speaker:
             self.current = job
             try:
                 self._speak(job)
-            except Exception:  # never let one line kill the voice for the rest of the game
+            except Exception as exc:  # a bug: never let one line kill the voice for the rest of the game
                 log.exception("voice failed for line %s", job.line.line_id)
                 self.notify(f"Voice failed for line {job.line.line_id}; see the log. The story goes on.")
+                self.trace({"event": "voice", "line_id": job.line.line_id, "character_id": job.line.character_id,
+                            "engine": None, "error": f"internal error: {type(exc).__name__}: {exc}"})
             finally:
                 self.current = None
                 job.done.set()

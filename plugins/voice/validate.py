@@ -13,6 +13,7 @@ from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.piper import PiperEngine
 from plugins.voice.engines.xtts import XTTS_LANGUAGES
 from plugins.voice.errors import UnsafePath, VoiceError
+from plugins.voice.references import BadReference, check
 from plugins.voice.settings import ENGINES, VoiceSettings
 
 
@@ -43,6 +44,13 @@ def profile_problems(story: Story, cast: Cast, settings: VoiceSettings) -> list[
             bad("voice_id", str(exc))
             continue
         engine = profile.get("engine") or settings.engine
+        for reference in references:
+            if reference.is_file():
+                try:
+                    check(reference)  # the same checks as before play and on hot reload
+                except BadReference as exc:
+                    bad("voice_clone_ref" if profile.get("voice_clone_ref") else "voice_id",
+                        f"reference WAV {reference} refused: {exc.reason}")
         absent = [path.name for path in references if not path.exists()]
         if engine == "xtts" and absent:
             bad("voice_clone_ref", f"reference WAV {', '.join(absent)} is not in {settings.voices_dir.name}/ yet; "

@@ -58,6 +58,10 @@ BROKEN = {
     "id differs from file": (_profile("guide.json", '{\n"character_id": "tariq",\n"display_name": "T"}'),
                              'guide.json:2: character_id "tariq" must equal the file name'),
     "no display name": (_profile("guide.json", '{"character_id": "guide"}'), "guide.json:1: 'display_name'"),
+    "loop with no choice": (_scenes("=== a ===\nHello.\n-> b\n\n=== b ===\nBye.\n-> a\n"),
+                            "main.story:7: scenes a -> b -> a jump to each other for ever with no choice"),
+    "title after a scene in a choice": (_scenes(SCENES.replace("* Go on -> b", "* Go on -> b Later")),
+                                        "main.story:4: unexpected text after '-> b'"),
     "not utf-8": (lambda root: _bytes(write_story(root), "main.story", SCENES.encode() + b"\n\xff\xfe"),
                   "main.story:10: this file is not UTF-8 text"),
 }
@@ -111,3 +115,23 @@ def test_bundled_story_meets_the_brief() -> None:
         for key in ["voice_id", "voice_seed_text", "voice_seed_seconds_target", "voice_clone_ref", "engine",
                     "language", "speed"]:
             assert key in character.profile, (character.character_id, key)
+
+
+def test_a_choice_may_end_the_story(tmp_path: Path, config_file: Path) -> None:
+    scenes = SCENES.replace("* Go on -> b", "* Go on -> b\n* Give up -> END Home Before Dawn ~ gave_up = true")
+    root = write_story(tmp_path / "story", scenes=scenes)
+    checked = run_engine("check", root, "--config", config_file, cwd=tmp_path)
+    assert checked.returncode == 0 and "0 error(s), 0 warning(s)" in checked.stdout, checked.stdout
+    played = run_engine("play", root, "--pace", "instant", "--choices", "2", "--config", config_file, cwd=tmp_path)
+    assert played.returncode == 0, played.stderr
+    assert "Home Before Dawn" in played.stdout and "Bye." not in played.stdout
+
+
+def test_a_loop_that_never_asks_stops_with_one_sentence(tmp_path: Path, config_file: Path) -> None:
+    """A loop `engine check` cannot prove endless (its way out is conditional) is stopped during play."""
+    scenes = "=== a ===\nHello.\n~ n += 1\n{n < 0} -> END Never\n-> b\n\n=== b ===\n-> a\n"
+    root = write_story(tmp_path / "story", scenes=scenes)
+    played = run_engine("play", root, "--pace", "instant", "--config", config_file, cwd=tmp_path)
+    assert played.returncode == 1 and "Traceback" not in played.stderr
+    assert played.stderr.startswith("engine: story/main.story:5: the story jumped 1000 times without offering a choice")
+    assert len(played.stderr.strip().splitlines()) == 1

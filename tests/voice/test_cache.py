@@ -50,7 +50,7 @@ def test_round_trip(tmp_path: Path) -> None:
 def test_damaged_entries_are_detected_and_dropped(damage: str, tmp_path: Path) -> None:
     cache = AudioCache(CacheSettings(dir=tmp_path))
     key = cache_key(**BASE)
-    path = cache.put(key, tone())
+    path = stored(cache, key, tone())
     data = path.read_bytes()
     if damage == "truncate":
         path.write_bytes(data[: len(data) // 2])
@@ -62,12 +62,18 @@ def test_damaged_entries_are_detected_and_dropped(damage: str, tmp_path: Path) -
     assert not path.exists()
 
 
+def stored(cache: AudioCache, key: str, audio: AudioChunk) -> Path:
+    path = cache.put(key, audio)
+    assert path is not None
+    return path
+
+
 def test_least_recently_used_entries_go_first(tmp_path: Path) -> None:
-    one_entry = len(AudioCache(CacheSettings(dir=tmp_path / "probe")).put("x" * 64, tone()).read_bytes())
+    one_entry = len(stored(AudioCache(CacheSettings(dir=tmp_path / "probe")), "x" * 64, tone()).read_bytes())
     cache = AudioCache(CacheSettings(dir=tmp_path / "c", max_mb=3.5 * one_entry / 1024 / 1024))
     keys = [cache_key(**{**BASE, "text": f"line {i}"}) for i in range(4)]
     for index, key in enumerate(keys[:3]):
-        path = cache.put(key, tone())
+        path = stored(cache, key, tone())
         os.utime(path, (time.time() - 100 + index, time.time() - 100 + index))
     assert cache.get(keys[0]) is not None  # a hit makes the oldest the most recent
     cache.put(keys[3], tone())
@@ -111,3 +117,11 @@ def test_cache_commands(tmp_path: Path) -> None:
     assert stats.returncode == 0 and "1 entries" in stats.stdout
     cleared = run_engine("cache", "clear", "--config", config)
     assert "Removed 1 entries" in cleared.stdout and cache.stats().entries == 0
+
+
+def test_a_cache_that_cannot_be_written_costs_only_the_replay(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")  # every write fails, like a full disk
+    cache = AudioCache(CacheSettings(dir=blocker / "cache"))
+    assert cache.put(cache_key(**BASE), tone()) is None
+    assert cache.get(cache_key(**BASE)) is None

@@ -134,3 +134,22 @@ def test_broken_voice_map_does_not_stop_play(story_copy: Path, voice_config: Pat
     result = run_engine("play", story_copy, "--pace", "instant", "--choices", "1,2,1,2,2", "--config", voice_config,
                         cwd=tmp_path)
     assert result.returncode == 0 and "is not valid JSON" in result.stdout
+
+
+def test_check_refuses_bad_reference_content_with_file_and_line(story_copy: Path, voice_config: Path,
+                                                                 tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile
+
+    voices = tmp_path / "voices"
+    soundfile.write(voices / "guide_young.wav", np.zeros(22050 * 3, dtype=np.float32), 22050, subtype="PCM_16")
+    noisy = (0.3 * np.sin(np.arange(22050 * 3) / 10)).astype(np.float32)
+    noisy[5:9] = np.nan
+    soundfile.write(voices / "god_deep.wav", noisy, 22050, subtype="FLOAT")
+    write_tone(voices / "archaeologist_bright.wav", 3, 150)  # a good one: no problem
+    result = run_engine("check", story_copy, "--config", voice_config, cwd=story_copy.parent)
+    out = result.stdout
+    assert result.returncode == 1 and "Traceback" not in out + result.stderr
+    assert f"tomb/characters/guide.json:7: reference WAV {voices / 'guide_young.wav'} refused: silent" in out
+    assert f"tomb/characters/god.json:7: reference WAV {voices / 'god_deep.wav'} refused: damaged" in out
+    assert "archaeologist_bright.wav" not in out

@@ -9,7 +9,7 @@ from plugins.voice.audio import concat
 from plugins.voice.cast import Voice
 from plugins.voice.engines.base import LineSettings
 from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.errors import EngineUnavailable
+from plugins.voice.errors import VoiceNotSupported
 from plugins.voice.settings import PiperSettings
 from tests.voice.audio_checks import median_pitch, spectral_centroid
 
@@ -54,6 +54,6 @@ def test_deterministic_with_both_noise_scales_at_zero() -> None:
 
 
 def test_unknown_voice_is_unavailable(piper: PiperEngine) -> None:
-    with pytest.raises(EngineUnavailable, match="no Piper voice named 'nobody'"):
+    with pytest.raises(VoiceNotSupported, match="no Piper voice named 'nobody'"):
         list(piper.synthesize("Hi.", voice(piper="nobody"), LineSettings()))
     assert PiperEngine(PiperSettings(default_voice="nobody")).missing() is not None

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import soundfile
 
 from engine import SpokenLine, load_story
@@ -149,7 +148,12 @@ def test_a_line_reached_mid_prefetch_plays_what_is_made_and_streams_the_rest(tmp
                       Output(NullSink(), 24000, -20.0, print), records.append, print, prefetch_depth=4)
     played: list[AudioChunk] = []
     real_play = speaker.output.play
-    speaker.output.play = lambda chunk: played.append(chunk) or real_play(chunk)  # type: ignore[method-assign]
+
+    def play(chunk: AudioChunk) -> float:
+        played.append(chunk)
+        return real_play(chunk)
+
+    speaker.output.play = play  # type: ignore[method-assign]
     line = lines("Hello there. General")[0]
     speaker.prefetch([line])
     engine.release.release()

@@ -32,6 +32,10 @@ def make_bad(kind: str, path: Path) -> Path:
         soundfile.write(path, np.clip(samples * 4, -1, 1), rate, subtype="PCM_16")
     elif kind == "8-bit":
         write_tone(path, 3, 150, subtype="PCM_U8")
+    elif kind == "NaN samples":
+        samples = (0.3 * np.sin(np.arange(22050 * 3) / 10)).astype(np.float32)
+        samples[1000:1010] = np.nan
+        soundfile.write(path, samples, 22050, subtype="FLOAT")
     return path
 
 
@@ -46,6 +50,7 @@ def make_bad(kind: str, path: Path) -> Path:
         ("silent", "silent"),
         ("clipped", "clipped"),
         ("8-bit", "8-bit audio is too coarse"),
+        ("NaN samples", "not numbers"),
     ],
 )
 def test_bad_references_are_refused_with_the_reason(kind: str, reason: str, tmp_path: Path) -> None:

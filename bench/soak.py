@@ -1,0 +1,359 @@
+"""The whole product at once, for a long time, with faults: no hang, no lost line, no traceback.
+
+    .venv/bin/python bench/soak.py [--lines 1000] [--seed 7]
+
+Plays a generated branching story that loops (answers said aloud: recorded WAVs heard by
+Whisper) with every part on: XTTS (the tiny test checkpoint) with prefetch, xtts-remote to
+a real bridge process, a Kokoro character, Piper, edge against a local fake server, the
+voices/ watcher, --record, read pace with a fast reader. Faults come at random from a fixed
+seed: inside the game (tests/support/chaos_plugin.py: engine exceptions mid-line, CUDA
+out-of-memory, ENOSPC on cache writes, a sound card that fails) and from outside (here:
+the bridge killed and restarted, edge answering 403 / cutting streams / never answering,
+cache entries corrupted on disk, reference WAVs replaced or broken, voice_map.json edited).
+A watchdog fails the run if the game makes no progress for 30 s (and prints every stack).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SUPPORT = ROOT / "tests" / "support"
+sys.path[:0] = [str(ROOT), str(SUPPORT)]
+
+HANG_SECONDS = 30.0
+CAST = {  # character -> engine: every engine at once
+    "narrator": "piper", "guide": "xtts", "keeper": "xtts", "oracle": "xtts-remote", "scribe": "kokoro",
+    "herald": "edge",
+}
+ANSWERS = ["Take the left door.", "Take the right door.", "Climb the stairs."]
+IN_GAME_FAULTS = {"piper_error": 0.03, "kokoro_error": 0.05, "xtts_oom": 0.03, "xtts_error": 0.03,
+                  "enospc": 0.03, "sink_error": 0.002}
+
+
+def write_story(folder: Path, scenes: int, seed: int) -> None:
+    """A story that never ends: every scene offers three doors to other scenes."""
+    rng = random.Random(seed)
+    (folder / "characters").mkdir(parents=True)
+    for character, engine in CAST.items():
+        profile: dict[str, Any] = {"character_id": character, "display_name": character.title(), "engine": engine,
+                                   "voice_id": f"{character}_voice"}
+        if engine == "xtts-remote":
+            profile["voice_clone_ref"] = "oracle_voice.wav"
+        (folder / "characters" / f"{character}.json").write_text(json.dumps(profile, indent=2))
+    speakers = [c for c in CAST if c != "narrator"]
+    lines = []
+    for n in range(scenes):
+        lines.append(f"=== s{n}: Room {n} ===")
+        lines.append(f"You stand in room {n}. The walls are painted with {rng.choice(['birds', 'boats', 'suns'])}.")
+        for k in range(3):
+            who = speakers[(n + k) % len(speakers)]
+            lines.append(f"@{who}: Room {n} is quiet. I counted {rng.randint(2, 90)} steps to get here, friend.")
+        targets = [rng.randrange(scenes) for _ in ANSWERS]
+        lines += [f"* Take the left door -> s{targets[0]}", f"* Take the right door -> s{targets[1]}",
+                  f"* Climb the stairs -> s{targets[2]}", ""]
+    (folder / "main.story").write_text("\n".join(lines))
+    (folder / "story.toml").write_text('title = "The Endless House"\nstart = "s0"\nnarrator = "narrator"\n'
+                                       'scenes = ["main.story"]\n')
+
+
+def write_config(work: Path, bridge_port: int, edge_url: str, chaos: bool) -> Path:
+    path = work / "config.toml"
+    path.write_text(f"""
+[engine]
+pace = "read"
+words_per_minute = 4000
+min_pause = 0.05
+saves_dir = "{work / 'saves'}"
+
+[plugins]
+modules = [{'"chaos_plugin"' if chaos else ''}]
+
+[voice]
+voices_dir = "{work / 'voices'}"
+checked_dir = "{work / 'checked'}"
+sink = "null"
+reprobe_seconds = 2.0
+
+[voice.cache]
+dir = "{work / 'cache'}"
+
+[voice.prefetch]
+depth = 8
+
+[voice.xtts]
+model_dir = "{work / 'models' / 'xtts_v2'}"
+latents_dir = "{work / 'latents'}"
+while_loading = "wait"
+
+[voice.xtts_remote]
+urls = ["http://127.0.0.1:{bridge_port}"]
+connect_timeout = 1.0
+read_timeout = 10.0
+
+[voice.edge]
+endpoint = "{edge_url}"
+connect_timeout = 2
+receive_timeout = 3
+
+[voice.bridge]
+port = {bridge_port}
+voices_dir = "{work / 'bridge-voices'}"
+""")
+    return path
+
+
+def speak(text: str, path: Path, variant: int = 0) -> Path:
+    import soundfile
+
+    from plugins.voice.audio import concat
+    from plugins.voice.cast import Voice
+    from plugins.voice.engines.base import LineSettings
+    from plugins.voice.engines.piper import PiperEngine
+    from plugins.voice.settings import PiperSettings
+
+    piper = PiperEngine(PiperSettings(noise_scale=0.0, noise_w_scale=0.0))
+    audio = concat(list(piper.synthesize(text, Voice("p", "p", "piper", "en", 1.0, variant), LineSettings())))
+    soundfile.write(path, audio.samples, audio.sample_rate, subtype="PCM_16")
+    return path
+
+
+@dataclass
+class Bridge:
+    """`engine bridge serve` in its own process, which the chaos kills and starts again."""
+
+    config: Path
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "engine", "bridge", "serve", "--insecure-no-token",
+                                             "--config", str(self.config)], stdout=log, stderr=log, cwd=ROOT)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class Chaos:
+    """Faults from outside the game, at random moments from a fixed seed (one thread, joined by stop())."""
+
+    work: Path
+    bridge: Bridge
+    edge: Any
+    seed: int
+    counts: dict[str, int] = field(default_factory=dict)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="soak-chaos")
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        rng = random.Random(self.seed)
+        actions = [self.kill_bridge, self.edge_fault, self.corrupt_cache, self.replace_reference,
+                   self.break_reference, self.edit_voice_map]
+        while not self.stopping.wait(rng.uniform(2.0, 5.0)):
+            action = rng.choice(actions)
+            try:
+                action(rng)
+            except OSError:
+                continue  # e.g. a cache entry evicted meanwhile
+            self.counts[action.__name__] = self.counts.get(action.__name__, 0) + 1
+
+    def kill_bridge(self, rng: random.Random) -> None:
+        self.bridge.kill()
+        if not self.stopping.wait(rng.uniform(1.0, 4.0)):
+            self.bridge.start()
+            self.bridge.restarts += 1
+
+    def edge_fault(self, rng: random.Random) -> None:
+        self.edge.mode = rng.choice(["403", "disconnect", "silent"])
+        self.stopping.wait(rng.uniform(2.0, 6.0))
+        self.edge.mode = "ok"
+
+    def corrupt_cache(self, rng: random.Random) -> None:
+        entries = sorted((self.work / "cache").glob("??/*.wav"))
+        if entries:
+            victim = rng.choice(entries)
+            data = bytearray(victim.read_bytes())
+            data[len(data) // 2] ^= 0xFF
+            victim.write_bytes(bytes(data))
+
+    def replace_reference(self, rng: random.Random) -> None:
+        who = rng.choice(["guide", "keeper", "oracle"])
+        spare = rng.choice(sorted((self.work / "spares").glob("*.wav")))
+        shutil.copy(spare, self.work / "voices" / f"{who}_voice.tmp")
+        os.replace(self.work / "voices" / f"{who}_voice.tmp", self.work / "voices" / f"{who}_voice.wav")
+
+    def break_reference(self, rng: random.Random) -> None:
+        who = rng.choice(["guide", "keeper"])
+        path = self.work / "voices" / f"{who}_voice.wav"
+        good = path.read_bytes()
+        path.write_bytes(good[:200])  # truncated: refused, the previous voice stays
+        self.stopping.wait(rng.uniform(1.0, 3.0))
+        path.write_bytes(good)
+
+    def edit_voice_map(self, rng: random.Random) -> None:
+        path = self.work / "voices" / "voice_map.json"
+        good = path.read_text() if path.exists() else "{}"
+        path.write_text("{broken json")
+        self.stopping.wait(rng.uniform(1.0, 3.0))
+        path.write_text(good)
+
+
+def prepare(work: Path, lines: int, seed: int) -> tuple[Path, list[Path]]:
+    from tiny_xtts import build_tiny_xtts
+
+    from plugins.voice.models import XTTS, install
+
+    story = work / "story"
+    write_story(story, scenes=max(6, lines // 40), seed=seed)
+    (work / "voices").mkdir(parents=True)
+    (work / "spares").mkdir()
+    install(XTTS, build_tiny_xtts(), work / "models" / "xtts_v2")
+    speak("The oracle speaks slowly and remembers every visitor to this house.", work / "voices" / "oracle_voice.wav", 3)
+    for n in range(3):
+        speak(f"A spare voice, number {n}, for a character whose reference changes during play.",
+              work / "spares" / f"spare{n}.wav", n + 4)
+    answers = [speak(text, work / f"answer{n}.wav", 1) for n, text in enumerate(ANSWERS)]
+    rng = random.Random(seed)
+    choices = int(lines / 4 * 1.15) + 2  # four lines a room; some answers are misheard
+    return story, [rng.choice(answers) for _ in range(choices)]
+
+
+def count_lines(trace: Path) -> dict[str, Any]:
+    reached, voiced, silent_with_reason = [], set(), 0
+    engines: dict[str, int] = {}
+    for raw in trace.read_text().splitlines():
+        record = json.loads(raw)
+        if record["event"] in ("narration", "dialogue"):
+            reached.append(record["line_id"])
+        elif record["event"] == "voice":
+            voiced.add(len(reached))
+            engine = record.get("engine") or "none"
+            engines[engine] = engines.get(engine, 0) + 1
+            if record.get("engine") is None:
+                silent_with_reason += bool(record.get("fallback") or record.get("error"))
+    return {"reached": len(reached), "voice_records": sum(engines.values()), "engines": engines,
+            "unvoiced_with_reason": silent_with_reason}
+
+
+def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True) -> dict[str, Any]:
+    """Plays until about `lines` lines were reached; returns the figures (also used by the suite)."""
+    from tests.voice.conftest import free_port
+    from tests.voice.edge_server import FakeEdgeServer
+
+    story, answers = prepare(work, lines, seed)
+    edge = FakeEdgeServer("ok")
+    port = free_port()
+    config = write_config(work, port, edge.url, chaos)
+    bridge = Bridge(config, port, work / "bridge.log")
+    os.environ["VOICED_IF_BRIDGE_TOKEN"] = "soak-token"  # the bridge and the game share it
+    bridge.start()
+    trace, report = work / "trace.jsonl", work / "chaos.json"
+    env = {**os.environ, "VOICED_IF_BRIDGE_TOKEN": "soak-token", "XDG_STATE_HOME": str(work / "state"), "PYTHONPATH": os.pathsep.join([str(SUPPORT), str(ROOT)]), "NO_COLOR": "1",
+           "CHAOS": json.dumps({"seed": seed, "report": str(report), **(IN_GAME_FAULTS if chaos else {})})}
+    command = [sys.executable, "-m", "engine", "play", str(story), "--trace", str(trace), "--record",
+               str(work / "heard.wav"), "--speech-input-files", ",".join(map(str, answers)), "--config", str(config)]
+    outside = Chaos(work, bridge, edge, seed)
+    started = time.monotonic()
+    with open(work / "game.out", "wb") as out:
+        game = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                cwd=work)
+        if chaos:
+            outside.start()
+        hang, rss = watch(game, trace)
+    if chaos:
+        outside.stop()
+    bridge.kill()
+    edge.close()
+    output = (work / "game.out").read_text(errors="replace")
+    figures = {"seconds": round(time.monotonic() - started, 1), "exit": game.returncode, "hang": hang,
+               "tracebacks": output.count("Traceback"),
+               "bridge_tracebacks": (work / "bridge.log").read_text(errors="replace").count("Traceback"),
+               "rss_mb": rss, "outside_faults": outside.counts, "bridge_restarts": bridge.restarts,
+               **count_lines(trace), "notices": notices(output)}
+    figures.update(json.loads(report.read_text()) if report.exists() else {"report": "missing"})
+    return figures
+
+
+def watch(game: subprocess.Popen[bytes], trace: Path) -> tuple[bool, list[float]]:
+    """Waits for the game; a game that makes no progress for HANG_SECONDS is a hang (stacks, then kill)."""
+    last_size, last_change, rss = -1, time.monotonic(), []
+    while game.poll() is None:
+        time.sleep(0.5)
+        size = trace.stat().st_size if trace.exists() else 0
+        if size != last_size:
+            last_size, last_change = size, time.monotonic()
+        try:
+            status = Path(f"/proc/{game.pid}/status").read_text()
+            rss.append(int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1]) / 1024)
+        except (OSError, StopIteration):
+            pass
+        if time.monotonic() - last_change > HANG_SECONDS:
+            game.send_signal(signal.SIGUSR1)  # chaos_plugin prints every thread's stack
+            time.sleep(2)
+            game.kill()
+            game.wait()
+            return True, rss
+    return False, rss
+
+
+def notices(output: str) -> dict[str, int]:
+    kinds = {"engine down": "voice unavailable:", "engine back": "voice is ready.", "reference refused": "refused:",
+             "new voice": "New voice for", "voice map kept": "The previous voice map stays.",
+             "no audio device": "No audio device", "no engine for a line": "No voice engine could speak",
+             "answer heard": "(heard)", "answer unclear": "That is not one of the choices"}
+    return {name: output.count(text) for name, text in kinds.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="soak-"))
+    try:
+        figures = run(work, args.lines, args.seed)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    rss = figures.pop("rss_mb")
+    print(json.dumps(figures, indent=1))
+    if rss:
+        tenth = max(1, len(rss) // 10)
+        print(f"RSS MB: first 10% median {sorted(rss[:tenth])[tenth // 2]:.0f}, last 10% median "
+              f"{sorted(rss[-tenth:])[tenth // 2]:.0f}, max {max(rss):.0f}")
+    lost = figures["reached"] - figures["voice_records"]
+    print(f"lines reached {figures['reached']}, voice records {figures['voice_records']}, lost {lost}, "
+          f"hang {figures['hang']}, tracebacks {figures['tracebacks']}, "
+          f"threads start/end {len(figures['start']['threads'])}/{len(figures['end']['threads'])}, "
+          f"fds start/end {len(figures['start']['fds'])}/{len(figures['end']['fds'])}")
+
+
+if __name__ == "__main__":
+    main()

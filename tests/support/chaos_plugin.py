@@ -1,0 +1,185 @@
+"""Faults inside a game, for the soak (bench/soak.py and tests/voice/test_soak.py).
+
+Loaded through `[plugins] modules = ["chaos_plugin"]`. Settings come from $CHAOS (JSON):
+seed, rates of each fault, and `report`, a file that gets what the process saw at exit
+(Python threads and open file descriptors at start and end, faults injected).
+Faults are injected where the real failure would come from: inside Piper's, Kokoro's and
+XTTS's own calls (exceptions, CUDA out-of-memory), in the cache's file writes (ENOSPC),
+and in the sound card (a sink that fails once). What cannot happen here: a real CUDA error.
+"""
+
+from __future__ import annotations
+
+import atexit
+import errno
+import faulthandler
+import json
+import os
+import random
+import signal
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from engine import PlayContext, hookimpl
+
+SETTINGS: dict[str, Any] = json.loads(os.environ.get("CHAOS", "{}"))
+RANDOM = random.Random(SETTINGS.get("seed", 7))
+LOCK = threading.Lock()
+INJECTED: Counter[str] = Counter()
+def _fds() -> list[str]:
+    found = []
+    for fd in sorted(os.listdir("/proc/self/fd"), key=int):
+        try:
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            continue  # the listing's own descriptor, closed meanwhile
+    return found
+
+
+START = {"threads": [t.name for t in threading.enumerate()], "fds": _fds()}
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # the soak asks for every thread's stack on a hang
+
+
+def _roll(kind: str) -> bool:
+    with LOCK:
+        hit = RANDOM.random() < float(SETTINGS.get(kind, 0.0))
+        if hit:
+            INJECTED[kind] += 1
+    return hit
+
+
+def _report() -> None:
+    path = SETTINGS.get("report")
+    if not path:
+        return
+    end = {"threads": [t.name for t in threading.enumerate()], "fds": _fds()}
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"start": START, "end": end, "injected": dict(INJECTED)}, handle)
+
+
+atexit.register(_report)
+
+
+def _patch_piper() -> None:
+    from piper import PiperVoice
+
+    real = PiperVoice.synthesize
+
+    def synthesize(self: Any, text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        for number, chunk in enumerate(real(self, text, *args, **kwargs)):
+            if number == 0 and len(text) > 40 and _roll("piper_error"):
+                raise RuntimeError("chaos: onnxruntime failed in the middle of a line")
+            yield chunk
+
+    PiperVoice.synthesize = synthesize  # type: ignore[method-assign]
+
+
+def _patch_kokoro() -> None:
+    try:
+        from kokoro_onnx import Kokoro
+    except ImportError:
+        return
+    real = Kokoro.create
+
+    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _roll("kokoro_error"):
+            raise RuntimeError("chaos: Kokoro failed")
+        return real(self, *args, **kwargs)
+
+    Kokoro.create = create  # type: ignore[method-assign]
+
+
+def _patch_xtts() -> None:
+    """Patches the loaded model (on XTTS's own thread), so torch is not imported here first:
+    that would hide an import race the soak is meant to catch."""
+    from plugins.voice.engines import xtts_model
+
+    real_build = xtts_model.XttsModel._build
+
+    def build(self: Any) -> Any:
+        model = real_build(self)
+        real = model.inference_stream
+
+        def inference_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            import torch
+
+            if _roll("xtts_oom"):
+                raise torch.cuda.OutOfMemoryError("chaos: CUDA out of memory")
+            for number, chunk in enumerate(real(*args, **kwargs)):
+                if number == 1 and _roll("xtts_error"):
+                    raise RuntimeError("chaos: XTTS failed in the middle of a line")
+                yield chunk
+
+        model.inference_stream = inference_stream
+        return model
+
+    xtts_model.XttsModel._build = build  # type: ignore[method-assign]
+
+
+def _patch_cache() -> None:
+    from plugins.voice import cache
+
+    real = cache.write_atomic
+
+    def write_atomic(path: Any, data: bytes) -> None:
+        if _roll("enospc"):
+            raise OSError(errno.ENOSPC, "No space left on device (chaos)")
+        real(path, data)
+
+    cache.write_atomic = write_atomic  # type: ignore[assignment]
+
+
+class FlakySink:
+    """Plays nothing, like the null sink, but its device fails once (a sound card unplugged)."""
+
+    name = "flaky"
+
+    def write(self, pcm: np.ndarray) -> None:
+        from plugins.voice.errors import NoAudioDevice
+
+        if _roll("sink_error"):
+            raise NoAudioDevice("chaos: the sound card went away")
+
+    def drain(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _patch_sink() -> None:
+    from plugins.voice import plugin
+
+    plugin.open_sink = lambda name, rate: FlakySink()  # type: ignore[assignment]
+
+
+def _patch_speaker() -> None:
+    """A bug in our own code while a line is spoken (not a failure of an engine)."""
+    from plugins.voice.speaker import Speaker
+
+    real = Speaker._play_line
+
+    def play_line(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _roll("speaker_bug"):
+            raise KeyError("chaos: a bug in the speaker")
+        return real(self, *args, **kwargs)
+
+    Speaker._play_line = play_line  # type: ignore[method-assign]
+
+
+@hookimpl(tryfirst=True)
+def engine_story_loaded(context: PlayContext) -> None:
+    """Runs before the voice plugin's (tryfirst): the patches are in place before any engine starts."""
+    _patch_piper()
+    _patch_kokoro()
+    _patch_xtts()
+    _patch_cache()
+    _patch_sink()
+    _patch_speaker()
