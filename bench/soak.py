@@ -70,8 +70,8 @@ def write_story(folder: Path, scenes: int, seed: int) -> None:
                                        'scenes = ["main.story"]\n')
 
 
-def write_config(work: Path, bridge_port: int, edge_url: str, chaos: bool) -> Path:
-    path = work / "config.toml"
+def write_config(work: Path, bridge_port: int, edge_url: str, chaos: bool, name: str = "config.toml") -> Path:
+    path = work / name
     path.write_text(f"""
 [engine]
 pace = "read"
@@ -270,11 +270,12 @@ def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True) -> dic
     edge = FakeEdgeServer("ok")
     port = free_port()
     config = write_config(work, port, edge.url, chaos)
-    bridge = Bridge(config, port, work / "bridge.log")
+    bridge = Bridge(write_config(work, port, edge.url, False, "bridge.toml"), port, work / "bridge.log")
     os.environ["VOICED_IF_BRIDGE_TOKEN"] = "soak-token"  # the bridge and the game share it
     bridge.start()
     trace, report = work / "trace.jsonl", work / "chaos.json"
-    env = {**os.environ, "VOICED_IF_BRIDGE_TOKEN": "soak-token", "XDG_STATE_HOME": str(work / "state"), "PYTHONPATH": os.pathsep.join([str(SUPPORT), str(ROOT)]), "NO_COLOR": "1",
+    env = {**os.environ, "XDG_STATE_HOME": str(work / "state"), "NO_COLOR": "1",
+           "PYTHONPATH": os.pathsep.join([str(SUPPORT), str(ROOT)]),
            "CHAOS": json.dumps({"seed": seed, "report": str(report), **(IN_GAME_FAULTS if chaos else {})})}
     command = [sys.executable, "-m", "engine", "play", str(story), "--trace", str(trace), "--record",
                str(work / "heard.wav"), "--speech-input-files", ",".join(map(str, answers)), "--config", str(config)]

@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from plugins.voice.audio import AudioChunk
 from plugins.voice.settings import CacheSettings
 
 FORMAT = 1
+STALE_SECONDS = 600.0  # a temporary file this old belongs to no write in progress
 log = logging.getLogger(__name__)
 
 
@@ -93,11 +95,13 @@ class AudioCache:
         except OSError as exc:
             log.warning("could not store %s in the audio cache: %s", path.name, exc)
             return None
-        if self._estimate is None:
+        stale = False
+        if self._estimate is None:  # the first write of this process also clears what a killed one left
+            stale = bool(self.stale())
             self._estimate = sum(size for _, size, _ in self._all())
         else:
             self._estimate += len(data)
-        if self._estimate > self.max_bytes:
+        if stale or self._estimate > self.max_bytes:
             self.evict()
         return path
 
@@ -111,14 +115,30 @@ class AudioCache:
             found.append((stat.st_mtime, stat.st_size, path))
         return found
 
+    def stale(self) -> list[tuple[float, int, Path]]:
+        """Temporary files a killed writer left behind (older than any write in progress)."""
+        found = []
+        for path in self.dir.glob("??/.*.tmp"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            if time.time() - stat.st_mtime > STALE_SECONDS:
+                found.append((stat.st_mtime, stat.st_size, path))
+        return found
+
     def evict(self) -> int:
-        """Deletes least recently used entries until the cache fits its size cap; returns how many."""
+        """Deletes stale temporary files, then least recently used entries until the cache fits
+        its size cap; returns how many files went."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.dir / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            removed = 0
+            for _, _, path in self.stale():
+                path.unlink(missing_ok=True)
+                removed += 1
             entries = sorted(self._all())
             total = sum(size for _, size, _ in entries)
-            removed = 0
             for _, size, path in entries:
                 if total <= self.max_bytes:
                     break
@@ -129,11 +149,11 @@ class AudioCache:
             return removed
 
     def stats(self) -> CacheStats:
-        entries = self._all()
+        entries = self._all() + self.stale()
         return CacheStats(len(entries), sum(size for _, size, _ in entries), self.max_bytes)
 
     def clear(self) -> int:
-        entries = self._all()
+        entries = self._all() + self.stale()
         for _, _, path in entries:
             path.unlink(missing_ok=True)
         return len(entries)

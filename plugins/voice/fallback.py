@@ -80,6 +80,9 @@ class Fallback:
             if engine is None:
                 continue
             reason = self.down.get(name)
+            if reason is not None and name in self.static and engine.missing() is None:
+                self._back(name)  # e.g. its model finished loading: no need to wait for the re-probe
+                reason = None
             if reason is None:
                 reason = engine.missing()
                 if reason:
@@ -140,10 +143,14 @@ class Fallback:
                 else:
                     continue
                 if back:
-                    with self._lock:
-                        self.down.pop(name, None)
-                        self.static.discard(name)
-                    self.notify(f"{name} voice is ready.")
+                    self._back(name)
+
+    def _back(self, name: str) -> None:
+        with self._lock:
+            if self.down.pop(name, None) is None:
+                return  # another thread saw it first
+            self.static.discard(name)
+        self.notify(f"{name} voice is ready.")
 
     def close(self) -> None:
         self._stop.set()

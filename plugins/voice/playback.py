@@ -18,13 +18,15 @@ log = logging.getLogger(__name__)
 
 
 class Recording:
-    """--record FILE.wav: everything the player hears, in order, with the gaps between lines."""
+    """--record FILE.wav: everything the player hears, in order, with the gaps between lines.
+
+    The WAV header is brought up to date after every chunk (libsndfile's flush), so the file
+    is a playable recording of what was heard even if the process is killed mid-game."""
 
     def __init__(self, path: Path, rate: int, gap_seconds: float) -> None:
         self.path = path
-        self.tmp = path.with_name(f".{path.name}.part")
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = soundfile.SoundFile(self.tmp, "w", samplerate=rate, channels=1, subtype="PCM_16", format="WAV")
+        self.file = soundfile.SoundFile(path, "w", samplerate=rate, channels=1, subtype="PCM_16", format="WAV")
         self.gap = np.zeros(int(rate * gap_seconds), dtype=np.int16)
         self.lines = 0
         self.lock = threading.Lock()
@@ -38,11 +40,11 @@ class Recording:
     def write(self, pcm: np.ndarray) -> None:
         with self.lock:
             self.file.write(pcm)
+            self.file.flush()
 
     def close(self) -> None:
         with self.lock:
             self.file.close()
-            self.tmp.replace(self.path)
 
 
 class Output:

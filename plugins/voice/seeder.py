@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from engine import Story, write_atomic
 from plugins.voice.audio import AudioChunk, concat, resample, to_int16
 from plugins.voice.cast import VOICE_MAP, read_voice_map
 from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.errors import EngineUnavailable, VoiceError
+from plugins.voice.errors import SpeechFailure, VoiceError
 from plugins.voice.piper_styles import read_styles, write_styles
 from plugins.voice.seed_texts import seed_text
 from plugins.voice.settings import PiperSettings
@@ -29,6 +30,7 @@ from plugins.voice.settings import PiperSettings
 SEED_FAILED = "VOICE_SEED_FAILED"
 RATE = 22050
 STYLES_FILE = "piper_voices.toml"
+STALE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class VoiceSeeder:
 
     def seed(self, force: bool = False, only: list[str] | None = None,
              progress: Callable[[int, int, str], None] | None = None) -> list[SeedResult]:
+        self._clean_stale()
         voice_map = read_voice_map(self.voices_dir)
         styles = dict(self.piper.styles)
         new_map = dict(voice_map)
@@ -86,6 +89,15 @@ class VoiceSeeder:
             write_atomic(self.voices_dir / VOICE_MAP, (json.dumps(new_map, indent=2, sort_keys=True) + "\n").encode())
         return results
 
+    def _clean_stale(self) -> None:
+        """Temporary files of a seeding that was killed (write_atomic's, older than any write in progress)."""
+        for path in self.voices_dir.glob(".*.tmp"):
+            try:
+                if time.time() - path.stat().st_mtime > STALE_SECONDS:
+                    path.unlink()
+            except OSError:
+                continue
+
     def _seed_one(self, character_id: str, voice_id: str, profile: Mapping[str, Any], force: bool) -> SeedResult:
         path = self.voices_dir / f"{voice_id}.wav"
         existed = path.exists()
@@ -96,7 +108,7 @@ class VoiceSeeder:
         target = float(profile.get("voice_seed_seconds_target") or 10)
         try:
             audio = self._speak(text, voice_id, target)
-        except (EngineUnavailable, VoiceError, OSError, ValueError) as exc:
+        except (SpeechFailure, VoiceError, OSError, ValueError) as exc:
             return SeedResult(character_id, voice_id, SEED_FAILED, detail=str(exc))
         buffer = io.BytesIO()
         soundfile.write(buffer, to_int16(audio), RATE, format="WAV", subtype="PCM_16")

@@ -211,18 +211,19 @@ class Speaker:
             except Preempted:
                 chunks, first = [], {}
             if chunks or job.skipped.is_set():
-                return {"cache": "adopted", **first, **facts, "prefetched": True, **self._done(job)}
+                return {"cache": "adopted", **first, **facts, "prefetched": True, **self._done(job, chunks)}
         cached = self.cache.get(key)
         if cached is not None:
             started = self.output.play(cached)
             prefetched = bool(self.prefetcher and key in self.prefetcher.produced)
-            return {"cache": "hit", **self._first(job, started), **facts, "prefetched": prefetched, **self._done(job)}
+            return {"cache": "hit", **self._first(job, started), **facts, "prefetched": prefetched,
+                    **self._done(job, [cached])}
         settings = LineSettings(speed=voice.speed, language=voice.language)
         with self.gate.urgent():
             chunks, first = self._stream(job, engine.synthesize(job.line.text, voice, settings))
         if chunks and not job.skipped.is_set():
             self.cache.put(key, concat(chunks))
-        return {"cache": "miss", "first_audio_ms": None, "wait_ms": None, **first, **facts, **self._done(job)}
+        return {"cache": "miss", "first_audio_ms": None, "wait_ms": None, **first, **facts, **self._done(job, chunks)}
 
     def _stream(self, job: Job, source: Iterator[AudioChunk]) -> tuple[list[AudioChunk], dict[str, float | None]]:
         """Plays chunks as they come until the line ends or is skipped."""
@@ -238,9 +239,10 @@ class Speaker:
                 chunks.append(chunk)
         return chunks, first
 
-    def _done(self, job: Job) -> dict[str, Any]:
+    def _done(self, job: Job, chunks: list[AudioChunk]) -> dict[str, Any]:
         gaps = self.output.gaps
-        return {"skipped": job.skipped.is_set(), "gaps_ms_max": round(max(gaps, default=0.0) * 1000, 1),
+        return {"skipped": job.skipped.is_set(), "seconds": round(sum(chunk.seconds for chunk in chunks), 3),
+                "gaps_ms_max": round(max(gaps, default=0.0) * 1000, 1),
                 "gaps_ms_total": round(sum(gaps) * 1000, 1)}
 
     @staticmethod

@@ -56,7 +56,12 @@ class KokoroEngine:
         self._load()
 
     def close(self) -> None:
-        pass  # no thread, nothing held between lines
+        """Closes the voices file kokoro-onnx keeps open (np.load of an .npz); the model loads again if used."""
+        with self.load_lock:
+            model, self.model = self.model, None
+        close = getattr(getattr(model, "voices", None), "close", None)
+        if close is not None:
+            close()
 
     def _load(self) -> Any:
         with self.load_lock:

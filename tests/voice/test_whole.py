@@ -1,0 +1,106 @@
+"""The whole product at once: XTTS with prefetch and read pace, answers spoken aloud, a bug in our
+own code, and a short soak with faults (bench/soak.py is the long one)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import soundfile
+
+from plugins.voice.audio import concat
+from plugins.voice.cast import Voice
+from plugins.voice.engines.base import LineSettings
+from plugins.voice.engines.piper import PiperEngine
+from plugins.voice.models import XTTS, install
+from plugins.voice.settings import PiperSettings
+from tests.conftest import ENDINGS, ROOT, STATE, TOMB, engine_env, run_engine
+from tests.voice.conftest import write_config
+
+pytestmark = pytest.mark.slow
+SUN = "The Sun Rises on Time"
+
+
+def labels_of(path: list[int], tmp_path: Path, config_file: Path) -> list[str]:
+    trace = tmp_path / "labels.jsonl"
+    played = run_engine("play", TOMB, "--pace", "instant", "--choices", ",".join(map(str, path)), "--trace", trace,
+                        "--config", config_file)
+    assert played.returncode == 0, played.stderr
+    return [json.loads(x)["label"] for x in trace.read_text().splitlines() if '"event": "choice"' in x]
+
+
+def say_answers(texts: list[str], folder: Path) -> list[Path]:
+    piper = PiperEngine(PiperSettings(noise_scale=0.0, noise_w_scale=0.0))
+    paths = []
+    for n, text in enumerate(texts):
+        audio = concat(list(piper.synthesize(text, Voice("p", "p", "piper", "en", 1.0, 1), LineSettings())))
+        paths.append(folder / f"answer{n}.wav")
+        soundfile.write(paths[-1], audio.samples, audio.sample_rate)
+    return paths
+
+
+def play(tmp_path: Path, tiny_xtts_dir: Path, chaos: dict[str, Any], *args: str | Path) -> tuple[str, list[dict[str, Any]],
+                                                                                               dict[str, Any]]:
+    """`engine play` of the tomb with XTTS installed and default settings (seeding, prefetch, read pace),
+    but a fast reader: the game goes as fast as the voices."""
+    install(XTTS, tiny_xtts_dir, tmp_path / "models" / "xtts_v2")
+    config = write_config(tmp_path, engine="words_per_minute = 3000\nmin_pause = 0.05", voice=(
+        f'[voice.xtts]\nmodel_dir = "{tmp_path / "models" / "xtts_v2"}"\nlatents_dir = "{tmp_path / "latents"}"\n'))
+    config.write_text(config.read_text() + '\n[plugins]\nmodules = ["chaos_plugin"]\n')
+    trace, report = tmp_path / "t.jsonl", tmp_path / "report.json"
+    env = engine_env(CHAOS=json.dumps({"report": str(report), **chaos}))
+    result = subprocess.run([sys.executable, "-m", "engine", "play", str(TOMB), "--pace", "read", "--trace", str(trace),
+                             "--config", str(config), *map(str, args)],
+                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=480, stdin=subprocess.DEVNULL)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Traceback" not in output and "terminate called" not in output
+    return result.stdout, [json.loads(x) for x in trace.read_text().splitlines()], json.loads(report.read_text())
+
+
+def test_xtts_prefetch_read_pace_and_spoken_answers_together(tmp_path: Path, tiny_xtts_dir: Path,
+                                                              config_file: Path) -> None:
+    """The hang (prefetch holding XTTS across a yield while the speaker waited) and the torch import
+    race (Whisper's resampling while XTTS imported torch) both showed in exactly this game."""
+    answers = say_answers(labels_of(ENDINGS[SUN], tmp_path, config_file), tmp_path)
+    out, records, report = play(tmp_path, tiny_xtts_dir, {}, "--speech-input-files", ",".join(map(str, answers)))
+    assert out.rstrip().endswith(f"*** {SUN} ***")
+    heard = [r for r in records if r["event"] == "speech_input"]
+    assert len(heard) == len(answers) and all(r["heard"] for r in heard)  # no answer lost
+    reached = [r["line_id"] for r in records if r["event"] in ("narration", "dialogue")]
+    voiced = [r for r in records if r["event"] == "voice"]
+    assert [r["line_id"] for r in voiced] == reached  # each line spoken, in order
+    engines = [r["engine"] for r in voiced]
+    assert None not in engines and engines.count("xtts") >= len(engines) // 2  # the first lines: while it loads
+    assert any(r["prefetched"] for r in voiced)
+    assert report["end"]["threads"] == ["MainThread"]  # every thread of ours was joined
+
+
+def test_a_bug_during_play_goes_to_the_log_not_into_the_story(tmp_path: Path, tiny_xtts_dir: Path) -> None:
+    before = {p: p.stat().st_size for p in STATE.rglob("engine.log")}
+    out, records, report = play(tmp_path, tiny_xtts_dir, {"speaker_bug": 0.3, "seed": 5}, "--choices",
+                                ",".join(map(str, ENDINGS["Buried Again"])))
+    assert report["injected"]["speaker_bug"] >= 1
+    assert out.count("see the log. The story goes on.") == report["injected"]["speaker_bug"]
+    failed = [r for r in records if r["event"] == "voice" and "internal error" in (r.get("error") or "")]
+    assert len(failed) == report["injected"]["speaker_bug"]  # the line is not lost: its reason is in the trace
+    (log,) = STATE.rglob("engine.log")
+    text = log.read_text()[before.get(log, 0):]
+    assert "Traceback" in text and "KeyError: 'chaos: a bug in the speaker'" in text
+
+
+def test_short_soak_with_faults(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    import soak
+
+    figures = soak.run(tmp_path, lines=120, seed=11)
+    assert figures["exit"] == 0 and not figures["hang"]
+    assert figures["tracebacks"] == 0
+    assert figures["reached"] >= 100 and figures["voice_records"] == figures["reached"]  # 0 lost
+    assert figures["end"]["threads"] == ["MainThread"]
+    assert sum(figures["outside_faults"].values()) >= 5 and figures["bridge_restarts"] >= 1
+    assert set(figures["engines"]) >= {"piper", "xtts", "kokoro", "edge"}
