@@ -27,6 +27,7 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/prefetch.py
 	$(BIN)/python bench/kokoro.py
 	$(BIN)/python bench/speech_input.py
+	$(BIN)/python bench/soak.py
 
 $(VENV)/.play: pyproject.toml | $(BIN)/python
 	$(MAKE) --no-print-directory system-deps DEBS="$(PLAY_DEBS)"

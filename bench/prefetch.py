@@ -103,7 +103,10 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
     work = Path(tempfile.mkdtemp(prefix="bench-prefetch-"))
     config = {"engine": {"words_per_minute": 250}, "plugins": {"disabled": ["voice"]},
               "voice": {"voices_dir": str(work / "voices"), "fallback": ["piper"], "checked_dir": str(work / "c"),
-                        "auto_seed": False, "prefetch": {"enabled": prefetch}, "cache": {"dir": str(work / "cache")}}}
+                        "auto_seed": False, "prefetch": {"enabled": prefetch}, "cache": {"dir": str(work / "cache")},
+                        # Piper is what this measures: never an XTTS model or edge that happen to be around
+                        "engine": "piper", "xtts": {"model_dir": str(work / "no-xtts")},
+                        "edge": {"endpoint": "ws://127.0.0.1:9/edge"}}}
     sinks.open_sink = lambda name, rate: PacedSink()  # type: ignore[assignment]
     voice_plugin.open_sink = sinks.open_sink  # type: ignore[attr-defined]
     records: list[dict] = []

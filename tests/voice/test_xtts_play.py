@@ -145,3 +145,19 @@ def test_play_seeds_missing_voices_before_the_first_line(tmp_path: Path, tiny_xt
     assert scribe and all(v["engine"] is None for v in scribe)
     assert all({"engine": "xtts", "reason": "VOICE_SEED_FAILED: its reference WAV could not be seeded",
                 "code": "VOICE_SEED_FAILED"} in v["fallback"] for v in scribe)
+
+
+def test_say_with_xtts_on_a_fresh_clone_seeds_the_reference_first(tmp_path: Path, tiny_xtts_dir: Path) -> None:
+    from plugins.voice.models import XTTS, install
+    from plugins.voice.references import check
+
+    install(XTTS, tiny_xtts_dir, tmp_path / "models" / "xtts_v2")
+    config = write_config(tmp_path, voice=(
+        f'[voice.xtts]\nmodel_dir = "{tmp_path / "models" / "xtts_v2"}"\nlatents_dir = "{tmp_path / "latents"}"\n'))
+    out = tmp_path / "guide.wav"
+    said = run_engine("say", "--story", TOMB, "--character", "guide", "Stay close to me.", "-o", out, "--engine", "xtts",
+                      "--config", config)
+    assert said.returncode == 0, said.stderr
+    assert "Seeding guide_young.wav with Piper: created." in said.stderr and "by xtts." in said.stdout
+    check(tmp_path / "voices" / "guide_young.wav")
+    assert json.loads((tmp_path / "voices" / "voice_map.json").read_text())["guide"] == "guide_young"
