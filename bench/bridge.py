@@ -25,12 +25,12 @@ import torch  # noqa: E402
 import uvicorn  # noqa: E402
 
 from bench.xtts import LINES, setup  # noqa: E402
-from plugins.voice.bridge import create_app  # noqa: E402
-from plugins.voice.cast import Voice  # noqa: E402
+from plugins.voice.casting.cast import Voice  # noqa: E402
+from plugins.voice.core.settings import XttsRemoteSettings, XttsSettings  # noqa: E402
 from plugins.voice.engines.base import LineSettings  # noqa: E402
-from plugins.voice.engines.xtts import XttsEngine  # noqa: E402
-from plugins.voice.engines.xtts_remote import XttsRemoteEngine  # noqa: E402
-from plugins.voice.settings import XttsRemoteSettings, XttsSettings  # noqa: E402
+from plugins.voice.engines.xtts.engine import XttsEngine  # noqa: E402
+from plugins.voice.remote.client import XttsRemoteEngine  # noqa: E402
+from plugins.voice.remote.server import create_app  # noqa: E402
 
 
 def timed(stream) -> tuple[float, float]:  # type: ignore[no-untyped-def]

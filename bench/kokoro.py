@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import load_story  # noqa: E402
-from plugins.voice.cast import Voice  # noqa: E402
+from plugins.voice.casting.cast import Voice  # noqa: E402
+from plugins.voice.core.settings import KokoroSettings, PiperSettings  # noqa: E402
 from plugins.voice.engines.base import Engine, LineSettings  # noqa: E402
 from plugins.voice.engines.kokoro import KokoroEngine  # noqa: E402
-from plugins.voice.engines.piper import PiperEngine  # noqa: E402
-from plugins.voice.settings import KokoroSettings, PiperSettings  # noqa: E402
+from plugins.voice.engines.piper.engine import PiperEngine  # noqa: E402
 
 
 def measure(engine: Engine, texts: list[str]) -> tuple[list[float], list[float]]:

@@ -28,17 +28,17 @@ import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 
 from engine import SpokenLine, load_story  # noqa: E402
-from plugins.voice.audio import normalize, resample, to_int16  # noqa: E402
-from plugins.voice.cache import AudioCache  # noqa: E402
-from plugins.voice.cast import Cast  # noqa: E402
+from plugins.voice.casting.cast import Cast  # noqa: E402
+from plugins.voice.casting.references import ReferenceStore  # noqa: E402
+from plugins.voice.core.audio import normalize, resample, to_int16  # noqa: E402
+from plugins.voice.core.settings import CacheSettings, PiperSettings  # noqa: E402
 from plugins.voice.engines.base import LineSettings  # noqa: E402
-from plugins.voice.engines.piper import PiperEngine  # noqa: E402
-from plugins.voice.fallback import Fallback  # noqa: E402
-from plugins.voice.playback import Output  # noqa: E402
-from plugins.voice.references import ReferenceStore  # noqa: E402
-from plugins.voice.settings import CacheSettings, PiperSettings  # noqa: E402
-from plugins.voice.sinks import open_sink  # noqa: E402
-from plugins.voice.speaker import Speaker, line_key  # noqa: E402
+from plugins.voice.engines.piper.engine import PiperEngine  # noqa: E402
+from plugins.voice.output.playback import Output  # noqa: E402
+from plugins.voice.output.sinks import open_sink  # noqa: E402
+from plugins.voice.pipeline.cache import AudioCache  # noqa: E402
+from plugins.voice.pipeline.fallback import Fallback  # noqa: E402
+from plugins.voice.pipeline.speaker import Speaker, line_key  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:

@@ -98,7 +98,7 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
     from engine.saves import GameState
     from engine.terminal import Terminal
     from plugins.voice import plugin as voice_plugin
-    from plugins.voice import sinks
+    from plugins.voice.output import sinks
 
     work = Path(tempfile.mkdtemp(prefix="bench-prefetch-"))
     config = {"engine": {"words_per_minute": 250}, "plugins": {"disabled": ["voice"]},

@@ -119,11 +119,10 @@ voices_dir = "{work / 'bridge-voices'}"
 def speak(text: str, path: Path, variant: int = 0) -> Path:
     import soundfile
 
-    from plugins.voice.audio import concat
-    from plugins.voice.cast import Voice
-    from plugins.voice.engines.base import LineSettings
-    from plugins.voice.engines.piper import PiperEngine
-    from plugins.voice.settings import PiperSettings
+    from plugins.voice.core.audio import concat
+    from plugins.voice.core.settings import PiperSettings
+    from plugins.voice.core.voice import LineSettings, Voice
+    from plugins.voice.engines.piper.engine import PiperEngine
 
     piper = PiperEngine(PiperSettings(noise_scale=0.0, noise_w_scale=0.0))
     audio = concat(list(piper.synthesize(text, Voice("p", "p", "piper", "en", 1.0, variant), LineSettings())))
@@ -227,7 +226,7 @@ class Chaos:
 def prepare(work: Path, lines: int, seed: int) -> tuple[Path, list[Path]]:
     from tiny_xtts import build_tiny_xtts
 
-    from plugins.voice.models import XTTS, install
+    from plugins.voice.engines.models import XTTS, install
 
     story = work / "story"
     write_story(story, scenes=max(6, lines // 40), seed=seed)

@@ -21,13 +21,13 @@ import numpy as np  # noqa: E402
 
 from engine.choosing import match_choice  # noqa: E402
 from engine.model import ChoiceOption  # noqa: E402
-from plugins.voice.audio import AudioChunk, concat, resample  # noqa: E402
-from plugins.voice.cast import Voice  # noqa: E402
+from plugins.voice.casting.cast import Voice  # noqa: E402
+from plugins.voice.core.audio import AudioChunk, concat, resample  # noqa: E402
+from plugins.voice.core.settings import KokoroSettings, PiperSettings, SpeechInputSettings  # noqa: E402
 from plugins.voice.engines.base import Engine, LineSettings  # noqa: E402
 from plugins.voice.engines.kokoro import KokoroEngine  # noqa: E402
-from plugins.voice.engines.piper import PiperEngine  # noqa: E402
-from plugins.voice.settings import KokoroSettings, PiperSettings, SpeechInputSettings  # noqa: E402
-from plugins.voice.transcriber import RATE, Transcriber  # noqa: E402
+from plugins.voice.engines.piper.engine import PiperEngine  # noqa: E402
+from plugins.voice.listening.transcriber import RATE, Transcriber  # noqa: E402
 
 # (what is said, the choices offered, the number it should pick)
 ANSWERS = [

@@ -21,13 +21,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support")]
 
 import torch  # noqa: E402
 
-from plugins.voice.audio import concat  # noqa: E402
-from plugins.voice.cast import Voice  # noqa: E402
+from plugins.voice.casting.cast import Voice  # noqa: E402
+from plugins.voice.core.audio import concat  # noqa: E402
+from plugins.voice.core.settings import PiperSettings, XttsSettings  # noqa: E402
 from plugins.voice.engines.base import LineSettings  # noqa: E402
-from plugins.voice.engines.piper import PiperEngine  # noqa: E402
-from plugins.voice.engines.xtts import XttsEngine  # noqa: E402
-from plugins.voice.models import XTTS, install  # noqa: E402
-from plugins.voice.settings import PiperSettings, XttsSettings  # noqa: E402
+from plugins.voice.engines.models import XTTS, install  # noqa: E402
+from plugins.voice.engines.piper.engine import PiperEngine  # noqa: E402
+from plugins.voice.engines.xtts.engine import XttsEngine  # noqa: E402
 
 LINES = [
     "Who walks so softly in my house?",

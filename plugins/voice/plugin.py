@@ -8,25 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from engine import ChoiceOption, PlayContext, Problem, SpokenLine, Story, hookimpl
-from plugins.voice import commands
-from plugins.voice.cache import AudioCache
-from plugins.voice.cast import VOICE_MAP, Cast, read_voice_map
+from plugins.voice.casting.cast import VOICE_MAP, Cast, read_voice_map
+from plugins.voice.casting.references import ReferenceStore
+from plugins.voice.casting.seeder import STYLES_FILE, VoiceSeeder
+from plugins.voice.casting.validate import profile_problems
+from plugins.voice.casting.watcher import VoicesWatcher
+from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.settings import SINKS, voice_settings
 from plugins.voice.engines.base import Engine
+from plugins.voice.engines.piper.styles import read_styles
 from plugins.voice.engines.registry import build_engines
-from plugins.voice.engines.xtts import preload_torch
-from plugins.voice.errors import VoiceError
-from plugins.voice.fallback import Fallback
-from plugins.voice.piper_styles import read_styles
-from plugins.voice.playback import Output, Recording
-from plugins.voice.references import ReferenceStore
-from plugins.voice.seeder import STYLES_FILE, VoiceSeeder
-from plugins.voice.settings import SINKS, voice_settings
-from plugins.voice.sinks import NoAudioDevice, NullSink, Sink, open_sink
-from plugins.voice.speaker import Job, Speaker
-from plugins.voice.speech_input import SpeechInput
-from plugins.voice.transcriber import Transcriber
-from plugins.voice.validate import profile_problems
-from plugins.voice.watcher import VoicesWatcher
+from plugins.voice.engines.xtts.engine import preload_torch
+from plugins.voice.listening.speech_input import SpeechInput
+from plugins.voice.listening.transcriber import Transcriber
+from plugins.voice.output.playback import Output, Recording
+from plugins.voice.output.sinks import NoAudioDevice, NullSink, Sink, open_sink
+from plugins.voice.pipeline.cache import AudioCache
+from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.pipeline.speaker import Job, Speaker
+from plugins.voice.tools import commands
 
 
 class VoicePlugin:

@@ -96,7 +96,7 @@ def _patch_kokoro() -> None:
 def _patch_xtts() -> None:
     """Patches the loaded model (on XTTS's own thread), so torch is not imported here first:
     that would hide an import race the soak is meant to catch."""
-    from plugins.voice.engines import xtts_model
+    from plugins.voice.engines.xtts import model as xtts_model
 
     real_build = xtts_model.XttsModel._build
 
@@ -121,7 +121,7 @@ def _patch_xtts() -> None:
 
 
 def _patch_cache() -> None:
-    from plugins.voice import cache
+    from plugins.voice.pipeline import cache
 
     real = cache.write_atomic
 
@@ -139,7 +139,7 @@ class FlakySink:
     name = "flaky"
 
     def write(self, pcm: np.ndarray) -> None:
-        from plugins.voice.errors import NoAudioDevice
+        from plugins.voice.core.errors import NoAudioDevice
 
         if _roll("sink_error"):
             raise NoAudioDevice("chaos: the sound card went away")
@@ -162,7 +162,7 @@ def _patch_sink() -> None:
 
 def _patch_speaker() -> None:
     """A bug in our own code while a line is spoken (not a failure of an engine)."""
-    from plugins.voice.speaker import Speaker
+    from plugins.voice.pipeline.speaker import Speaker
 
     real = Speaker._play_line
 

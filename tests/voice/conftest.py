@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from plugins.voice.core.settings import KokoroSettings, PiperSettings, SpeechInputSettings, XttsSettings
 from plugins.voice.engines.kokoro import KokoroEngine
-from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.engines.xtts import XttsEngine
-from plugins.voice.models import XTTS, install
-from plugins.voice.settings import KokoroSettings, PiperSettings, SpeechInputSettings, XttsSettings
-from plugins.voice.transcriber import Transcriber
+from plugins.voice.engines.models import XTTS, install
+from plugins.voice.engines.piper.engine import PiperEngine
+from plugins.voice.engines.xtts.engine import XttsEngine
+from plugins.voice.listening.transcriber import Transcriber
 from tests.conftest import SUPPORT, TOMB
 from tests.voice.edge_server import FakeEdgeServer
 from tests.voice.xtts_helpers import speak_reference

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from plugins.voice.models import XTTS, install
+from plugins.voice.engines.models import XTTS, install
 from tests.conftest import ENDINGS, TOMB, engine_env, run_engine
 from tests.voice.conftest import free_port, write_config
 
@@ -200,14 +200,14 @@ def test_schemathesis_finds_no_server_errors(setup: Any) -> None:
 
 def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: Any) -> None:
     from engine import SpokenLine, load_story
-    from plugins.voice.cache import AudioCache
-    from plugins.voice.cast import Cast
-    from plugins.voice.engines.xtts_remote import XttsRemoteEngine
-    from plugins.voice.fallback import Fallback
-    from plugins.voice.playback import Output
-    from plugins.voice.references import ReferenceStore
-    from plugins.voice.settings import CacheSettings, XttsRemoteSettings
-    from plugins.voice.speaker import Speaker
+    from plugins.voice.casting.cast import Cast
+    from plugins.voice.casting.references import ReferenceStore
+    from plugins.voice.core.settings import CacheSettings, XttsRemoteSettings
+    from plugins.voice.output.playback import Output
+    from plugins.voice.pipeline.cache import AudioCache
+    from plugins.voice.pipeline.fallback import Fallback
+    from plugins.voice.pipeline.speaker import Speaker
+    from plugins.voice.remote.client import XttsRemoteEngine
 
     server, tmp, _ = setup
 
@@ -249,8 +249,8 @@ def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: 
 
 
 def test_requests_go_to_healthy_bridges(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from plugins.voice.engines.xtts_remote import XttsRemoteEngine
-    from plugins.voice.settings import XttsRemoteSettings
+    from plugins.voice.core.settings import XttsRemoteSettings
+    from plugins.voice.remote.client import XttsRemoteEngine
 
     server, _, _ = setup
     monkeypatch.setenv("VOICED_IF_BRIDGE_TOKEN", TOKEN)

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from plugins.voice.audio import AudioChunk
-from plugins.voice.cache import AudioCache, cache_key
-from plugins.voice.settings import CacheSettings
+from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.settings import CacheSettings
+from plugins.voice.pipeline.cache import AudioCache, cache_key
 from tests.conftest import run_engine
 from tests.voice.conftest import write_config
 

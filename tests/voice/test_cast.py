@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from engine import load_story
-from plugins.voice.cast import Cast, read_voice_map, safe_path
-from plugins.voice.errors import MissingVoice, UnsafePath, VoiceError
-from plugins.voice.references import ReferenceStore
+from plugins.voice.casting.cast import Cast, read_voice_map, safe_path
+from plugins.voice.casting.references import ReferenceStore
+from plugins.voice.core.errors import MissingVoice, UnsafePath, VoiceError
 from tests.conftest import run_engine
 from tests.voice.audio_checks import write_tone
 

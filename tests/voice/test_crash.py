@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from plugins.voice.cache import STALE_SECONDS, AudioCache, cache_key
-from plugins.voice.references import check
-from plugins.voice.settings import CacheSettings
+from plugins.voice.casting.references import check
+from plugins.voice.core.settings import CacheSettings
+from plugins.voice.pipeline.cache import STALE_SECONDS, AudioCache, cache_key
 from tests.conftest import ENDINGS, ROOT, TOMB, engine_env, run_engine
 from tests.voice.conftest import write_config
 
@@ -32,9 +32,9 @@ WRITER = """
 import sys
 import numpy as np
 from pathlib import Path
-from plugins.voice.audio import AudioChunk
-from plugins.voice.cache import AudioCache, cache_key
-from plugins.voice.settings import CacheSettings
+from plugins.voice.core.audio import AudioChunk
+from plugins.voice.pipeline.cache import AudioCache, cache_key
+from plugins.voice.core.settings import CacheSettings
 
 cache = AudioCache(CacheSettings(dir=Path(sys.argv[1])))
 for n in range(100000):
@@ -133,9 +133,9 @@ def test_a_damaged_save_is_refused_with_one_sentence(tmp_path: Path) -> None:
 
 
 def test_half_written_latents_are_recomputed(installed_xtts: Path, reference_wav: Path, tmp_path: Path) -> None:
-    from plugins.voice.engines.base import LineSettings
-    from plugins.voice.engines.xtts import XttsEngine
-    from plugins.voice.settings import XttsSettings
+    from plugins.voice.core.settings import XttsSettings
+    from plugins.voice.core.voice import LineSettings
+    from plugins.voice.engines.xtts.engine import XttsEngine
     from tests.voice.xtts_helpers import xtts_voice
 
     settings = XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "latents", while_loading="wait")

@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from plugins.voice.cast import Voice
-from plugins.voice.engines.base import LineSettings
+from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed
+from plugins.voice.core.settings import EdgeSettings
+from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.edge import DEFAULT_VOICES, EdgeEngine
-from plugins.voice.errors import EngineUnavailable, SynthesisFailed
-from plugins.voice.settings import EdgeSettings
 from tests.voice.edge_server import FakeEdgeServer, edge_url
 
 GUIDE = Voice("guide", "guide_young", "edge", "en", 1.1, 2, {"edge": "en-US-GuyNeural"})

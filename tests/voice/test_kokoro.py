@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from plugins.voice.audio import concat
-from plugins.voice.cast import Voice
-from plugins.voice.engines.base import LineSettings
+from plugins.voice.core.audio import concat
+from plugins.voice.core.errors import EngineUnavailable, VoiceNotSupported
+from plugins.voice.core.settings import KokoroSettings
+from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.kokoro import KokoroEngine
-from plugins.voice.errors import EngineUnavailable, VoiceNotSupported
-from plugins.voice.models import KOKORO, ModelError, bundled_files, install, sha256_of
-from plugins.voice.settings import KokoroSettings
-from plugins.voice.transcriber import Transcriber, word_error_rate
+from plugins.voice.engines.models import KOKORO, ModelError, bundled_files, install, sha256_of
+from plugins.voice.listening.transcriber import Transcriber, word_error_rate
 from tests.conftest import ENDINGS, run_engine
 from tests.voice.audio_checks import median_pitch
 from tests.voice.conftest import write_config

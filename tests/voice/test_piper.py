@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from plugins.voice.audio import concat
-from plugins.voice.cast import Voice
-from plugins.voice.engines.base import LineSettings
-from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.errors import VoiceNotSupported
-from plugins.voice.settings import PiperSettings
+from plugins.voice.core.audio import concat
+from plugins.voice.core.errors import VoiceNotSupported
+from plugins.voice.core.settings import PiperSettings
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.piper.engine import PiperEngine
 from tests.voice.audio_checks import median_pitch, spectral_centroid
 
 TEXT = "The sun is sinking behind the dunes. The sand glows like copper. Nobody has knocked here in years."

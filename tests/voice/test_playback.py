@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from plugins.voice.audio import normalize, resample, speech_rms
+from plugins.voice.core.audio import normalize, resample, speech_rms
 from tests.conftest import ENDINGS, TOMB, engine_env, run_engine
 from tests.voice.conftest import write_config
 
 SINK_SCRIPT = """
 import sys, numpy as np
-from plugins.voice.sinks import open_sink
+from plugins.voice.output.sinks import open_sink
 sink = open_sink(sys.argv[1], 24000)
 for seed in range(3):
     sink.write(np.random.default_rng(seed).integers(-20000, 20000, 2400 + 1000 * seed).astype(np.int16))

@@ -17,18 +17,18 @@ import numpy as np
 import soundfile
 
 from engine import SpokenLine, load_story
-from plugins.voice.audio import AudioChunk, normalize, resample, to_int16
-from plugins.voice.cache import AudioCache
-from plugins.voice.cast import Cast, Voice
-from plugins.voice.engines.base import LineSettings
-from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.fallback import Fallback
-from plugins.voice.playback import Output, Recording
-from plugins.voice.prefetch import Gate, Prefetcher
-from plugins.voice.references import ReferenceStore
-from plugins.voice.settings import CacheSettings
-from plugins.voice.sinks import NullSink
-from plugins.voice.speaker import Speaker, line_key
+from plugins.voice.casting.cast import Cast
+from plugins.voice.casting.references import ReferenceStore
+from plugins.voice.core.audio import AudioChunk, normalize, resample, to_int16
+from plugins.voice.core.settings import CacheSettings
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.piper.engine import PiperEngine
+from plugins.voice.output.playback import Output, Recording
+from plugins.voice.output.sinks import NullSink
+from plugins.voice.pipeline.cache import AudioCache
+from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.pipeline.prefetch import Gate, Prefetcher
+from plugins.voice.pipeline.speaker import Speaker, line_key
 from tests.conftest import TOMB
 
 STORY = load_story(TOMB)
@@ -212,8 +212,8 @@ def test_a_late_chunk_is_heard_as_a_gap(tmp_path: Path) -> None:
 def test_the_opening_scene_is_prefetched_when_the_first_engine_is_offline(tmp_path: Path) -> None:
     """Regression: prefetch used to give up on an engine that failed (edge offline) instead of falling
     back, so the opening scene, announced before any line had marked edge down, was never prefetched."""
+    from plugins.voice.core.settings import EdgeSettings
     from plugins.voice.engines.edge import EdgeEngine
-    from plugins.voice.settings import EdgeSettings
     from tests.voice.conftest import OFFLINE_EDGE
 
     piper = SteppedEngine(auto=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from plugins.voice.references import BadReference, ReferenceStore
+from plugins.voice.casting.references import BadReference, ReferenceStore
 from tests.voice.audio_checks import write_tone
 
 

@@ -11,9 +11,9 @@ import pytest
 import soundfile
 
 from engine import load_story
-from plugins.voice.seed_texts import seed_text
-from plugins.voice.seeder import SEED_FAILED, VoiceSeeder
-from plugins.voice.settings import PiperSettings
+from plugins.voice.casting.seed_texts import seed_text
+from plugins.voice.casting.seeder import SEED_FAILED, VoiceSeeder
+from plugins.voice.core.settings import PiperSettings
 from tests.conftest import ROOT, TOMB, run_engine
 from tests.voice.audio_checks import median_pitch, spectral_centroid
 from tests.voice.conftest import write_config

@@ -12,20 +12,21 @@ import numpy as np
 import soundfile
 
 from engine import SpokenLine, load_story
-from plugins.voice.audio import AudioChunk
-from plugins.voice.cache import AudioCache
-from plugins.voice.cast import Cast, Voice
-from plugins.voice.engines.base import Engine, LineSettings
+from plugins.voice.casting.cast import Cast
+from plugins.voice.casting.references import ReferenceStore
+from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.errors import SynthesisFailed
+from plugins.voice.core.settings import CacheSettings, EdgeSettings, XttsSettings
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.base import Engine
 from plugins.voice.engines.edge import EdgeEngine
-from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.engines.xtts import XttsEngine
-from plugins.voice.errors import SynthesisFailed
-from plugins.voice.fallback import Fallback
-from plugins.voice.playback import Output, Recording
-from plugins.voice.references import ReferenceStore
-from plugins.voice.settings import CacheSettings, EdgeSettings, XttsSettings
-from plugins.voice.sinks import NullSink
-from plugins.voice.speaker import Speaker
+from plugins.voice.engines.piper.engine import PiperEngine
+from plugins.voice.engines.xtts.engine import XttsEngine
+from plugins.voice.output.playback import Output, Recording
+from plugins.voice.output.sinks import NullSink
+from plugins.voice.pipeline.cache import AudioCache
+from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.pipeline.speaker import Speaker
 from tests.conftest import TOMB
 from tests.voice.conftest import free_port
 from tests.voice.edge_server import FakeEdgeServer, edge_url

@@ -15,15 +15,14 @@ import pytest
 import soundfile
 
 from engine.cli import main
-from plugins.voice.audio import concat, resample
-from plugins.voice.cast import Voice
-from plugins.voice.commands import speech_check
-from plugins.voice.engines.base import LineSettings
+from plugins.voice.core.audio import concat, resample
+from plugins.voice.core.settings import PiperSettings, SpeechInputSettings, VoiceSettings
+from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.kokoro import KokoroEngine
-from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.models import WHISPER, install
-from plugins.voice.settings import PiperSettings, SpeechInputSettings, VoiceSettings
-from plugins.voice.transcriber import RATE, Transcriber, TranscriberError, word_error_rate, words
+from plugins.voice.engines.models import WHISPER, install
+from plugins.voice.engines.piper.engine import PiperEngine
+from plugins.voice.listening.transcriber import RATE, Transcriber, TranscriberError, word_error_rate, words
+from plugins.voice.tools.commands import speech_check
 from tests.conftest import TOMB, engine_env, run_engine
 from tests.voice.conftest import write_config
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from engine import PlayContext, SpokenLine, load_story
+from plugins.voice.casting.watcher import VoicesWatcher
 from plugins.voice.plugin import VoicePlugin
-from plugins.voice.watcher import VoicesWatcher
 from tests.conftest import TOMB
 from tests.voice.audio_checks import write_tone
 from tests.voice.conftest import write_config

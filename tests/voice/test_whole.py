@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 import soundfile
 
-from plugins.voice.audio import concat
-from plugins.voice.cast import Voice
-from plugins.voice.engines.base import LineSettings
-from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.models import XTTS, install
-from plugins.voice.settings import PiperSettings
+from plugins.voice.core.audio import concat
+from plugins.voice.core.settings import PiperSettings
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.models import XTTS, install
+from plugins.voice.engines.piper.engine import PiperEngine
 from tests.conftest import ENDINGS, ROOT, STATE, TOMB, engine_env, run_engine
 from tests.voice.conftest import write_config
 

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from plugins.voice.engines.base import LineSettings
-from plugins.voice.engines.xtts import XttsEngine
-from plugins.voice.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
-from plugins.voice.models import XTTS, ModelError, install, verify
-from plugins.voice.settings import XttsSettings
+from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
+from plugins.voice.core.settings import XttsSettings
+from plugins.voice.core.voice import LineSettings
+from plugins.voice.engines.models import XTTS, ModelError, install, verify
+from plugins.voice.engines.xtts.engine import XttsEngine
 from tests.voice.xtts_helpers import speak_reference, xtts_voice
 
 pytestmark = pytest.mark.slow

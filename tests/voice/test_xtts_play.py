@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 
 from engine import SpokenLine, load_story
-from plugins.voice.cache import AudioCache
-from plugins.voice.cast import Cast
-from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.engines.xtts import XttsEngine
-from plugins.voice.fallback import Fallback
-from plugins.voice.playback import Output
-from plugins.voice.references import ReferenceStore
-from plugins.voice.settings import CacheSettings, XttsSettings
-from plugins.voice.sinks import NullSink
-from plugins.voice.speaker import Speaker
+from plugins.voice.casting.cast import Cast
+from plugins.voice.casting.references import ReferenceStore
+from plugins.voice.core.settings import CacheSettings, XttsSettings
+from plugins.voice.engines.piper.engine import PiperEngine
+from plugins.voice.engines.xtts.engine import XttsEngine
+from plugins.voice.output.playback import Output
+from plugins.voice.output.sinks import NullSink
+from plugins.voice.pipeline.cache import AudioCache
+from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.pipeline.speaker import Speaker
 from tests.conftest import ENDINGS, TOMB, run_engine
 from tests.voice.conftest import write_config
 from tests.voice.test_xtts import Spy
@@ -148,8 +148,8 @@ def test_play_seeds_missing_voices_before_the_first_line(tmp_path: Path, tiny_xt
 
 
 def test_say_with_xtts_on_a_fresh_clone_seeds_the_reference_first(tmp_path: Path, tiny_xtts_dir: Path) -> None:
-    from plugins.voice.models import XTTS, install
-    from plugins.voice.references import check
+    from plugins.voice.casting.references import check
+    from plugins.voice.engines.models import XTTS, install
 
     install(XTTS, tiny_xtts_dir, tmp_path / "models" / "xtts_v2")
     config = write_config(tmp_path, voice=(

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import soundfile
 
-from plugins.voice.audio import concat
-from plugins.voice.cast import Voice
-from plugins.voice.engines.base import LineSettings
-from plugins.voice.engines.piper import PiperEngine
+from plugins.voice.core.audio import concat
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.piper.engine import PiperEngine
 
 
 def speak_reference(piper: PiperEngine, path: Path, text: str, variant: int = 0) -> Path:

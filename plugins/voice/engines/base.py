@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
-from plugins.voice.audio import AudioChunk
-from plugins.voice.cast import Voice
-
-
-@dataclass(frozen=True)
-class LineSettings:
-    """Per-line synthesis settings (from the character's profile)."""
-
-    speed: float = 1.0
-    language: str = "en"
-    background: bool = False  # made ahead of time (prefetch): may give way to a line being spoken
+from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.voice import LineSettings, Voice
 
 
 class Engine(Protocol):

@@ -6,11 +6,10 @@ import asyncio
 import io
 from collections.abc import Iterator, Sequence
 
-from plugins.voice.audio import AudioChunk
-from plugins.voice.cast import Voice
-from plugins.voice.engines.base import LineSettings
-from plugins.voice.errors import EngineUnavailable, SynthesisFailed
-from plugins.voice.settings import EdgeSettings
+from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed
+from plugins.voice.core.settings import EdgeSettings
+from plugins.voice.core.voice import LineSettings, Voice
 
 # Distinct defaults for characters whose profile names no edge voice.
 DEFAULT_VOICES = [

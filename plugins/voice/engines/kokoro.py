@@ -1,7 +1,7 @@
 """Kokoro-82M (kokoro-onnx): local neural TTS on the CPU; the [kokoro] extra bundles a model.
 
 Kokoro speaks at 24 kHz; playback converts that to the sound card's rate with the polyphase
-resampler (plugins.voice.audio.resample), never by changing the playback rate.
+resampler (plugins.voice.core.audio.resample), never by changing the playback rate.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from plugins.voice.audio import AudioChunk
-from plugins.voice.cast import Voice
-from plugins.voice.engines.base import LineSettings
-from plugins.voice.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
-from plugins.voice.models import KOKORO, ModelError, installed, model_files
-from plugins.voice.settings import KokoroSettings
-from plugins.voice.text import pack, sentences
+from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
+from plugins.voice.core.settings import KokoroSettings
+from plugins.voice.core.text import pack, sentences
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.models import KOKORO, ModelError, installed, model_files
 
 # Story language -> espeak-ng language Kokoro phonemizes with.
 LANGUAGES = {"en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "fr": "fr-fr", "es": "es", "it": "it",

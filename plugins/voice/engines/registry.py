@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.engines.base import Engine
 from plugins.voice.engines.edge import EdgeEngine
 from plugins.voice.engines.kokoro import KokoroEngine
-from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.engines.xtts import XttsEngine
-from plugins.voice.engines.xtts_remote import XttsRemoteEngine
-from plugins.voice.piper_styles import PiperStyle
-from plugins.voice.settings import VoiceSettings
+from plugins.voice.engines.piper.engine import PiperEngine
+from plugins.voice.engines.piper.styles import PiperStyle
+from plugins.voice.engines.xtts.engine import XttsEngine
+from plugins.voice.remote.client import XttsRemoteEngine
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine import write_atomic
-from plugins.voice.errors import VoiceError
+from plugins.voice.core.errors import VoiceError
 
 HEADER = "# How each voice_id is made with Piper (seeding and the piper engine). Edit freely.\n"
 

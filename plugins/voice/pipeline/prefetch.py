@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from engine import SpokenLine
-from plugins.voice.audio import AudioChunk, concat
-from plugins.voice.cache import AudioCache
-from plugins.voice.cast import Cast, Voice
-from plugins.voice.engines.base import Engine, LineSettings, closing
-from plugins.voice.errors import Preempted, SpeechFailure, VoiceError
-from plugins.voice.fallback import Fallback
+from plugins.voice.casting.cast import Cast
+from plugins.voice.core.audio import AudioChunk, concat
+from plugins.voice.core.errors import Preempted, SpeechFailure, VoiceError
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.base import Engine, closing
+from plugins.voice.pipeline.cache import AudioCache
+from plugins.voice.pipeline.fallback import Fallback
 
 log = logging.getLogger(__name__)
 

@@ -25,12 +25,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from engine import write_atomic
-from plugins.voice.audio import to_int16
-from plugins.voice.cast import Voice
-from plugins.voice.engines.base import LineSettings
-from plugins.voice.engines.xtts import SAMPLE_RATE, XTTS_LANGUAGES, XttsEngine
-from plugins.voice.errors import EngineUnavailable
-from plugins.voice.references import BadReference, ReferenceStore
+from plugins.voice.casting.references import BadReference, ReferenceStore
+from plugins.voice.core.audio import to_int16
+from plugins.voice.core.errors import EngineUnavailable
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.xtts.engine import SAMPLE_RATE, XTTS_LANGUAGES, XttsEngine
 
 VOICE_ID = re.compile(r"^[0-9a-f]{64}$")
 MAX_UPLOAD = 10 * 1024 * 1024

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import write_atomic
-from plugins.voice.errors import VoiceError
+from plugins.voice.core.errors import VoiceError
 
 MANIFEST = "manifest.json"
 

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from plugins.voice.core.errors import Preempted, SpeechFailure
 from plugins.voice.engines.base import Engine
-from plugins.voice.errors import Preempted, SpeechFailure
 
 log = logging.getLogger(__name__)
 STATIC_RECHECK = 0.5  # seconds

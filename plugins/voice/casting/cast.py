@@ -10,32 +10,16 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine import Story
-from plugins.voice.errors import MissingVoice, UnsafePath, VoiceError
-from plugins.voice.references import BadReference, ReferenceStore
+from plugins.voice.casting.references import BadReference, ReferenceStore
+from plugins.voice.core.errors import MissingVoice, UnsafePath, VoiceError
+from plugins.voice.core.voice import Voice
 
 VOICE_MAP = "voice_map.json"
 ENGINE_VOICE_KEYS = {"edge": "edge_voice", "piper": "piper_voice", "kokoro": "kokoro_voice"}
-
-
-@dataclass(frozen=True)
-class Voice:
-    """Everything that decides how one character sounds."""
-
-    character_id: str
-    voice_id: str
-    engine: str  # the engine the profile asks for
-    language: str
-    speed: float
-    variant: int  # the character's place in the cast: picks a distinct default voice on each engine
-    names: Mapping[str, str] = field(default_factory=dict)  # per-engine voice names from the profile
-    references: tuple[Path, ...] = ()  # checked reference WAVs for cloning engines
-    reference_hash: str | None = None  # sha256 over their contents, None if there are none
-    seed_failed: bool = False  # VoiceSeeder could not make its reference: cloning is not attempted
 
 
 def safe_path(folder: Path, relative: str) -> Path:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plugins.voice.errors import VoiceConfigError
+from plugins.voice.core.errors import VoiceConfigError
 
 ENGINES = ("xtts", "xtts-remote", "piper", "edge", "kokoro")
 SINKS = ("simpleaudio", "sounddevice", "null")

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from plugins.voice.errors import VoiceError
-from plugins.voice.transcriber import RATE, Transcriber, TranscriberError
+from plugins.voice.core.errors import VoiceError
+from plugins.voice.listening.transcriber import RATE, Transcriber, TranscriberError
 
 BLOCK = 0.1  # seconds of microphone audio per read
 KEEP_BEFORE_SPEECH = 1.0  # seconds of quiet kept ahead of the first word

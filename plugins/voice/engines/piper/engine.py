@@ -10,12 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from plugins.voice.audio import AudioChunk, resample
-from plugins.voice.cast import Voice
-from plugins.voice.engines.base import LineSettings
-from plugins.voice.errors import SynthesisFailed, VoiceNotSupported
-from plugins.voice.piper_styles import PiperStyle
-from plugins.voice.settings import PiperSettings
+from plugins.voice.core.audio import AudioChunk, resample
+from plugins.voice.core.errors import SynthesisFailed, VoiceNotSupported
+from plugins.voice.core.settings import PiperSettings
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.piper.styles import PiperStyle
 
 # Distinct default voices for characters whose profile names no Piper voice:
 # (length scale, pitch factor). Pitch is shifted by resampling; the length scale

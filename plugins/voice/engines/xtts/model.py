@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugins.voice.errors import EngineUnavailable, Preempted, SpeechFailure, SynthesisFailed
-from plugins.voice.latents import LatentsCache
-from plugins.voice.models import XTTS, ModelError, verify
-from plugins.voice.settings import XttsSettings
+from plugins.voice.core.errors import EngineUnavailable, Preempted, SpeechFailure, SynthesisFailed
+from plugins.voice.core.settings import XttsSettings
+from plugins.voice.engines.models import XTTS, ModelError, verify
+from plugins.voice.engines.xtts.latents import LatentsCache
 
 log = logging.getLogger(__name__)
 DONE = object()  # the last item of a request's output

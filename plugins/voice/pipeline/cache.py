@@ -24,8 +24,8 @@ import numpy as np
 import soundfile
 
 from engine import write_atomic
-from plugins.voice.audio import AudioChunk
-from plugins.voice.settings import CacheSettings
+from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.settings import CacheSettings
 
 FORMAT = 1
 STALE_SECONDS = 600.0  # a temporary file this old belongs to no write in progress

@@ -11,11 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from plugins.voice.audio import AudioChunk
-from plugins.voice.cast import Voice
-from plugins.voice.engines.base import LineSettings
-from plugins.voice.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
-from plugins.voice.settings import XttsRemoteSettings
+from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
+from plugins.voice.core.settings import XttsRemoteSettings
+from plugins.voice.core.voice import LineSettings, Voice
 
 HEADER_BYTES = 44
 CHUNK_BYTES = 4800  # 0.1 s of 24 kHz PCM16 per yielded chunk

@@ -15,15 +15,14 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from plugins.voice.audio import AudioChunk
-from plugins.voice.cast import Voice
-from plugins.voice.engines.base import LineSettings
-from plugins.voice.engines.xtts_model import Request, XttsModel, short
-from plugins.voice.errors import EngineUnavailable, SpeechFailure, SynthesisFailed, VoiceNotSupported
-from plugins.voice.latents import Latents
-from plugins.voice.models import MANIFEST
-from plugins.voice.settings import XttsSettings
-from plugins.voice.text import pack
+from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, SynthesisFailed, VoiceNotSupported
+from plugins.voice.core.settings import XttsSettings
+from plugins.voice.core.text import pack
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.models import MANIFEST
+from plugins.voice.engines.xtts.latents import Latents
+from plugins.voice.engines.xtts.model import Request, XttsModel, short
 
 log = logging.getLogger(__name__)
 XTTS_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja",

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from plugins.voice.audio import AudioChunk, normalize, resample, to_int16
-from plugins.voice.sinks import NoAudioDevice, NullSink, Sink
+from plugins.voice.core.audio import AudioChunk, normalize, resample, to_int16
+from plugins.voice.output.sinks import NoAudioDevice, NullSink, Sink
 
 log = logging.getLogger(__name__)
 

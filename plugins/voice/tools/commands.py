@@ -17,20 +17,31 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from engine import load_story, write_atomic
-from plugins.voice.audio import concat, resample
-from plugins.voice.cache import AudioCache
-from plugins.voice.cast import Cast, read_voice_map
-from plugins.voice.engines.base import Engine, LineSettings
+from plugins.voice.casting.cast import Cast, read_voice_map
+from plugins.voice.casting.references import ReferenceStore
+from plugins.voice.casting.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
+from plugins.voice.core.audio import concat, resample
+from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.settings import ENGINES, BridgeSettings, VoiceSettings, voice_settings
+from plugins.voice.core.voice import LineSettings
+from plugins.voice.engines.base import Engine
+from plugins.voice.engines.models import (
+    BUNDLED,
+    KOKORO,
+    WHISPER,
+    XTTS,
+    ModelError,
+    bundled_files,
+    install,
+    installed,
+    model_files,
+)
+from plugins.voice.engines.piper.styles import read_styles
 from plugins.voice.engines.registry import build_engines
-from plugins.voice.engines.xtts import preload_torch
-from plugins.voice.errors import VoiceError
-from plugins.voice.fallback import Fallback
-from plugins.voice.models import BUNDLED, KOKORO, WHISPER, XTTS, ModelError, bundled_files, install, installed, model_files
-from plugins.voice.piper_styles import read_styles
-from plugins.voice.references import ReferenceStore
-from plugins.voice.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
-from plugins.voice.settings import ENGINES, BridgeSettings, VoiceSettings, voice_settings
-from plugins.voice.transcriber import Transcriber, word_error_rate, words
+from plugins.voice.engines.xtts.engine import preload_torch
+from plugins.voice.listening.transcriber import Transcriber, word_error_rate, words
+from plugins.voice.pipeline.cache import AudioCache
+from plugins.voice.pipeline.fallback import Fallback
 
 MODEL_KINDS = {"xtts": XTTS, "kokoro": KOKORO, "whisper": WHISPER}
 
@@ -230,8 +241,8 @@ def serve_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> 
 
     import uvicorn
 
-    from plugins.voice.bridge import create_app
-    from plugins.voice.engines.xtts import XttsEngine
+    from plugins.voice.engines.xtts.engine import XttsEngine
+    from plugins.voice.remote.server import create_app
 
     settings = voice_settings(config)
     host, port = args.host or settings.bridge.host, args.port or settings.bridge.port

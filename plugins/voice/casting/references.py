@@ -17,8 +17,8 @@ import numpy as np
 import soundfile
 
 from engine import write_atomic
-from plugins.voice.audio import resample
-from plugins.voice.errors import VoiceError
+from plugins.voice.core.audio import resample
+from plugins.voice.core.errors import VoiceError
 
 MIN_SECONDS = 1.0
 MAX_SECONDS = 30.0

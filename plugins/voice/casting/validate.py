@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from engine import Problem, Story
-from plugins.voice.cast import Cast
+from plugins.voice.casting.cast import Cast
+from plugins.voice.casting.references import BadReference, check
+from plugins.voice.core.errors import UnsafePath, VoiceError
+from plugins.voice.core.settings import ENGINES, VoiceSettings
 from plugins.voice.engines.kokoro import LANGUAGES as KOKORO_LANGUAGES
 from plugins.voice.engines.kokoro import KokoroEngine
-from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.engines.xtts import XTTS_LANGUAGES
-from plugins.voice.errors import UnsafePath, VoiceError
-from plugins.voice.references import BadReference, check
-from plugins.voice.settings import ENGINES, VoiceSettings
+from plugins.voice.engines.piper.engine import PiperEngine
+from plugins.voice.engines.xtts.engine import XTTS_LANGUAGES
 
 
 def _line_of(path: Path, key: str) -> int:

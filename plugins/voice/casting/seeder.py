@@ -19,13 +19,13 @@ import numpy as np
 import soundfile
 
 from engine import Story, write_atomic
-from plugins.voice.audio import AudioChunk, concat, resample, to_int16
-from plugins.voice.cast import VOICE_MAP, read_voice_map
-from plugins.voice.engines.piper import PiperEngine
-from plugins.voice.errors import SpeechFailure, VoiceError
-from plugins.voice.piper_styles import read_styles, write_styles
-from plugins.voice.seed_texts import seed_text
-from plugins.voice.settings import PiperSettings
+from plugins.voice.casting.cast import VOICE_MAP, read_voice_map
+from plugins.voice.casting.seed_texts import seed_text
+from plugins.voice.core.audio import AudioChunk, concat, resample, to_int16
+from plugins.voice.core.errors import SpeechFailure, VoiceError
+from plugins.voice.core.settings import PiperSettings
+from plugins.voice.engines.piper.engine import PiperEngine
+from plugins.voice.engines.piper.styles import read_styles, write_styles
 
 SEED_FAILED = "VOICE_SEED_FAILED"
 RATE = 22050

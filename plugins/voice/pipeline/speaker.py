@@ -11,15 +11,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine import SpokenLine
-from plugins.voice.audio import AudioChunk, concat
-from plugins.voice.cache import AudioCache, cache_key
-from plugins.voice.cast import Cast, Voice
-from plugins.voice.engines.base import Engine, LineSettings, closing
-from plugins.voice.errors import Preempted, SpeechFailure, VoiceError, VoiceNotSupported
-from plugins.voice.fallback import Fallback
-from plugins.voice.playback import Output
-from plugins.voice.prefetch import Gate, Prefetcher, resolve
-from plugins.voice.seeder import SEED_FAILED, VoiceSeeder
+from plugins.voice.casting.cast import Cast
+from plugins.voice.casting.seeder import SEED_FAILED, VoiceSeeder
+from plugins.voice.core.audio import AudioChunk, concat
+from plugins.voice.core.errors import Preempted, SpeechFailure, VoiceError, VoiceNotSupported
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.base import Engine, closing
+from plugins.voice.output.playback import Output
+from plugins.voice.pipeline.cache import AudioCache, cache_key
+from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.pipeline.prefetch import Gate, Prefetcher, resolve
 
 log = logging.getLogger(__name__)
 

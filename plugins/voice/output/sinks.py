@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from plugins.voice.errors import NoAudioDevice
+from plugins.voice.core.errors import NoAudioDevice
 
 __all__ = ["NoAudioDevice", "NullSink", "Sink", "SimpleaudioSink", "SounddeviceSink", "open_sink"]
 BLOCK_SECONDS = 0.1  # how often a playing sink checks for stop

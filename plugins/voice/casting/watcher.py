@@ -15,7 +15,7 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from plugins.voice.cast import VOICE_MAP
+from plugins.voice.casting.cast import VOICE_MAP
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from plugins.voice.audio import resample
-from plugins.voice.errors import VoiceError
-from plugins.voice.models import WHISPER, ModelError, model_files
-from plugins.voice.settings import SpeechInputSettings
+from plugins.voice.core.audio import resample
+from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.settings import SpeechInputSettings
+from plugins.voice.engines.models import WHISPER, ModelError, model_files
 
 RATE = 16000  # what Whisper listens at
 EXTRA = "speech recognition needs the [stt] extra (pip install -e '.[stt]')"

@@ -1,0 +1,1 @@
+"""Who speaks with which voice: the cast, reference WAVs (checked, seeded by Piper, watched), profile checks."""

@@ -1,0 +1,1 @@
+"""The dependency-free core: voices, line settings, audio chunks, text, errors, settings."""

@@ -1,0 +1,1 @@
+"""Piper: local neural TTS on the CPU, and the Piper styles of voices/piper_voices.toml."""

@@ -1,0 +1,1 @@
+"""Speaking your choices: speech input and the Whisper transcriber."""

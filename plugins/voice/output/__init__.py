@@ -1,0 +1,1 @@
+"""Where sound goes: playback (one rate, one loudness, --record) and the sinks."""

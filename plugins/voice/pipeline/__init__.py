@@ -1,0 +1,1 @@
+"""The line pipeline: speaker, fallback, prefetch and the audio cache."""

@@ -1,0 +1,1 @@
+"""Remote XTTS: the bridge server and the xtts-remote client, one wire protocol."""

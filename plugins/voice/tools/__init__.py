@@ -1,0 +1,1 @@
+"""Commands outside play: say, models, voices seed, bridge serve, cache."""
