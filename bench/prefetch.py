@@ -98,6 +98,7 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
     from engine.saves import GameState
     from engine.terminal import Terminal
     from plugins.voice import plugin as voice_plugin
+    from plugins.voice import session as voice_session
     from plugins.voice.output import sinks
 
     work = Path(tempfile.mkdtemp(prefix="bench-prefetch-"))
@@ -108,7 +109,7 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
                         "engine": "piper", "xtts": {"model_dir": str(work / "no-xtts")},
                         "edge": {"endpoint": "ws://127.0.0.1:9/edge"}}}
     sinks.open_sink = lambda name, rate: PacedSink()  # type: ignore[assignment]
-    voice_plugin.open_sink = sinks.open_sink  # type: ignore[attr-defined]
+    voice_session.open_sink = sinks.open_sink  # type: ignore[assignment]
     records: list[dict] = []
     story = load_story(story_dir)
     pm = make_plugin_manager(config)

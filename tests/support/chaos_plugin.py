@@ -155,9 +155,9 @@ class FlakySink:
 
 
 def _patch_sink() -> None:
-    from plugins.voice import plugin
+    from plugins.voice import session
 
-    plugin.open_sink = lambda name, rate: FlakySink()  # type: ignore[assignment]
+    session.open_sink = lambda name, rate: FlakySink()  # type: ignore[assignment]
 
 
 def _patch_speaker() -> None:

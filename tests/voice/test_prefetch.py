@@ -71,7 +71,7 @@ class SteppedEngine:
 
 
 def lines(*texts: str) -> list[SpokenLine]:
-    return [SpokenLine(f"l{n}", "s", "guide", "Tariq", text, False, "en") for n, text in enumerate(texts)]
+    return [SpokenLine(f"line:{text}", "s", "guide", "Tariq", text, False, "en") for text in texts]
 
 
 def rig(tmp_path: Path, engine: Any, depth: int = 12) -> tuple[Prefetcher, AudioCache, Fallback, Cast]:

@@ -10,12 +10,14 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine import Story
 from plugins.voice.casting.references import BadReference, ReferenceStore
 from plugins.voice.core.errors import MissingVoice, UnsafePath, VoiceError
+from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.core.voice import Voice
 
 VOICE_MAP = "voice_map.json"
@@ -46,6 +48,18 @@ def read_voice_map(voices_dir: Path) -> dict[str, str]:
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         raise VoiceError(f"{path} must map character_id to voice_id (strings only).")
     return data
+
+
+@dataclass(frozen=True)
+class ReferenceChange:
+    users: list[str]  # the characters whose reference this file is
+    new_voice: bool  # a different recording was accepted: their voice changed
+    removed: bool  # the file is gone: they lose their cloned voice
+
+
+def build_cast(story: Story, settings: VoiceSettings, voice_map: dict[str, str]) -> Cast:
+    """The one way a Cast is made (play, `engine check`, `engine say`)."""
+    return Cast(story, settings.voices_dir, settings.engine, voice_map, ReferenceStore(settings.checked_dir))
 
 
 class Cast:
@@ -125,19 +139,26 @@ class Cast:
             if path.is_file():
                 self.reference_changed(path, notify)
 
-    def reference_changed(self, path: Path, notify: Callable[[str], None]) -> list[str]:
-        """A reference WAV appeared, changed or vanished; returns the characters it affects."""
+    def reference_changed(self, path: Path, notify: Callable[[str], None]) -> ReferenceChange:
+        """A reference WAV appeared, changed or vanished: what that does to the characters using it."""
         users = self.reference_paths().get(path, [])
+        before = self.store.get(path)
         if not path.is_file():
             if self.store.forget(path):
                 notify(f"{path.name} was removed; {', '.join(users) or 'nobody'} will use another engine.")
-            return users
+            return ReferenceChange(users, new_voice=False, removed=before is not None)
         try:
-            self.store.accept(path)
+            after = self.store.accept(path)
         except BadReference as exc:
-            kept = " The previous recording stays." if self.store.get(path) else ""
+            kept = " The previous recording stays." if before else ""
             notify(f"{exc}.{kept}")
-        return users
+            return ReferenceChange(users, new_voice=False, removed=False)
+        return ReferenceChange(users, new_voice=after != before, removed=False)
+
+    def mark_seed_failed(self, character_id: str) -> None:
+        """VoiceSeeder could not make this character's reference: cloning engines pass it over."""
+        with self.lock:
+            self.seed_failed.add(character_id)
 
     def set_voice_map(self, voice_map: dict[str, str]) -> None:
         with self.lock:

@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from plugins.voice.core.audio import AudioChunk
 from plugins.voice.core.voice import LineSettings, Voice
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """Something an engine reports while it works (a model loading, ready, refused); the session
+    decides who hears of it (a notice for the player, a trace record). Engines never print."""
+
+    engine: str
+    kind: str  # "loading", "ready" or "failed"
+    text: str
+
+
+EngineEvents = Callable[[EngineEvent], None]
+
+
+def log_event(event: EngineEvent) -> None:
+    log.info("%s %s: %s", event.engine, event.kind, event.text)
 
 
 class Engine(Protocol):

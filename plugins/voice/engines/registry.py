@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from plugins.voice.core.settings import VoiceSettings
-from plugins.voice.engines.base import Engine
+from plugins.voice.engines.base import Engine, EngineEvents, log_event
 from plugins.voice.engines.edge import EdgeEngine
 from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.piper.engine import PiperEngine
@@ -17,10 +16,10 @@ from plugins.voice.remote.client import XttsRemoteEngine
 log = logging.getLogger(__name__)
 
 
-def build_engines(settings: VoiceSettings, progress: Callable[[str], None] = log.info,
+def build_engines(settings: VoiceSettings, events: EngineEvents = log_event,
                   piper_styles: dict[str, PiperStyle] | None = None) -> dict[str, Engine]:
     engines: dict[str, Engine] = {
-        "xtts": XttsEngine(settings.xtts, progress),
+        "xtts": XttsEngine(settings.xtts, events),
         "edge": EdgeEngine(settings.edge),
         "piper": PiperEngine(settings.piper, piper_styles),
         "kokoro": KokoroEngine(settings.kokoro),

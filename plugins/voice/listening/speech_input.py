@@ -42,6 +42,9 @@ class SpeechInput:
             if not path.is_file():
                 raise VoiceError(f"--speech-input-files: {path} does not exist.")
         self.ready = threading.Thread(target=self._warm_up, name="whisper-load", daemon=True)
+
+    def start(self) -> None:
+        """Loads the model in the background (whisper-load, joined by close)."""
         self.ready.start()
 
     def _warm_up(self) -> None:
@@ -59,7 +62,8 @@ class SpeechInput:
         """Game's end (runner's thread): waits for the model load and any answer being transcribed."""
         self.closed.set()
         for thread in [self.ready, *self.workers]:
-            thread.join()
+            if thread.ident is not None:
+                thread.join()
 
     def source(self) -> Any:
         if self.transcriber.error or self.no_microphone:

@@ -90,6 +90,11 @@ class Fallback:
             steps.append(Step(name, None if reason else engine, reason))
         return Plan(tuple(steps))
 
+    def ready(self, name: str) -> bool:
+        """Whether this engine is configured and could run now (e.g. XTTS, before seeding its voices)."""
+        engine = self.engines.get(name)
+        return engine is not None and name not in self.down and engine.missing() is None
+
     def attempt(self, preferred: str, work: Callable[[Engine], T]) -> Outcome[T]:
         """Runs `work` with each usable engine in order until one succeeds. The single copy of the
         fallback loop (speaker, prefetch and `engine say` all use it) and of the policy: a failure

@@ -131,6 +131,10 @@ class Prefetcher:
         self.running: dict[str, Task] = {}
         self.produced: set[str] = set()
         self.last: list[SpokenLine] = []
+        self.generation = 0  # of the upcoming-lines list; `planned` is the one the queue was made from
+        self.planned = 0
+        self.planning = False
+        self.speaking: str | None = None  # the key the speaker is making now: not queued again
         self.changed = threading.Condition()
         self.stopping = False
         self.threads = [threading.Thread(target=self._work, name=f"voice-prefetch-{n}", daemon=True)
@@ -139,8 +143,22 @@ class Prefetcher:
             thread.start()
 
     def update(self, lines: Sequence[SpokenLine]) -> None:
-        """Replaces the queue with these lines (nearest first), keeping only work still wanted."""
-        self.last = list(lines)
+        """Runner's thread, so nothing slow: drops work for lines no longer in the list (a choice made
+        them unreachable), even mid-line, and leaves the new list for a prefetch thread to plan."""
+        wanted = {line.line_id for line in lines}
+        with self.changed:
+            self.last = list(lines)
+            self.generation += 1
+            for task in self.running.values():
+                if task.line.line_id not in wanted and not task.adopted.is_set():
+                    task.cancelled.set()
+            self.queue = [task for task in self.queue if task.line.line_id in wanted]
+            self.changed.notify_all()
+        self.gate.wake()  # cancelled tasks waiting at the gate see it now
+
+    def _plan(self, lines: list[SpokenLine], generation: int) -> None:
+        """Prefetch thread: the new list as tasks (nearest first, bounded, one per key, none cached).
+        Resolving voices and keys may read files or load a model, so it is done here."""
         tasks: dict[str, Task] = {}
         for line in lines:
             if len(tasks) >= self.depth:
@@ -151,13 +169,16 @@ class Prefetcher:
             _, voice, key = resolved
             tasks[key] = Task(line, key, voice)
         with self.changed:
+            if generation != self.generation:
+                return  # a newer list came meanwhile: it is planned next
+            self.planned = generation
             kept = {id(task) for key, task in self.running.items() if key in tasks or task.adopted.is_set()}
             for task in self.running.values():
                 if id(task) not in kept:
-                    task.cancelled.set()  # that branch is no longer reachable
-            self.queue = [task for key, task in tasks.items() if key not in self.running]
+                    task.cancelled.set()  # e.g. a voice changed: it is made again under its new key
+            self.queue = [task for key, task in tasks.items() if key not in self.running and key != self.speaking]
             self.changed.notify_all()
-        self.gate.wake()  # cancelled tasks waiting at the gate see it now
+        self.gate.wake()
 
     def requeue(self) -> None:
         """Voices changed: their lines have new keys, so queue the last list again."""
@@ -167,6 +188,7 @@ class Prefetcher:
         """The speaker reached this line: its task if it is being made (never cancelled from now on);
         a queued task for it is dropped (the speaker makes the line itself)."""
         with self.changed:
+            self.speaking = key
             task = self.running.get(key)
             if task is not None and not task.cancelled.is_set():
                 task.adopted.set()
@@ -187,14 +209,30 @@ class Prefetcher:
         for thread in self.threads:
             thread.join()
 
+    def _unplanned(self) -> bool:
+        return self.planned != self.generation and not self.planning
+
     def _work(self) -> None:
         while True:
             with self.changed:
-                self.changed.wait_for(lambda: self.stopping or bool(self.queue))
+                self.changed.wait_for(lambda: self.stopping or bool(self.queue) or self._unplanned())
                 if self.stopping:
                     return
-                task = self.queue.pop(0)
-                self.running[task.key] = task
+                if self._unplanned():
+                    self.planning = True
+                    lines, generation = self.last, self.generation
+                else:
+                    task = self.queue.pop(0)
+                    self.running[task.key] = task
+                    generation = -1
+            if generation >= 0:
+                try:
+                    self._plan(lines, generation)
+                finally:
+                    with self.changed:
+                        self.planning = False
+                        self.changed.notify_all()
+                continue
             try:
                 preempted = self._render(task)
             except Exception:  # a bug here must not stop prefetching; the speaker makes the line itself

@@ -132,8 +132,7 @@ class Speaker:
         self.refresh(self.cast.order)
 
     def _seed(self, seeder: VoiceSeeder) -> None:
-        xtts = self.fallback.engines.get("xtts")
-        if xtts is None or xtts.missing() is not None:
+        if not self.fallback.ready("xtts"):
             return  # nothing would clone these voices now: no need to make them yet
         needed = seeder.needs_seed()
         if not needed:
@@ -143,7 +142,7 @@ class Speaker:
         for result in results:
             self.trace({"event": "seed", **asdict(result)})
             if result.status == SEED_FAILED:
-                self.cast.seed_failed.add(result.character_id)
+                self.cast.mark_seed_failed(result.character_id)
                 self.notify(f"{SEED_FAILED} for {result.character_id}: {result.detail}. Its lines use another engine.")
 
     def refresh(self, character_ids: list[str]) -> None:

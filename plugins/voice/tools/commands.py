@@ -17,8 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from engine import load_story, write_atomic
-from plugins.voice.casting.cast import Cast, read_voice_map
-from plugins.voice.casting.references import ReferenceStore
+from plugins.voice.casting.cast import build_cast, read_voice_map
 from plugins.voice.casting.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
 from plugins.voice.core.audio import concat, resample
 from plugins.voice.core.errors import VoiceError
@@ -113,8 +112,7 @@ def say_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> in
 def _say(args: argparse.Namespace, story: Any, settings: VoiceSettings, engines: dict[str, Engine],
          fallback: Fallback) -> int:
     tell = lambda text: print(text, file=sys.stderr)  # noqa: E731
-    cast = Cast(story, settings.voices_dir, settings.engine, read_voice_map(settings.voices_dir),
-                ReferenceStore(settings.checked_dir))
+    cast = build_cast(story, settings, read_voice_map(settings.voices_dir))
     preferred = args.engine or cast.voice_for(args.character).engine
     cloning = any(step.engine is not None and step.name == "xtts" for step in fallback.plan(preferred).steps)
     if settings.auto_seed and cloning:  # like play: a missing reference is seeded before XTTS clones it
@@ -123,7 +121,7 @@ def _say(args: argparse.Namespace, story: Any, settings: VoiceSettings, engines:
             for result in seeder.seed(only=[args.character]):
                 tell(f"Seeding {result.voice_id}.wav with Piper: {result.status} {result.detail}".rstrip() + ".")
                 if result.status == SEED_FAILED:
-                    cast.seed_failed.add(args.character)
+                    cast.mark_seed_failed(args.character)
             cast.set_voice_map(read_voice_map(settings.voices_dir))
     cast.check_references(tell)
     voice = cast.voice_for(args.character)

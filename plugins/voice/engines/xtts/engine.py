@@ -12,14 +12,15 @@ import functools
 import importlib.util
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from plugins.voice.core.audio import AudioChunk
 from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, SynthesisFailed, VoiceNotSupported
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.core.text import pack
-from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.core.voice import LineSettings
+from plugins.voice.engines.base import EngineEvents, Voice, log_event
 from plugins.voice.engines.models import MANIFEST
 from plugins.voice.engines.xtts.latents import Latents
 from plugins.voice.engines.xtts.model import Request, XttsModel, short
@@ -42,9 +43,9 @@ class XttsEngine:
     name = "xtts"
     pausable = False  # its owner thread puts background work aside for the speaker by itself
 
-    def __init__(self, settings: XttsSettings, progress: Callable[[str], None] = log.info) -> None:
+    def __init__(self, settings: XttsSettings, events: EngineEvents = log_event) -> None:
         self.settings = settings
-        self.owner = XttsModel(settings, progress)
+        self.owner = XttsModel(settings, events)
 
     # what tests, benches and the bridge read
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import pickle
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +36,7 @@ class LatentsCache:
             try:
                 stored = torch.load(path, map_location="cpu", weights_only=True)
                 latents = (stored["gpt_cond_latent"], stored["speaker_embedding"])
-            except Exception:  # damaged file: compute again
+            except (OSError, RuntimeError, EOFError, ValueError, KeyError, pickle.UnpicklingError):  # damaged: again
                 log.warning("latents file %s is damaged; recomputing", path.name)
         if latents is None:
             latents = compute()

@@ -23,6 +23,7 @@ from typing import Any
 
 from plugins.voice.core.errors import EngineUnavailable, Preempted, SpeechFailure, SynthesisFailed
 from plugins.voice.core.settings import XttsSettings
+from plugins.voice.engines.base import EngineEvent, EngineEvents
 from plugins.voice.engines.models import XTTS, ModelError, verify
 from plugins.voice.engines.xtts.latents import LatentsCache
 
@@ -51,9 +52,9 @@ class Request:
 
 
 class XttsModel:
-    def __init__(self, settings: XttsSettings, progress: Callable[[str], None]) -> None:
+    def __init__(self, settings: XttsSettings, events: EngineEvents) -> None:
         self.settings = settings
-        self.progress = progress
+        self.events = events
         self.model: Any = None
         self.device = "cpu"
         self.error: str | None = None
@@ -155,10 +156,10 @@ class XttsModel:
     def _load(self) -> None:
         started = time.monotonic()
         folder = self.settings.model_dir
-        self.progress(f"xtts: loading the model from {folder} ...")
+        self.events(EngineEvent("xtts", "loading", f"loading the model from {folder} ..."))
         try:
             self.model = self._build()
-            self.progress(f"xtts: model ready on {self.device} in {time.monotonic() - started:.1f} s")
+            self.events(EngineEvent("xtts", "ready", f"model ready on {self.device} in {time.monotonic() - started:.1f} s"))
         except ModelError as exc:
             self.error = str(exc)
         except Exception as exc:  # torch and coqui raise many kinds; all mean "this model cannot load"
@@ -166,7 +167,7 @@ class XttsModel:
         finally:
             self.loaded.set()
         if self.error:
-            self.progress(f"xtts: {self.error}")
+            self.events(EngineEvent("xtts", "failed", self.error))
 
     def _build(self) -> Any:
         folder = self.settings.model_dir

@@ -1,0 +1,149 @@
+"""One game's voice: everything the voice plugin runs while a story plays, built by one factory.
+
+Threads. Each has a name, one owner that starts it, a stop signal, and a join in `close()`:
+- the runner's thread (the engine's) calls the hooks, hence every public method here, and
+  `Speaker.say/prefetch/skip`; nothing slow happens on it (lines are queued, not resolved);
+- `voice-speaker` (owned by Speaker) speaks queued lines one by one: Fallback.attempt, the
+  cache, Output, Prefetcher.adopt, Cast.voice_for; seeds and prepares engines before the first line;
+- `voice-prefetch-N` (Prefetcher) makes upcoming lines into the cache: Fallback.attempt, the cache;
+- `voice-reprobe` (Fallback) re-probes engines that dropped out;
+- `xtts-model` (XttsModel) is the only thread that touches the XTTS model;
+- the watchdog observer (VoicesWatcher) calls `voices_changed`: Cast, then Speaker.refresh;
+- `whisper-load`, `speech-file`, `microphone` (SpeechInput) transcribe answers into queues.
+Who waits on whom: the runner waits on a line's `done` event and on answers; the speaker waits
+on the sink, on a prefetch task's chunks (Task.follow) and on XTTS's output queue; prefetch
+waits on the Gate and on XTTS's output queue. Nobody waits on the runner, the XTTS owner waits
+on nobody, and no lock is held across a `yield` or any of these waits. torch is imported on the
+runner's thread before any of these threads starts (preload_torch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine import PlayContext, SpokenLine
+from plugins.voice.casting.cast import VOICE_MAP, Cast, build_cast, read_voice_map
+from plugins.voice.casting.seeder import STYLES_FILE, VoiceSeeder
+from plugins.voice.casting.watcher import VoicesWatcher
+from plugins.voice.core.errors import NoAudioDevice, VoiceError
+from plugins.voice.core.settings import VoiceSettings, voice_settings
+from plugins.voice.engines.base import Engine, EngineEvent
+from plugins.voice.engines.piper.styles import read_styles
+from plugins.voice.engines.registry import build_engines
+from plugins.voice.engines.xtts.engine import preload_torch
+from plugins.voice.listening.speech_input import SpeechInput
+from plugins.voice.listening.transcriber import Transcriber
+from plugins.voice.output.playback import Output, Recording
+from plugins.voice.output.sinks import NullSink, Sink, open_sink
+from plugins.voice.pipeline.cache import AudioCache
+from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.pipeline.speaker import Job, Speaker
+
+
+class VoiceSession:
+    def __init__(self, cast: Cast, engines: list[Engine], speaker: Speaker, speech: SpeechInput | None,
+                 notify: Callable[[str], None], settings: VoiceSettings) -> None:
+        self.cast = cast
+        self.engines = engines
+        self.speaker = speaker
+        self.speech = speech
+        self.notify = notify
+        self.jobs: dict[str, Job] = {}
+        self.watcher = VoicesWatcher(settings.voices_dir, self.voices_changed)
+
+    @classmethod
+    def start(cls, context: PlayContext) -> VoiceSession:
+        """The one factory: parses the settings once, builds every part, then starts the threads."""
+        settings = voice_settings(dict(context.config))
+        notify = context.notify
+        speech = None
+        files = context.options.get("speech_input_files")
+        if files or context.options.get("speech_input") or settings.speech_input.enabled:
+            speech = SpeechInput(Transcriber(settings.speech_input), notify, files, context.trace)  # may refuse
+        voice_map = _read(lambda: read_voice_map(settings.voices_dir), {}, notify, "Voices come from the profiles.")
+        styles = _read(lambda: read_styles(settings.voices_dir / STYLES_FILE), {}, notify, "Piper uses defaults.")
+        cast = build_cast(context.story, settings, voice_map)
+        def told(event: EngineEvent) -> None:
+            context.trace({"event": "engine", "engine": event.engine, "kind": event.kind, "text": event.text})
+            notify(f"{event.engine}: {event.text}")
+
+        engines = build_engines(settings, told, styles)
+        if engines["xtts"].missing() is None:
+            preload_torch()  # before any of our threads exist (see preload_torch)
+        seeder = VoiceSeeder(context.story, settings.voices_dir, settings.piper) if settings.auto_seed else None
+        depth = settings.prefetch.depth if settings.prefetch.enabled else 0
+        speaker = Speaker(cast, Fallback(engines, settings.fallback, notify, settings.reprobe_seconds),
+                          AudioCache(settings.cache), _output(settings, context.options, notify), context.trace, notify,
+                          seeder, depth, settings.prefetch.workers)
+        session = cls(cast, list(engines.values()), speaker, speech, notify, settings)
+        if speech is not None:
+            speech.start()
+        session.watcher.start()
+        return session
+
+    def say(self, line: SpokenLine) -> None:
+        self.jobs[line.line_id] = self.speaker.say(line)
+
+    def prefetch(self, lines: list[SpokenLine]) -> None:
+        self.speaker.prefetch(lines)
+
+    def delivery(self, line: SpokenLine) -> Any:
+        job = self.jobs.get(line.line_id)
+        return job.done if job else None
+
+    def skip(self, line: SpokenLine) -> None:
+        job = self.jobs.get(line.line_id)
+        if job is not None:
+            self.speaker.skip(job)
+
+    def answer_source(self) -> Any:
+        return self.speech.source() if self.speech is not None else None
+
+    def voices_changed(self, path: Path) -> None:
+        """A reference WAV or voice_map.json changed while the game runs (watcher thread)."""
+        if path.name == VOICE_MAP:
+            try:
+                self.cast.set_voice_map(read_voice_map(path.parent) if path.exists() else {})
+            except VoiceError as exc:
+                self.notify(f"{exc} The previous voice map stays.")
+                return
+            self.notify(f"{VOICE_MAP} reloaded.")
+            self.speaker.refresh(self.cast.order)
+            return
+        changed = self.cast.reference_changed(path, self.notify)
+        if changed.users and changed.new_voice:
+            names = ", ".join(self.cast.story.characters[c].display_name for c in changed.users)
+            self.notify(f"New voice for {names} from {path.name}.")
+        if changed.users and (changed.new_voice or changed.removed):
+            self.speaker.refresh(changed.users)
+
+    def close(self, drain: bool) -> None:
+        """At the end of the game (runner's thread): stops and joins every thread, in dependency order."""
+        if self.speech is not None:
+            self.speech.close()
+        self.watcher.stop()
+        self.speaker.close(drain=drain)
+        for engine in self.engines:
+            engine.close()
+
+
+def _read(read: Callable[[], Any], default: Any, notify: Callable[[str], None], consequence: str) -> Any:
+    try:
+        return read()
+    except VoiceError as exc:
+        notify(f"{exc} {consequence}")
+        return default
+
+
+def _output(settings: VoiceSettings, options: Any, notify: Callable[[str], None]) -> Output:
+    record = options.get("record")
+    recording = Recording(record, settings.output_rate, settings.line_gap) if record else None
+    sink: Sink
+    try:
+        sink = open_sink(options.get("sink") or settings.sink, settings.output_rate)
+    except NoAudioDevice as exc:
+        notify(f"No audio device ({exc}); the story goes on as text.")
+        sink = NullSink()
+    return Output(sink, settings.output_rate, settings.loudness_dbfs, notify, recording)
