@@ -88,8 +88,10 @@ class Output:
             self.sink = NullSink()
         return started
 
-    def end_line(self) -> None:
+    def end_line(self) -> list[float]:
+        """Waits until the line has been heard; returns the silences inside it (chunks that came late)."""
         self.sink.drain()
+        return list(self.gaps)
 
     def stop(self) -> None:
         self.sink.stop()

@@ -198,6 +198,11 @@ class Prefetcher:
         self.gate.wake()
         return task
 
+    def made(self, key: str) -> bool:
+        """Whether prefetch put this key in the cache (for the trace)."""
+        with self.changed:
+            return key in self.produced
+
     def close(self) -> None:
         with self.changed:
             self.stopping = True
@@ -284,7 +289,8 @@ class Prefetcher:
             raise
         if task.chunks and not task.cancelled.is_set():
             if self.cache.put(key, concat(task.chunks)) is not None:
-                self.produced.add(key)
+                with self.changed:
+                    self.produced.add(key)
 
 
 class VoiceNotSupportedAnywhere(SpeechFailure):

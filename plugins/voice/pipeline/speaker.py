@@ -183,9 +183,10 @@ class Speaker:
             self.notify(f"No voice engine could speak line {line.line_id}; the story goes on as text.")
             self.trace({**record, "voice_id": voice.voice_id, "engine": None, "fallback": fallbacks})
             return
-        self.output.end_line()
+        gaps = self.output.end_line()
         self.trace({**record, "voice_id": voice.voice_id, "reference": (voice.reference_hash or "")[:12] or None,
-                    "engine": outcome.engine.name, "fallback": fallbacks, **(outcome.result or {})})
+                    "engine": outcome.engine.name, "fallback": fallbacks, **(outcome.result or {}),
+                    "gaps_ms_max": round(max(gaps, default=0.0) * 1000, 1), "gaps_ms_total": round(sum(gaps) * 1000, 1)})
 
     def _warn_once(self, key: str, text: str) -> None:
         if key not in self.warned:
@@ -215,7 +216,7 @@ class Speaker:
         cached = self.cache.get(key)
         if cached is not None:
             started = self.output.play(cached)
-            prefetched = bool(self.prefetcher and key in self.prefetcher.produced)
+            prefetched = bool(self.prefetcher and self.prefetcher.made(key))
             return {"cache": "hit", **self._first(job, started), **facts, "prefetched": prefetched,
                     **self._done(job, [cached])}
         settings = LineSettings(speed=voice.speed, language=voice.language)
@@ -240,10 +241,7 @@ class Speaker:
         return chunks, first
 
     def _done(self, job: Job, chunks: list[AudioChunk]) -> dict[str, Any]:
-        gaps = self.output.gaps
-        return {"skipped": job.skipped.is_set(), "seconds": round(sum(chunk.seconds for chunk in chunks), 3),
-                "gaps_ms_max": round(max(gaps, default=0.0) * 1000, 1),
-                "gaps_ms_total": round(sum(gaps) * 1000, 1)}
+        return {"skipped": job.skipped.is_set(), "seconds": round(sum(chunk.seconds for chunk in chunks), 3)}
 
     @staticmethod
     def _first(job: Job, moment: float) -> dict[str, float | None]:
