@@ -350,6 +350,7 @@ def main() -> None:
               f"{sorted(rss[-tenth:])[tenth // 2]:.0f}, max {max(rss):.0f}")
     lost = figures["reached"] - figures["voice_records"]
     print(f"lines reached {figures['reached']}, voice records {figures['voice_records']}, lost {lost}, "
+          f"spoken by an engine {figures['reached'] - figures['engines'].get('none', 0)}, "
           f"hang {figures['hang']}, tracebacks {figures['tracebacks']}, "
           f"threads start/end {len(figures['start']['threads'])}/{len(figures['end']['threads'])}, "
           f"fds start/end {len(figures['start']['fds'])}/{len(figures['end']['fds'])}")

@@ -186,3 +186,23 @@ def test_skipping_cuts_the_line(tmp_path: Path, piper: PiperEngine) -> None:
     assert rig.records[-1]["skipped"] is True
     assert sink.played < 24000 * 2  # far less than the whole line
     rig.speaker.close(drain=False)
+
+
+def test_re_probing_survives_a_probe_that_fails_half_way(tmp_path: Path, piper: PiperEngine) -> None:
+    """Regression (found by bench/soak.py): edge's probe raised "broke off in the middle of the line",
+    which killed the re-probe thread, so no engine that dropped out ever came back."""
+    server = FakeEdgeServer("disconnect")
+    edge = EdgeEngine(EdgeSettings(endpoint=server.url, connect_timeout=1, receive_timeout=2))
+    rig = Rig(tmp_path, {"edge": edge, "piper": piper}, ["edge", "piper"], reprobe=0.2)
+    try:
+        assert rig.speak(line(1))[0]["engine"] == "piper"
+        time.sleep(1.0)  # several probes, each broken off half-way
+        assert rig.speaker.fallback._thread is not None and rig.speaker.fallback._thread.is_alive()
+        server.mode = "ok"
+        deadline = time.monotonic() + 10
+        while "edge voice is ready." not in rig.notices and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert rig.speak(line(2, text="Back again, after it broke off."))[0]["engine"] == "edge"
+    finally:
+        rig.speaker.close(drain=True)
+        server.close()

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator, Sequence
 
 from plugins.voice.core.audio import AudioChunk
-from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed
+from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, SynthesisFailed
 from plugins.voice.core.settings import EdgeSettings
 from plugins.voice.core.voice import LineSettings, Voice
 
@@ -36,7 +36,7 @@ class EdgeEngine:
     def probe(self) -> str | None:
         try:
             self._fetch("Hello.", DEFAULT_VOICES[0], "+0%")
-        except EngineUnavailable as exc:
+        except SpeechFailure as exc:
             return exc.reason
         return None
 

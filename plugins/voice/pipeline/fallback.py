@@ -140,15 +140,20 @@ class Fallback:
             if probe_now:
                 last_probe = time.monotonic()
             for name in list(self.down):
-                engine = self.engines[name]
-                if name in self.static:
-                    back = engine.missing() is None
-                elif probe_now:
-                    back = engine.probe() is None
-                else:
-                    continue
-                if back:
-                    self._back(name)
+                if name in self.static or probe_now:
+                    if self._healthy(name, static=name in self.static):
+                        self._back(name)
+
+    def _healthy(self, name: str, static: bool) -> bool:
+        """One re-check (re-probe thread). A probe that raises means "still down", never the end of the thread."""
+        engine = self.engines[name]
+        try:
+            return (engine.missing() if static else engine.probe()) is None
+        except SpeechFailure:
+            return False
+        except Exception:  # a bug in a probe: logged; the engine stays down, the others are still re-probed
+            log.exception("re-probing %s failed", name)
+            return False
 
     def _back(self, name: str) -> None:
         with self._lock:

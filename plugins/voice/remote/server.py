@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from engine import write_atomic
 from plugins.voice.casting.references import BadReference, ReferenceStore
 from plugins.voice.core.audio import to_int16
-from plugins.voice.core.errors import EngineUnavailable
+from plugins.voice.core.errors import SpeechFailure
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.xtts.engine import SAMPLE_RATE, XTTS_LANGUAGES, XttsEngine
 
@@ -213,8 +213,8 @@ def create_app(engine: XttsEngine, voices_dir: Path, token: str | None, max_queu
 
         return StreamingResponse(wav(), media_type="audio/wav", headers={"X-Sample-Rate": str(SAMPLE_RATE)})
 
-    @app.exception_handler(EngineUnavailable)
-    async def unavailable(request: Request, exc: EngineUnavailable) -> JSONResponse:
+    @app.exception_handler(SpeechFailure)
+    async def unavailable(request: Request, exc: SpeechFailure) -> JSONResponse:
         return JSONResponse({"detail": exc.reason}, status_code=503)
 
     return app
