@@ -89,7 +89,7 @@ class PacedSink:
 def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_lines: int) -> dict:
     from rich.console import Console
 
-    from engine.config import engine_settings
+    from engine.config import Config, engine_settings
     from engine.context import PlayContext
     from engine.errors import QuitGame, ScriptedChoicesExhausted
     from engine.loader import load_story
@@ -102,12 +102,12 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
     from plugins.voice.output import sinks
 
     work = Path(tempfile.mkdtemp(prefix="bench-prefetch-"))
-    config = {"engine": {"words_per_minute": 250}, "plugins": {"disabled": ["voice"]},
+    config = Config({"engine": {"words_per_minute": 250}, "plugins": {"disabled": ["voice"]},
               "voice": {"voices_dir": str(work / "voices"), "fallback": ["piper"], "checked_dir": str(work / "c"),
                         "auto_seed": False, "prefetch": {"enabled": prefetch}, "cache": {"dir": str(work / "cache")},
                         # Piper is what this measures: never an XTTS model or edge that happen to be around
                         "engine": "piper", "xtts": {"model_dir": str(work / "no-xtts")},
-                        "edge": {"endpoint": "ws://127.0.0.1:9/edge"}}}
+                        "edge": {"endpoint": "ws://127.0.0.1:9/edge"}}})
     sinks.open_sink = lambda name, rate: PacedSink()  # type: ignore[assignment]
     voice_session.open_sink = sinks.open_sink  # type: ignore[assignment]
     records: list[dict] = []

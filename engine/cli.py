@@ -11,7 +11,7 @@ from typing import Any
 
 import pluggy
 
-from engine.config import PACES, engine_settings, load_config
+from engine.config import PACES, Config, engine_settings, load_config
 from engine.context import PlayContext
 from engine.errors import EngineError, Problem, QuitGame, ScriptedChoicesExhausted
 from engine.loader import load_story, read_story
@@ -107,11 +107,11 @@ def _choice_list(text: str) -> list[int]:
     return answers
 
 
-def plugin_problems(pm: pluggy.PluginManager, story: Any, config: dict[str, Any]) -> list[Problem]:
+def plugin_problems(pm: pluggy.PluginManager, story: Any, config: Config) -> list[Problem]:
     return [problem for found in pm.hook.engine_validate(story=story, config=config) for problem in found]
 
 
-def check_command(args: argparse.Namespace, config: dict[str, Any], pm: pluggy.PluginManager) -> int:
+def check_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginManager) -> int:
     story, problems = read_story(args.story)
     if story is not None and not any(p.severity == "error" for p in problems):
         problems += plugin_problems(pm, story, config)
@@ -123,7 +123,7 @@ def check_command(args: argparse.Namespace, config: dict[str, Any], pm: pluggy.P
     return 1 if errors else 0
 
 
-def play_command(args: argparse.Namespace, config: dict[str, Any], pm: pluggy.PluginManager) -> int:
+def play_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginManager) -> int:
     story = load_story(args.story)
     settings = engine_settings(config)
     saved_at = save_path(settings.saves_dir, story)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,30 @@ from engine.errors import ConfigError
 
 PACES = ("read", "listen", "instant")
 DEFAULT_CONFIG = Path("config.toml")
+
+
+@dataclass(frozen=True)
+class Config(Mapping[str, Any]):
+    """config.toml as read once: its tables, and the folder its relative paths are relative to.
+    A plugin takes its own table with `config.table("voice")`; it is also a read-only mapping."""
+
+    tables: Mapping[str, Any] = field(default_factory=dict)
+    folder: Path = field(default_factory=Path.cwd)
+
+    def table(self, name: str) -> Mapping[str, Any]:
+        value = self.tables.get(name, {})
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"[{name}] in config.toml must be a table.")
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.tables[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
 
 
 @dataclass(frozen=True)
@@ -23,13 +48,13 @@ class EngineSettings:
     saves_dir: Path = Path()
 
 
-def load_config(path: str | Path | None) -> dict[str, Any]:
+def load_config(path: str | Path | None) -> Config:
     """Reads config.toml; a missing default file means an empty config, a missing named file is an error."""
     chosen = Path(path) if path else DEFAULT_CONFIG
     if not chosen.exists():
         if path:
             raise ConfigError(f"The config file {chosen} does not exist.")
-        return {}
+        return Config()
     try:
         with chosen.open("rb") as handle:
             config = tomllib.load(handle)
@@ -37,13 +62,12 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
         raise ConfigError(f"{chosen} is not valid TOML: {exc}.") from None
     except OSError as exc:
         raise ConfigError(f"Cannot read {chosen}: {exc.strerror}.") from None
-    config["_path"] = str(chosen.resolve())
-    return config
+    return Config(config, chosen.resolve().parent)
 
 
-def engine_settings(config: dict[str, Any]) -> EngineSettings:
+def engine_settings(config: Mapping[str, Any]) -> EngineSettings:
     table = config.get("engine", {})
-    if not isinstance(table, dict):
+    if not isinstance(table, Mapping):
         raise ConfigError("[engine] in config.toml must be a table.")
     pace = table.get("pace", "read")
     if pace not in PACES:
@@ -60,7 +84,7 @@ def engine_settings(config: dict[str, Any]) -> EngineSettings:
         raise ConfigError(f"Bad value in [engine] of config.toml: {exc}.") from None
 
 
-def _positive(table: dict[str, Any], key: str, default: int) -> int:
+def _positive(table: Mapping[str, Any], key: str, default: int) -> int:
     value = table.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ConfigError(f"[engine] {key} must be a positive whole number, not {value!r}.")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 import pluggy
 
 if TYPE_CHECKING:
+    from engine.config import Config
     from engine.context import PlayContext
     from engine.errors import Problem
     from engine.model import ChoiceOption, Scene, SpokenLine, Story
@@ -51,7 +52,7 @@ def engine_register_commands(subparsers: argparse._SubParsersAction) -> None:  #
 
     Receives the `engine` command's subparsers; add subcommands with
     `subparsers.add_parser(...)` and `set_defaults(handler=fn)`, where
-    `fn(args, config, pm) -> int` returns the exit code. Returns nothing.
+    `fn(args, config, pm) -> int` (config: the Config) returns the exit code. Returns nothing.
     """
 
 
@@ -68,10 +69,11 @@ def engine_add_play_options(parser: argparse.ArgumentParser) -> None:
 
 
 @hookspec
-def engine_validate(story: Story, config: dict) -> list[Problem]:  # type: ignore[type-arg]
+def engine_validate(story: Story, config: Config) -> list[Problem]:
     """Fires during `engine check` and before `engine play`, after the engine's own checks.
 
-    Receives the loaded story and the whole parsed config.toml. Returns the
+    Receives the loaded story and the Config (`config.table("name")` is a plugin's own
+    table; `config.folder` is where relative paths in it start). Returns the
     problems the plugin finds (e.g. a character with no voice); errors make
     `engine check` exit 1 and are shown as notices by `engine play`, which
     goes on (a plugin's problem never stops the story); warnings appear only
@@ -86,7 +88,7 @@ def engine_validate(story: Story, config: dict) -> list[Problem]:  # type: ignor
 def engine_story_loaded(context: PlayContext) -> None:
     """Fires once when a game starts (new or continued), before the first scene.
 
-    Receives the PlayContext: story, config, CLI options, `trace(record)` to add
+    Receives the PlayContext: story, Config, CLI options, `trace(record)` to add
     a record to the --trace file, `notify(text)` to show a one-line notice.
     Returns nothing.
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import Any
 
 import pluggy
@@ -14,7 +15,7 @@ hookimpl = pluggy.HookimplMarker("engine")
 ENTRY_POINT_GROUP = "engine.plugins"
 
 
-def make_plugin_manager(config: dict[str, Any]) -> pluggy.PluginManager:
+def make_plugin_manager(config: Mapping[str, Any]) -> pluggy.PluginManager:
     """Loads the plugins named by the entry-point group, minus `[plugins] disabled`,
     plus the modules listed in `[plugins] modules`."""
     table = config.get("plugins", {})

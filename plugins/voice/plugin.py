@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine import ChoiceOption, PlayContext, Problem, SpokenLine, Story, hookimpl
+from engine import ChoiceOption, Config, PlayContext, Problem, SpokenLine, Story, hookimpl
 from plugins.voice.casting.cast import VOICE_MAP, build_cast, read_voice_map
 from plugins.voice.casting.seeder import STYLES_FILE
 from plugins.voice.casting.validate import profile_problems
@@ -38,7 +38,7 @@ class VoicePlugin:
         commands.register(subparsers)
 
     @hookimpl
-    def engine_validate(self, story: Story, config: dict[str, Any]) -> list[Problem]:
+    def engine_validate(self, story: Story, config: Config) -> list[Problem]:
         settings = voice_settings(config)
         problems = []
         try:

@@ -56,7 +56,7 @@ class VoiceSession:
     @classmethod
     def start(cls, context: PlayContext) -> VoiceSession:
         """The one factory: parses the settings once, builds every part, then starts the threads."""
-        settings = voice_settings(dict(context.config))
+        settings = voice_settings(context.config)
         notify = context.notify
         speech = None
         files = context.options.get("speech_input_files")

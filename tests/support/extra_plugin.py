@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from engine import Problem, Story, hookimpl
+from engine import Config, Problem, Story, hookimpl
 
 
-def _hello(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+def _hello(args: argparse.Namespace, config: Config, pm: Any) -> int:
     print(f"hello {args.name}")
     return 7
 
@@ -27,7 +27,7 @@ def engine_add_play_options(parser: argparse.ArgumentParser) -> None:
 
 
 @hookimpl
-def engine_validate(story: Story, config: dict[str, Any]) -> list[Problem]:
+def engine_validate(story: Story, config: Config) -> list[Problem]:
     if config.get("extra", {}).get("complain"):
         guide = story.characters["guide"]
         return [Problem(Path(guide.path), 1, "guide has no voice (from a plugin)")]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.config import Config
 from plugins.voice.core.errors import VoiceConfigError
 
 ENGINES = ("xtts", "xtts-remote", "piper", "edge", "kokoro")
@@ -125,11 +126,10 @@ class VoiceSettings:
     xtts_remote: XttsRemoteSettings = field(default_factory=XttsRemoteSettings)
 
 
-def voice_settings(config: dict[str, Any]) -> VoiceSettings:
-    """Reads [voice] (and [voice.cache], [voice.piper], ...); relative paths are relative to config.toml."""
-    base = Path(config["_path"]).parent if "_path" in config else Path.cwd()
-    table = config.get("voice", {})
-    settings = _build(VoiceSettings, table, base, "voice")
+def voice_settings(config: Config) -> VoiceSettings:
+    """Reads the plugin's own table, [voice] (with [voice.cache], [voice.piper], ...);
+    relative paths are relative to config.toml's folder."""
+    settings = _build(VoiceSettings, dict(config.table("voice")), config.folder, "voice")
     if settings.engine not in ENGINES:
         raise VoiceConfigError(f"[voice] engine must be one of {', '.join(ENGINES)}, not {settings.engine!r}.")
     unknown = [name for name in settings.fallback if name not in ENGINES]

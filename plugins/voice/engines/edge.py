@@ -19,6 +19,17 @@ DEFAULT_VOICES = [
 ]
 
 
+def _microsoft() -> str:
+    try:
+        from edge_tts.constants import WSS_URL
+    except ImportError:
+        return ""
+    return str(WSS_URL)
+
+
+MICROSOFT = _microsoft()  # edge-tts's own endpoint, as it ships
+
+
 class EdgeEngine:
     name = "edge"
     pausable = False
@@ -71,8 +82,9 @@ class EdgeEngine:
         import edge_tts
         from edge_tts import communicate
 
-        if self.settings.endpoint:
-            communicate.WSS_URL = self.settings.endpoint  # a proxy or test server
+        # edge-tts reads its endpoint from a module global and takes no URL argument: set it for every
+        # request, this engine's own or Microsoft's, so no engine inherits another one's setting.
+        communicate.WSS_URL = self.settings.endpoint or MICROSOFT
         tts = edge_tts.Communicate(text, voice_name, rate=rate, connect_timeout=self.settings.connect_timeout,
                                    receive_timeout=self.settings.receive_timeout)
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from engine import load_story, write_atomic
+from engine import Config, load_story, write_atomic
 from plugins.voice.casting.cast import build_cast, read_voice_map
 from plugins.voice.casting.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
 from plugins.voice.core.audio import concat, resample
@@ -93,7 +93,7 @@ def register(subparsers: Any) -> None:
     cache.set_defaults(handler=cache_command)
 
 
-def say_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+def say_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     settings = voice_settings(config)
     story = load_story(args.story)
     if args.character not in story.characters:
@@ -160,13 +160,13 @@ def speech_check(text: str, samples: Any, rate: int, settings: VoiceSettings, ma
     return 0 if wer <= max_wer else 1
 
 
-def _model_dirs(config: dict[str, Any]) -> dict[str, Path]:
+def _model_dirs(config: Config) -> dict[str, Path]:
     settings = voice_settings(config)
     return {"xtts": settings.xtts.model_dir, "kokoro": settings.kokoro.model_dir,
             "whisper": settings.speech_input.model_dir}
 
 
-def models_install_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+def models_install_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     target = _model_dirs(config)[args.kind]
     kind = MODEL_KINDS[args.kind]
     if args.source is None and kind.name not in BUNDLED:
@@ -178,7 +178,7 @@ def models_install_command(args: argparse.Namespace, config: dict[str, Any], pm:
     return 0
 
 
-def models_verify_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+def models_verify_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     failed = 0
     for name, folder in _model_dirs(config).items():
         kind = MODEL_KINDS[name]
@@ -197,7 +197,7 @@ def models_verify_command(args: argparse.Namespace, config: dict[str, Any], pm: 
     return 1 if failed else 0
 
 
-def seed_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+def seed_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     settings = voice_settings(config)
     seeder = VoiceSeeder(load_story(args.story), settings.voices_dir, settings.piper)
     console = Console(highlight=False)
@@ -234,7 +234,7 @@ def bridge_token(settings: BridgeSettings) -> tuple[str, bool]:
     return token, True
 
 
-def serve_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+def serve_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     import ipaddress
 
     import uvicorn
@@ -267,7 +267,7 @@ def serve_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> 
     return 0
 
 
-def cache_command(args: argparse.Namespace, config: dict[str, Any], pm: Any) -> int:
+def cache_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     cache = AudioCache(voice_settings(config).cache)
     if args.action == "clear":
         print(f"Removed {cache.clear()} entries from {cache.dir}.")
