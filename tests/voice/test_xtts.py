@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
+from plugins.voice.core.errors import EngineUnavailable, Preempted, SynthesisFailed, VoiceNotSupported
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.core.voice import LineSettings
 from plugins.voice.engines.models import XTTS, ModelError, install, verify
@@ -233,3 +233,16 @@ def test_install_needs_the_required_files(tiny_xtts_dir: Path, tmp_path: Path) -
         install(XTTS, source, tmp_path / "xtts")
     with pytest.raises(ModelError, match="No xtts model in"):
         verify(XTTS, tmp_path / "nowhere")
+
+
+def test_the_line_being_spoken_goes_before_background_work(xtts: XttsEngine, reference_wav: Path) -> None:
+    """One thread owns the model: a prefetch (background) synthesis gives way to the line being
+    spoken between two chunks, and says so (Preempted), instead of holding the model."""
+    voice = xtts_voice(reference_wav)
+    long_text = " ".join(f"This is sentence number {n}, long enough to keep the model busy." for n in range(20))
+    background = xtts.synthesize(long_text, voice, LineSettings(background=True))
+    next(background)  # it is running now
+    assert list(xtts.synthesize("Now, at once.", voice, LineSettings()))
+    with pytest.raises(Preempted):
+        list(background)
+    assert list(xtts.synthesize("And the model is free again.", voice, LineSettings(background=True)))

@@ -258,10 +258,8 @@ class Prefetcher:
         try:
             outcome = self.fallback.attempt(task.voice.engine, lambda engine: self._with_engine(task, engine))
         except Preempted as exc:
-            if task.chunks or task.adopted.is_set():
-                task.finish(exc)  # the speaker following it makes the line itself
-                return False
-            return True
+            task.finish(exc)  # a speaker following it makes the line itself
+            return not task.adopted.is_set()  # otherwise it is made again, from the start, later
         if outcome.engine is None and outcome.passed and task.failure is None:
             last = outcome.passed[-1]
             task.finish(last.failure or VoiceNotSupportedAnywhere(last.name, last.reason))
