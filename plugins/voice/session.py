@@ -80,7 +80,10 @@ class VoiceSession:
         session = cls(cast, list(engines.values()), speaker, speech, notify, settings)
         if speech is not None:
             speech.start()
-        session.watcher.start()
+        try:
+            session.watcher.start()
+        except OSError as exc:  # e.g. voices/ cannot be created, or no inotify watch is left
+            notify(f"{settings.voices_dir} cannot be watched ({exc.strerror or exc}); voice changes need a restart.")
         return session
 
     def say(self, line: SpokenLine) -> None:

@@ -40,9 +40,11 @@ class VoicesWatcher(FileSystemEventHandler):
 
     def stop(self) -> None:
         self.stopped.set()
-        self.observer.stop()
-        self.observer.join(timeout=5)
-        self.thread.join(timeout=5)
+        if self.observer.is_alive():
+            self.observer.stop()
+            self.observer.join()
+        if self.thread.ident is not None:
+            self.thread.join()
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
