@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import os
 import sys
 from pathlib import Path
@@ -73,6 +74,9 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     return parser
 
 
+_HANDLERS: list[logging.Handler] = []
+
+
 def log_file() -> Path:
     state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
     return Path(state_home) / "voiced-if" / "engine.log"
@@ -82,11 +86,15 @@ def setup_logging(verbose: bool) -> None:
     """Log records go to a file (never into the story text); -v also shows them on stderr."""
     root = logging.getLogger()
     root.setLevel(logging.INFO)
+    for handler in _HANDLERS:  # main() run again in one process: replace, never duplicate
+        root.removeHandler(handler)
+        handler.close()
     handlers: list[logging.Handler] = []
     try:
         path = log_file()
         path.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(path, encoding="utf-8"))
+        handlers.append(logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=2,
+                                                             encoding="utf-8"))
     except OSError:
         handlers.append(logging.NullHandler())  # an unwritable state dir must not stop the game
     if verbose:
@@ -95,6 +103,7 @@ def setup_logging(verbose: bool) -> None:
     for handler in handlers:
         handler.setFormatter(formatter)
         root.addHandler(handler)
+    _HANDLERS[:] = handlers
 
 
 def _choice_list(text: str) -> list[int]:
