@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from engine import PlayContext, hookimpl
+from plugins.voice.core.errors import NoAudioDevice
+from plugins.voice.output.sinks import NullSink
 
 SETTINGS: dict[str, Any] = json.loads(os.environ.get("CHAOS", "{}"))
 RANDOM = random.Random(SETTINGS.get("seed", 7))
@@ -133,25 +135,14 @@ def _patch_cache() -> None:
     cache.write_atomic = write_atomic  # type: ignore[assignment]
 
 
-class FlakySink:
+class FlakySink(NullSink):
     """Plays nothing, like the null sink, but its device fails once (a sound card unplugged)."""
 
     name = "flaky"
 
     def write(self, pcm: np.ndarray) -> None:
-        from plugins.voice.core.errors import NoAudioDevice
-
         if _roll("sink_error"):
             raise NoAudioDevice("chaos: the sound card went away")
-
-    def drain(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def _patch_sink() -> None:

@@ -105,9 +105,10 @@ class AudioCache:
             self.evict()
         return path
 
-    def _all(self) -> list[tuple[float, int, Path]]:
+    def _files(self, pattern: str) -> list[tuple[float, int, Path]]:
+        """(mtime, size, path) of the files matching `pattern`; files removed meanwhile are skipped."""
         found = []
-        for path in self.dir.glob("??/*.wav"):
+        for path in self.dir.glob(pattern):
             try:
                 stat = path.stat()
             except OSError:
@@ -115,17 +116,12 @@ class AudioCache:
             found.append((stat.st_mtime, stat.st_size, path))
         return found
 
+    def _all(self) -> list[tuple[float, int, Path]]:
+        return self._files("??/*.wav")
+
     def stale(self) -> list[tuple[float, int, Path]]:
         """Temporary files a killed writer left behind (older than any write in progress)."""
-        found = []
-        for path in self.dir.glob("??/.*.tmp"):
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            if time.time() - stat.st_mtime > STALE_SECONDS:
-                found.append((stat.st_mtime, stat.st_size, path))
-        return found
+        return [entry for entry in self._files("??/.*.tmp") if time.time() - entry[0] > STALE_SECONDS]
 
     def evict(self) -> int:
         """Deletes stale temporary files, then least recently used entries until the cache fits
