@@ -20,7 +20,7 @@ from plugins.voice.engines.base import Engine, closing
 from plugins.voice.output.playback import Output
 from plugins.voice.pipeline.cache import AudioCache, cache_key
 from plugins.voice.pipeline.fallback import Fallback
-from plugins.voice.pipeline.prefetch import Gate, Prefetcher, resolve
+from plugins.voice.pipeline.prefetch import Gate, Prefetcher
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 @dataclass
 class Job:
     line: SpokenLine
-    ready: bool = False  # its audio was in the cache when the speaker turned to it
     queued_at: float = field(default_factory=time.monotonic)
     started_at: float = 0.0  # when the speaker turned to it (the previous line had ended)
     done: threading.Event = field(default_factory=threading.Event)
@@ -162,8 +161,6 @@ class Speaker:
     def _speak(self, job: Job) -> None:
         job.started_at = time.monotonic()
         line = job.line
-        resolved = resolve(self.cast, self.fallback, line_key, line)
-        job.ready = bool(resolved and self.cache.contains(resolved[2]))
         record: dict[str, Any] = {"event": "voice", "line_id": line.line_id, "character_id": line.character_id}
         try:
             voice = self.cast.voice_for(line.character_id)
@@ -204,7 +201,7 @@ class Speaker:
 
     def _play_line(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
         key = line_key(engine, voice, job.line.text)
-        facts = {"ready": job.ready, "prefetched": False}
+        facts = {"ready": False, "prefetched": False}  # ready: in the cache when the speaker turned to it
         task = self.prefetcher.adopt(key) if self.prefetcher else None
         if task is not None:
             try:
@@ -217,7 +214,7 @@ class Speaker:
         if cached is not None:
             started = self.output.play(cached)
             prefetched = bool(self.prefetcher and self.prefetcher.made(key))
-            return {"cache": "hit", **self._first(job, started), **facts, "prefetched": prefetched,
+            return {"cache": "hit", **self._first(job, started), **facts, "ready": True, "prefetched": prefetched,
                     **self._done(job, [cached])}
         settings = LineSettings(speed=voice.speed, language=voice.language)
         with self.gate.urgent():
