@@ -95,7 +95,7 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
     from engine.loader import load_story
     from engine.plugins import make_plugin_manager
     from engine.runner import Runner
-    from engine.saves import GameState
+    from engine.formats import open_playthrough
     from engine.terminal import Terminal
     from plugins.voice import plugin as voice_plugin
     from plugins.voice import session as voice_session
@@ -138,7 +138,7 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
     started, cpu_start = time.monotonic(), time.process_time()
     pm.hook.engine_story_loaded(context=PlayContext(story, config, {}, records.append, lambda text: None))
     try:
-        Runner(story, pm.hook, terminal, engine_settings(config), pace, GameState(story.start)).run()
+        Runner(story, pm.hook, terminal, engine_settings(config), pace, open_playthrough(story)).run()
         reason = "ending"
     except (QuitGame, ScriptedChoicesExhausted):
         reason = "quit"

@@ -18,7 +18,8 @@ from engine.errors import EngineError, Problem, QuitGame, ScriptedChoicesExhaust
 from engine.loader import load_story, read_story
 from engine.plugins import make_plugin_manager
 from engine.runner import Runner
-from engine.saves import GameState, forget_game, load_game, save_game, save_path
+from engine.formats import open_playthrough
+from engine.saves import forget_game, load_game, save_game, save_path
 from engine.terminal import Terminal
 from engine.trace import TracePlugin, TraceWriter
 
@@ -136,7 +137,7 @@ def play_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMana
     story = load_story(args.story)
     settings = engine_settings(config)
     saved_at = save_path(settings.saves_dir, story)
-    state = load_game(saved_at, story) if args.resume else GameState(story.start)
+    playthrough = open_playthrough(story, load_game(saved_at, story) if args.resume else None)
     terminal = Terminal(answers=args.choices)
     writer = TraceWriter(args.trace) if args.trace else None
     if writer:
@@ -150,11 +151,11 @@ def play_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMana
     reason = "error"
     try:
         pm.hook.engine_story_loaded(context=context)
-        runner = Runner(story, pm.hook, terminal, settings, args.pace or settings.pace, state, args.resume)
+        runner = Runner(story, pm.hook, terminal, settings, args.pace or settings.pace, playthrough)
         ending = runner.run()
         reason = "ending"
     except (QuitGame, KeyboardInterrupt) as stop:
-        save_game(saved_at, state)
+        save_game(saved_at, playthrough.save())
         reason = "quit"
         terminal.say(f"Progress saved. Continue with: engine play {args.story} --continue", "dim")
         return 130 if isinstance(stop, KeyboardInterrupt) else 0

@@ -1,4 +1,4 @@
-"""Plays a story: walks scenes, keeps state, fires hooks, asks the player."""
+"""Plays a story: takes the steps of its Playthrough (any format), fires hooks, asks the player."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from engine.config import EngineSettings
-from engine.errors import QuitGame, StoryError
+from engine.errors import QuitGame
+from engine.formats import ChoiceStep, LineStep, Playthrough, SceneStep
 from engine.hookspecs import AnswerSource, Waitable
-from engine.model import ChoiceOption, Divert, End, Line, Scene, Set, SpokenLine, Story
-from engine.preview import upcoming
-from engine.saves import GameState
-
-MAX_JUMPS_WITHOUT_CHOICE = 1000
+from engine.model import ChoiceOption, Line, Scene, SpokenLine, Story
 
 
 class Player(Protocol):
@@ -27,81 +24,39 @@ class Player(Protocol):
 
 class Runner:
     def __init__(self, story: Story, hook: Any, player: Player, settings: EngineSettings,
-                 pace: str, state: GameState, resumed: bool = False) -> None:
+                 pace: str, playthrough: Playthrough) -> None:
         self.story = story
         self.hook = hook
         self.player = player
         self.settings = settings
         self.pace = pace
-        self.state = state
-        self.resumed = resumed
-        self.jumps = 0  # scene jumps since the last choice (guards loops that never ask)
+        self.playthrough = playthrough
 
     def run(self) -> str:
         """Plays until an ending and returns its title; raises QuitGame if the player quits."""
         while True:
-            scene = self.story.scenes[self.state.scene_id]
-            self.hook.engine_scene_entered(scene=scene, resumed=self.resumed)
-            self.player.show_scene(scene)
-            self.resumed = False
-            self._announce_upcoming(scene, self.state.pc)
-            outcome = self._play_body(scene)
-            if isinstance(outcome, End):
-                return outcome.title
-            if isinstance(outcome, Divert):
-                self.jumps += 1
-                if self.jumps > MAX_JUMPS_WITHOUT_CHOICE:
-                    raise StoryError.at(outcome.source.path, outcome.source.line,
-                                        f"the story jumped {MAX_JUMPS_WITHOUT_CHOICE} times without offering a choice "
-                                        f"(a loop through '{scene.scene_id}'?); add a choice or a way out")
-                self._enter(outcome.target)
-                continue
-            self.jumps = 0
-            ending = self._offer_choices(scene)
-            if ending is not None:
-                return ending
-
-    def _play_body(self, scene: Scene) -> End | Divert | None:
-        for pc in range(self.state.pc, len(scene.body)):
-            self.state.pc = pc
-            statement = scene.body[pc]
-            if isinstance(statement, Set):
-                for assignment in statement.assignments:
-                    assignment.apply(self.state.variables)
-            elif statement.condition is not None and not statement.condition.holds(self.state.variables):
-                continue
-            elif isinstance(statement, Line):
-                self._deliver(statement)
+            step = self.playthrough.next()
+            if isinstance(step, SceneStep):
+                self.hook.engine_scene_entered(scene=step.scene, resumed=step.resumed)
+                self.player.show_scene(step.scene)
+                self._announce_upcoming()
+            elif isinstance(step, LineStep):
+                self._deliver(step.line)
+            elif isinstance(step, ChoiceStep):
+                self._offer_choices(step)
             else:
-                return statement
-        self.state.pc = len(scene.body)
-        return None
+                return step.title
 
-    def _offer_choices(self, scene: Scene) -> str | None:
-        """Asks the player; returns the ending's title if the choice ends the story."""
-        choices = [c for c in scene.choices if c.condition is None or c.condition.holds(self.state.variables)]
-        if not choices:
-            raise StoryError.at(scene.source.path, scene.source.line,
-                                f"scene '{scene.scene_id}' offers no choice in this state (all conditions are false)")
-        options = [ChoiceOption(n, c.label, c.target) for n, c in enumerate(choices, start=1)]
-        self._announce_upcoming(scene, len(scene.body))
+    def _offer_choices(self, step: ChoiceStep) -> None:
+        options = [ChoiceOption(n, label, target) for n, (label, target) in enumerate(step.options, start=1)]
+        self._announce_upcoming()
         self.hook.engine_choices_presented(options=options)
-        option = self.player.choose(options, scene, lambda: self._answer_sources(options))
+        option = self.player.choose(options, step.scene, lambda: self._answer_sources(options))
         self.hook.engine_choice_made(option=option)
-        chosen = choices[option.number - 1]
-        for effect in chosen.effects:
-            effect.apply(self.state.variables)
-        if chosen.ending is not None:
-            return chosen.ending
-        self._enter(option.target)
-        return None
+        self.playthrough.choose(option.number - 1)
 
     def _answer_sources(self, options: Sequence[ChoiceOption]) -> list[AnswerSource]:
         return [source for source in self.hook.engine_answer_sources(options=options) if source is not None]
-
-    def _enter(self, scene_id: str) -> None:
-        self.state.scene_id = scene_id
-        self.state.pc = 0
 
     def _deliver(self, line: Line) -> None:
         spoken = self.spoken(line)
@@ -124,8 +79,8 @@ class Runner:
         if result == "skip":
             self.hook.engine_line_skipped(line=spoken)
 
-    def _announce_upcoming(self, scene: Scene, pc: int) -> None:
-        lines = upcoming(self.story, scene, pc, self.state.variables, self.settings.opening_lines)
+    def _announce_upcoming(self) -> None:
+        lines = self.playthrough.upcoming(self.settings.opening_lines)
         self.hook.engine_upcoming_lines(lines=[self.spoken(line) for line in lines])
 
     def spoken(self, line: Line) -> SpokenLine:

@@ -1,4 +1,4 @@
-"""Saved games: where the player stands and the story's variables."""
+"""Saved games: a record each story format writes and reads back (see engine.formats)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.errors import SaveError
 from engine.expr import Value
@@ -17,7 +18,7 @@ FORMAT = 1
 
 @dataclass
 class GameState:
-    """Mutable position of a game: the scene, the next statement in it, the variables."""
+    """Mutable position of a game in our scene format: the scene, the next statement in it, the variables."""
 
     scene_id: str
     pc: int = 0
@@ -29,23 +30,21 @@ def save_path(saves_dir: Path, story: Story) -> Path:
     return saves_dir / f"{story.slug}-{digest}.json"
 
 
-def save_game(path: Path, state: GameState) -> None:
-    record = {"format": FORMAT, "scene": state.scene_id, "pc": state.pc, "variables": state.variables}
+def save_game(path: Path, record: dict[str, Any]) -> None:
     write_atomic(path, json.dumps(record, indent=2).encode())
 
 
-def load_game(path: Path, story: Story) -> GameState:
+def load_game(path: Path, story: Story) -> dict[str, Any]:
+    """The saved record; whether it still fits the story is the format's to say (open_playthrough)."""
     if not path.exists():
         raise SaveError(f"There is no saved game for '{story.slug}'; start one with 'engine play {story.root}'.")
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-        state = GameState(str(record["scene"]), int(record["pc"]), dict(record["variables"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        raise SaveError(f"The saved game {path} is damaged; delete it to start again.") from None
-    scene = story.scenes.get(state.scene_id)
-    if scene is None or not 0 <= state.pc <= len(scene.body):
-        raise SaveError(f"The saved game no longer fits '{story.slug}' (the story changed); delete {path} to start again.")
-    return state
+    except (OSError, ValueError):
+        record = None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise SaveError(f"The saved game {path} is damaged; delete it to start again.")
+    return record
 
 
 def forget_game(path: Path) -> None:

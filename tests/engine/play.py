@@ -13,6 +13,7 @@ from engine.config import engine_settings
 from engine.loader import load_story
 from engine.plugins import make_plugin_manager
 from engine.runner import Runner
+from engine.formats.scenes import ScenePlaythrough
 from engine.saves import GameState
 from engine.terminal import Terminal
 
@@ -34,7 +35,7 @@ def play(story_dir: Path, answers: list[int] | None, *plugins: Any, pace: str = 
     out = io.StringIO()
     terminal = Terminal(Console(file=out, width=200, highlight=False), answers=answers, fd=read_fd)
     settings = engine_settings({"engine": {"min_pause": 0.01, "words_per_minute": 100000}})
-    runner = Runner(story, pm.hook, terminal, settings, pace, state or GameState(story.start))
+    runner = Runner(story, pm.hook, terminal, settings, pace, ScenePlaythrough(story, state or GameState(story.start)))
     try:
         return runner.run(), out.getvalue()
     finally:
