@@ -92,10 +92,10 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
     from engine.config import Config, engine_settings
     from engine.context import PlayContext
     from engine.errors import QuitGame, ScriptedChoicesExhausted
+    from engine.formats import open_playthrough
     from engine.loader import load_story
     from engine.plugins import make_plugin_manager
     from engine.runner import Runner
-    from engine.formats import open_playthrough
     from engine.terminal import Terminal
     from plugins.voice import plugin as voice_plugin
     from plugins.voice import session as voice_session
