@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from engine.errors import SaveError, StoryError
@@ -73,7 +73,7 @@ class ScenePlaythrough:
                 yield EndStep(ending)
                 return
 
-    def _body(self, scene: Scene) -> Iterator[Step]:
+    def _body(self, scene: Scene) -> Generator[Step, None, End | Divert | None]:
         """Yields the scene's lines from the current statement; returns the End or Divert taken, if any."""
         for pc in range(self.state.pc, len(scene.body)):
             self.state.pc = pc
@@ -86,11 +86,12 @@ class ScenePlaythrough:
             elif isinstance(statement, Line):
                 yield LineStep(statement)
             else:
+                assert isinstance(statement, (End, Divert))
                 return statement
         self.state.pc = len(scene.body)
         return None
 
-    def _choices(self, scene: Scene) -> Iterator[Step]:
+    def _choices(self, scene: Scene) -> Generator[Step, None, str | None]:
         """Offers the choices whose condition holds; returns the ending's title if the choice ends the story."""
         self.offered = [c for c in scene.choices if c.condition is None or c.condition.holds(self.state.variables)]
         if not self.offered:
