@@ -7,6 +7,10 @@ from engine.model import Divert, End, Line, Set, Story
 
 
 def validate_story(story: Story) -> list[Problem]:
+    if story.format == "ink":
+        from engine.formats.ink_check import ink_problems
+
+        return _check_narrator(story) + ink_problems(story)
     problems: list[Problem] = []
     problems += _check_start_and_narrator(story)
     problems += _check_targets(story)
@@ -23,10 +27,13 @@ def _check_start_and_narrator(story: Story) -> list[Problem]:
     problems = []
     if story.start not in story.scenes:
         problems.append(Problem(story.source.path, story.source.line, f"start scene '{story.start}' is not defined"))
-    if story.narrator not in story.characters:
-        problems.append(Problem(story.source.path, 1,
-                                f"narrator '{story.narrator}' has no profile characters/{story.narrator}.json"))
-    return problems
+    return problems + _check_narrator(story)
+
+
+def _check_narrator(story: Story) -> list[Problem]:
+    if story.narrator in story.characters:
+        return []
+    return [Problem(story.source.path, 1, f"narrator '{story.narrator}' has no profile characters/{story.narrator}.json")]
 
 
 def _check_targets(story: Story) -> list[Problem]:

@@ -1,4 +1,4 @@
-"""Loads a story folder: story.toml, the scene files it lists, characters/*.json."""
+"""Loads a story folder: story.toml, the scene files it lists (or its compiled ink), characters/*.json."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from typing import Any
 
 from engine.check import validate_story
 from engine.errors import EngineError, Problem, StoryError
+from engine.formats.ink_book import TOP, read_ink
 from engine.model import Character, Scene, Source, Story
 from engine.parser import parse_scene_file
 
 _TOML_LINE = re.compile(r"line (\d+)")
+FORMATS = ("scenes", "ink")
 
 
 def load_story(root: Path | str) -> Story:
@@ -39,27 +41,37 @@ def read_story(root: Path | str) -> tuple[Story | None, list[Problem]]:
         return None, problems
     narrator = manifest["narrator"]
     scenes: dict[str, Scene] = {}
-    for name in manifest["scenes"]:
-        for scene in _read_scene_file(root, manifest_path, manifest["scenes_line"], name, narrator, problems):
-            if scene.scene_id in scenes:
-                first = scenes[scene.scene_id].source
-                problems.append(
-                    Problem(scene.source.path, scene.source.line,
-                            f"scene '{scene.scene_id}' is already defined at {first.path.name}:{first.line}")
-                )
-                continue
-            scenes[scene.scene_id] = scene
+    book = None
+    if manifest["format"] == "ink":
+        where = Source(manifest_path, manifest["ink_line"])
+        book = read_ink(root, manifest["ink"], manifest.get("source"), where, manifest["speaker_prefixes"], problems)
+        if book is None:
+            return None, problems
+        scenes = {knot: book.scene(knot) for knot in (TOP, *book.knots)}
+    else:
+        for name in manifest["scenes"]:
+            for scene in _read_scene_file(root, manifest_path, manifest["scenes_line"], name, narrator, problems):
+                if scene.scene_id in scenes:
+                    first = scenes[scene.scene_id].source
+                    problems.append(
+                        Problem(scene.source.path, scene.source.line,
+                                f"scene '{scene.scene_id}' is already defined at {first.path.name}:{first.line}")
+                    )
+                    continue
+                scenes[scene.scene_id] = scene
     characters = _read_characters(root, problems)
     story = Story(
         root=root,
         title=manifest["title"],
         author=manifest["author"],
         language=manifest["language"],
-        start=manifest["start"],
+        start=manifest.get("start", TOP),
         narrator=narrator,
         scenes=scenes,
         characters=characters,
         source=Source(manifest_path, manifest["start_line"]),
+        format=manifest["format"],
+        ink=book,
     )
     problems.extend(validate_story(story))
     return story, problems
@@ -75,11 +87,19 @@ def _read_manifest(path: Path, problems: list[Problem]) -> dict[str, Any] | None
         found = _TOML_LINE.search(str(exc))
         problems.append(Problem(path, int(found.group(1)) if found else 1, f"bad TOML: {exc}"))
         return None
-    fields: dict[str, Any] = {}
+    story_format = data.get("format", "scenes")
+    if story_format not in FORMATS:
+        problems.append(Problem(path, _key_line(text, "format"),
+                                f"'format' must be one of {', '.join(FORMATS)}, not {story_format!r}"))
+        return None
+    fields: dict[str, Any] = {"format": story_format}
     wanted: list[tuple[str, type, Any]] = [
-        ("title", str, None), ("author", str, ""), ("language", str, "en"),
-        ("start", str, None), ("narrator", str, "narrator"), ("scenes", list, None),
+        ("title", str, None), ("author", str, ""), ("language", str, "en"), ("narrator", str, "narrator"),
     ]
+    if story_format == "ink":
+        wanted += [("ink", str, None), ("source", str, ""), ("speaker_prefixes", bool, True)]
+    else:
+        wanted += [("start", str, None), ("scenes", list, None)]
     for key, kind, default in wanted:
         if key not in data and default is not None:
             fields[key] = default
@@ -88,17 +108,19 @@ def _read_manifest(path: Path, problems: list[Problem]) -> dict[str, Any] | None
         if value is None:
             problems.append(Problem(path, 1, f"story.toml needs '{key}'"))
         elif not isinstance(value, kind) or (kind is str and not str(value).strip()):
-            problems.append(Problem(path, _key_line(text, key), f"'{key}' must be a non-empty {kind.__name__}"))
+            article = "true or false" if kind is bool else f"a non-empty {kind.__name__}"
+            problems.append(Problem(path, _key_line(text, key), f"'{key}' must be {article}"))
         else:
             fields[key] = value
     if "scenes" in fields:
         if not fields["scenes"] or not all(isinstance(s, str) for s in fields["scenes"]):
             problems.append(Problem(path, _key_line(text, "scenes"), "'scenes' must list scene file names"))
             del fields["scenes"]
-    if len(fields) != len(wanted):
+    if len(fields) != len(wanted) + 1:
         return None
     fields["start_line"] = _key_line(text, "start")
     fields["scenes_line"] = _key_line(text, "scenes")
+    fields["ink_line"] = _key_line(text, "ink")
     return fields
 
 

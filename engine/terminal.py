@@ -94,8 +94,9 @@ class Terminal:
         self.say("(Enter skips a line, q quits and saves.)", "dim")
 
     def show_scene(self, scene: Scene) -> None:
-        self.say("")
-        self.say(f"— {scene.title} —", "bold cyan")
+        if scene.title:  # an ink knot without a `# title:` tag shows no heading, as in Inky
+            self.say("")
+            self.say(f"— {scene.title} —", "bold cyan")
 
     def show_line(self, line: SpokenLine) -> None:
         if line.is_narration:

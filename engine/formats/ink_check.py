@@ -1,0 +1,93 @@
+"""`engine check` for ink stories: speakers, line ids and prefixes, at their place in the .ink sources."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from engine.errors import Problem
+from engine.formats.ink import names_of, tag_value
+from engine.formats.ink_book import InkBook, StaticLine
+from engine.model import Source, Story
+
+_LOOKS_LIKE_SPEAKER = re.compile(r"^(?P<name>[A-Z][A-Z0-9_' -]{0,30}):\s")
+
+
+def ink_problems(story: Story) -> list[Problem]:
+    assert story.ink is not None
+    book = story.ink
+    return _speakers(story, book) + _duplicate_ids(book) + _prefixes(story, book) + _missing_ids(book)
+
+
+def _speakers(story: Story, book: InkBook) -> list[Problem]:
+    problems, seen = [], Counter[str]()
+    for line in book.lines:
+        speaker = tag_value(line.tags, "speaker")
+        if speaker is None:
+            continue
+        seen[speaker] += 1
+        if speaker not in story.characters:
+            where = _nth(book, rf"#\s*speaker\s*:\s*{re.escape(speaker)}(?![\w.-])", seen[speaker], line)
+            problems.append(Problem(where.path, where.line,
+                                    f"speaker '{speaker}' has no profile characters/{speaker}.json"))
+    return problems
+
+
+def _duplicate_ids(book: InkBook) -> list[Problem]:
+    problems, seen = [], Counter[str]()
+    first: dict[str, Source] = {}
+    for line in book.lines:
+        line_id = tag_value(line.tags, "id")
+        if line_id is None:
+            continue
+        seen[line_id] += 1
+        where = _nth(book, rf"#\s*id\s*:\s*{re.escape(line_id)}(?![\w.-])", seen[line_id], line)
+        if line_id in first:
+            at = first[line_id]
+            problems.append(Problem(where.path, where.line,
+                                    f"line id '{line_id}' is already used at {at.path.name}:{at.line}"))
+        else:
+            first[line_id] = where
+    return problems
+
+
+def _prefixes(story: Story, book: InkBook) -> list[Problem]:
+    """`KNOCK: ...` reads like a speaker, but names no character: it stays narration, prefix and all."""
+    if not book.speaker_prefixes:
+        return []
+    names = names_of(story.characters)
+    problems = []
+    for line in book.lines:
+        match = _LOOKS_LIKE_SPEAKER.match(line.text)
+        if match and match.group("name").strip().lower() not in names and tag_value(line.tags, "speaker") is None:
+            where = _place(book, line)
+            problems.append(Problem(where.path, where.line,
+                                    f"'{match.group('name')}:' looks like a speaker but no character has that id or "
+                                    "name, so the line is narration (prefix included)", "warning"))
+    return problems
+
+
+def _missing_ids(book: InkBook) -> list[Problem]:
+    untagged = [line for line in book.lines if tag_value(line.tags, "id") is None]
+    if not untagged:
+        return []
+    where = _place(book, untagged[0])
+    return [Problem(where.path, where.line,
+                    f"{len(untagged)} of {len(book.lines)} lines have no #id: tag (this is the first); their ids come "
+                    "from their knot and text, so an edited line gets a new id (and a new recording in a voice pack)",
+                    "warning")]
+
+
+def _place(book: InkBook, line: StaticLine) -> Source:
+    words = line.text.split()[:4]
+    found = book.locator.first(r"\s+".join(re.escape(w) for w in words)) if words else None
+    return found or _knot_place(book, line)
+
+
+def _nth(book: InkBook, pattern: str, count: int, line: StaticLine) -> Source:
+    found = book.locator.all(pattern)
+    return found[count - 1] if len(found) >= count else _place(book, line)
+
+
+def _knot_place(book: InkBook, line: StaticLine) -> Source:
+    return book.scene(line.container).source
