@@ -3,17 +3,19 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian/Ubuntu libraries: ALSA headers to build simpleaudio; for the tests, PortAudio
-# (sounddevice) and FFmpeg's libraries (torchcodec, used by coqui-tts for XTTS).
+# (sounddevice) and FFmpeg's libraries (torchcodec, used by coqui-tts for XTTS). The tests compile
+# ink sources with inkjs's compiler (npm), kept inside the venv.
 PLAY_DEBS := libasound2-dev
 TEST_DEBS := libasound2-dev libportaudio2 ffmpeg
 EXTRAS    := test,sounddevice,xtts,bridge,kokoro,stt
+INKJS     := inkjs@2.4.0
 
 .PHONY: play test lint bench system-deps
 
 play: $(VENV)/.play
 	$(BIN)/engine play stories/tomb
 
-test: $(VENV)/.test lint
+test: $(VENV)/.test $(VENV)/.inkjs lint
 	$(BIN)/pytest
 
 lint: $(VENV)/.test
@@ -38,6 +40,11 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(MAKE) --no-print-directory system-deps DEBS="$(TEST_DEBS)"
 	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@ $(VENV)/.play
+
+$(VENV)/.inkjs: | $(BIN)/python
+	command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory system-deps DEBS="nodejs npm"
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/inkjs $(INKJS)
+	touch $@
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
