@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,45 @@ def config_file(tmp_path: Path) -> Path:
         f'[engine]\nsaves_dir = "{tmp_path / "saves"}"\n\n[plugins]\ndisabled = ["voice"]\n', encoding="utf-8"
     )
     return path
+
+
+LIGHTHOUSE = ROOT / "stories" / "lighthouse"
+INK_FIXTURES = Path(__file__).resolve().parent / "engine" / "ink"
+# One choice list per ending of the bundled ink story (also in the README).
+LIGHTHOUSE_ENDINGS = {
+    "The Light Holds": [3, 1, 2, 2],
+    "A Promise in the Spring": [3, 3, 1],
+    "The Empty Rocks": [3, 3, 2],
+}
+
+
+def ink_compiler() -> Path:
+    """inkjs's compiler, which `make test` installs in the venv (.venv/inkjs)."""
+    compiler = Path(os.environ.get("INKJS_COMPILER") or Path(sys.prefix) / "inkjs" / "node_modules" / ".bin" /
+                    "inkjs-compiler")
+    if not compiler.exists():
+        pytest.fail(f"no ink compiler at {compiler}: run 'make test' (it installs inkjs into .venv/inkjs)")
+    return compiler
+
+
+def compile_ink(source: Path, target: Path) -> None:
+    """Compiles an .ink file (and what it INCLUDEs) to JSON with the real ink compiler."""
+    done = subprocess.run([str(ink_compiler()), str(source), "-o", str(target)], capture_output=True, text=True,
+                          timeout=120, cwd=source.parent)
+    assert done.returncode == 0 and target.exists(), done.stdout + done.stderr
+
+
+@pytest.fixture
+def ink_story(tmp_path: Path) -> Callable[[str], Path]:
+    """Copies tests/engine/ink/<name> to a temporary folder and compiles its story.ink there."""
+
+    def make(name: str) -> Path:
+        folder = tmp_path / name
+        shutil.copytree(INK_FIXTURES / name, folder)
+        compile_ink(folder / "story.ink", folder / "story.ink.json")
+        return folder
+
+    return make
 
 
 STATE = Path(tempfile.mkdtemp(prefix="voiced-if-test-state-"))  # engine.log of the games tests play

@@ -5,7 +5,8 @@ and endings are the runtime's. This module turns what it emits into the engine's
 - a line's speaker is its `#speaker:id` tag, or a `NAME:` prefix that names a character (the prefix
   is then neither shown nor spoken); other lines are narration;
 - a line's id is its `#id:` tag, else `<knot>[.<stitch>].<first words>-<hash>` (see docs/authoring.md);
-- a scene is a knot: entering another knot is a scene entry (its `# title:` tag is shown, if any);
+- a scene is a knot: entering another knot is a scene entry; its `# title:` tag is shown as a heading,
+  unless that heading is already the last one shown (back from a tunnel);
 - the ending's title is the last `#ending:` tag met, else "The End".
 """
 
@@ -16,13 +17,14 @@ import logging
 import re
 import time
 from collections.abc import Generator, Iterator, Mapping
+from dataclasses import replace
 from itertools import zip_longest
 from typing import Any
 
 from engine.errors import SaveError, StoryError
 from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep, Step
 from engine.formats.ink_book import TOP, InkBook
-from engine.model import Character, Line, Source, Story
+from engine.model import Character, Line, Scene, Source, Story
 from engine.saves import FORMAT
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,7 @@ class InkPlaythrough:
         self.scene_id: str | None = None
         self.ending: str | None = None
         self.picked: int | None = None
+        self.heading = ""  # the last knot title shown: coming back to it (from a tunnel, say) shows no new heading
         if record is not None:
             self._restore(story, record)
         self.position = self.runtime.save_state()  # where the current step starts (a save continues there)
@@ -146,7 +149,7 @@ class InkPlaythrough:
 
     def _walk(self, resumed: bool) -> Iterator[Step]:
         if resumed:
-            yield SceneStep(self.book.scene(self.scene_id or TOP), True)
+            yield SceneStep(self._scene(self.scene_id or TOP), True)
         while True:
             yield from self._lines()
             self.position = self.runtime.save_state()
@@ -171,8 +174,15 @@ class InkPlaythrough:
                 continue
             if line.scene_id != self.scene_id:
                 self.scene_id = line.scene_id
-                yield SceneStep(self.book.scene(line.scene_id), False)
+                yield SceneStep(self._scene(line.scene_id), False)
             yield LineStep(line)
+
+    def _scene(self, knot: str) -> Scene:
+        scene = self.book.scene(knot)
+        if scene.title and scene.title == self.heading:
+            return replace(scene, title="")
+        self.heading = scene.title or self.heading
+        return scene
 
     def upcoming(self, opening_lines: int) -> list[Line]:
         """Reads ahead on a copy of the state: the rest up to the next choice, then each choice's opening lines."""

@@ -1,0 +1,6 @@
+=== riddle ===
+SCRIBE: What walks on four legs in the morning? #id:riddle_q
+->->
+
+=== function shout(word) ===
+~ return word + "!"
