@@ -17,16 +17,16 @@ from plugins.voice.core.settings import PiperSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.models import XTTS, install
 from plugins.voice.engines.piper.engine import PiperEngine
-from tests.conftest import ENDINGS, ROOT, STATE, TOMB, engine_env, run_engine
+from tests.conftest import ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, ROOT, STATE, TOMB, engine_env, run_engine
 from tests.voice.conftest import write_config
 
 pytestmark = pytest.mark.slow
 SUN = "The Sun Rises on Time"
 
 
-def labels_of(path: list[int], tmp_path: Path, config_file: Path) -> list[str]:
+def labels_of(path: list[int], tmp_path: Path, config_file: Path, story: Path = TOMB) -> list[str]:
     trace = tmp_path / "labels.jsonl"
-    played = run_engine("play", TOMB, "--pace", "instant", "--choices", ",".join(map(str, path)), "--trace", trace,
+    played = run_engine("play", story, "--pace", "instant", "--choices", ",".join(map(str, path)), "--trace", trace,
                         "--config", config_file)
     assert played.returncode == 0, played.stderr
     return [json.loads(x)["label"] for x in trace.read_text().splitlines() if '"event": "choice"' in x]
@@ -42,9 +42,9 @@ def say_answers(texts: list[str], folder: Path) -> list[Path]:
     return paths
 
 
-def play(tmp_path: Path, tiny_xtts_dir: Path, chaos: dict[str, Any], *args: str | Path) -> tuple[str, list[dict[str, Any]],
-                                                                                               dict[str, Any]]:
-    """`engine play` of the tomb with XTTS installed and default settings (seeding, prefetch, read pace),
+def play(tmp_path: Path, tiny_xtts_dir: Path, chaos: dict[str, Any], *args: str | Path,
+         story: Path = TOMB) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """`engine play` of a story (the tomb) with XTTS installed and default settings (seeding, prefetch, read pace),
     but a fast reader: the game goes as fast as the voices."""
     install(XTTS, tiny_xtts_dir, tmp_path / "models" / "xtts_v2")
     config = write_config(tmp_path, engine="words_per_minute = 3000\nmin_pause = 0.05", voice=(
@@ -52,7 +52,7 @@ def play(tmp_path: Path, tiny_xtts_dir: Path, chaos: dict[str, Any], *args: str 
     config.write_text(config.read_text() + '\n[plugins]\nmodules = ["chaos_plugin"]\n')
     trace, report = tmp_path / "t.jsonl", tmp_path / "report.json"
     env = engine_env(CHAOS=json.dumps({"report": str(report), **chaos}))
-    result = subprocess.run([sys.executable, "-m", "engine", "play", str(TOMB), "--pace", "read", "--trace", str(trace),
+    result = subprocess.run([sys.executable, "-m", "engine", "play", str(story), "--pace", "read", "--trace", str(trace),
                              "--config", str(config), *map(str, args)],
                             capture_output=True, text=True, cwd=ROOT, env=env, timeout=480, stdin=subprocess.DEVNULL)
     output = result.stdout + result.stderr
@@ -77,6 +77,25 @@ def test_xtts_prefetch_read_pace_and_spoken_answers_together(tmp_path: Path, tin
     assert None not in engines and engines.count("xtts") >= len(engines) // 2  # the first lines: while it loads
     assert any(r["prefetched"] for r in voiced)
     assert report["end"]["threads"] == ["MainThread"]  # every thread of ours was joined
+
+
+def test_an_ink_story_with_xtts_prefetch_and_spoken_answers(tmp_path: Path, tiny_xtts_dir: Path,
+                                                             config_file: Path) -> None:
+    """The same game on an ink story: its look-ahead feeds prefetch, its lines go to seeded XTTS voices."""
+    path = LIGHTHOUSE_ENDINGS["The Light Holds"]
+    answers = say_answers(labels_of(path, tmp_path, config_file, LIGHTHOUSE), tmp_path)
+    out, records, report = play(tmp_path, tiny_xtts_dir, {}, "--speech-input-files", ",".join(map(str, answers)),
+                                story=LIGHTHOUSE)
+    assert out.rstrip().endswith("*** The Light Holds ***")
+    assert len([r for r in records if r["event"] == "speech_input" and r["heard"]]) == len(answers)
+    reached = [r["line_id"] for r in records if r["event"] in ("narration", "dialogue")]
+    voiced = [r for r in records if r["event"] == "voice"]
+    assert [r["line_id"] for r in voiced] == reached and None not in [r["engine"] for r in voiced]
+    assert {r["voice_id"] for r in voiced} == {"narrator_calm", "keeper_weathered", "sailor_young"}
+    assert [r["engine"] for r in voiced].count("xtts") >= len(voiced) // 2
+    assert any(r["prefetched"] for r in voiced)
+    assert {p.name for p in (tmp_path / "voices").glob("*.wav")} >= {"keeper_weathered.wav", "sailor_young.wav"}
+    assert report["end"]["threads"] == ["MainThread"]
 
 
 def test_a_bug_during_play_goes_to_the_log_not_into_the_story(tmp_path: Path, tiny_xtts_dir: Path) -> None:
