@@ -10,10 +10,16 @@ TEST_DEBS := libasound2-dev libportaudio2 ffmpeg
 EXTRAS    := test,sounddevice,xtts,bridge,kokoro,stt
 INKJS     := inkjs@2.4.0
 
-.PHONY: play test lint bench system-deps
+STORY     ?= stories/tomb
+
+.PHONY: play test lint bench ink system-deps
 
 play: $(VENV)/.play
-	$(BIN)/engine play stories/tomb
+	$(BIN)/engine play $(STORY)
+
+# Compiles the bundled ink story's source again (what Inky's File > Export to JSON does).
+ink: $(VENV)/.inkjs
+	$(VENV)/inkjs/node_modules/.bin/inkjs-compiler stories/lighthouse/story.ink -o stories/lighthouse/story.ink.json
 
 test: $(VENV)/.test $(VENV)/.inkjs lint
 	$(BIN)/pytest
@@ -27,6 +33,7 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/xtts.py
 	$(BIN)/python bench/bridge.py
 	$(BIN)/python bench/prefetch.py
+	$(BIN)/python bench/ink.py
 	$(BIN)/python bench/kokoro.py
 	$(BIN)/python bench/speech_input.py
 	$(BIN)/python bench/soak.py

@@ -1,12 +1,13 @@
 """Perceived latency with prefetch on and off, for a simulated player, in one run.
 
-    .venv/bin/python bench/prefetch.py [--long-lines N]
+    .venv/bin/python bench/prefetch.py [--long-lines N] [--stories tomb,lighthouse,long]
 
-Plays stories/tomb (one full path) and a generated ~500-line branching story (its first
-N lines along a scripted path) with the real Piper engine and an empty cache, for a player
-who reads at 250 words per minute (`read` pace) and one who listens to every line (`listen`
-pace), each with prefetch on and off. Sound goes to a simulated sound card that plays in
-real time (there is none here). Each run is its own process, so CPU and peak memory are its own.
+Plays stories/tomb (one full path), stories/lighthouse (an ink story, one full path) and a
+generated ~500-line branching story (its first N lines along a scripted path) with the real
+Piper engine and an empty cache, for a player who reads at 250 words per minute (`read` pace)
+and one who listens to every line (`listen` pace), each with prefetch on and off. Sound goes
+to a simulated sound card that plays in real time (there is none here). Each run is its own
+process, so CPU and peak memory are its own.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TOMB_PATH = [2, 1, 2, 1, 2, 1, 1]
+LIGHTHOUSE_PATH = [1, 2, 1, 1, 2]  # the ink story: ask, trim, look, cellar, coat (its longest path)
 
 WORDS = ("sand stone lamp door gold river shadow wind silence temple stair torch map jackal scarab star "
          "water bread rope sun night dune voice echo dust wall pillar king priest oath feather").split()
@@ -166,6 +168,7 @@ def pct(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--long-lines", type=int, default=40)
+    parser.add_argument("--stories", default="tomb,lighthouse,long", help="which rows to play (comma-separated)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -174,7 +177,10 @@ def main() -> None:
         return
     long_dir = Path(tempfile.mkdtemp(prefix="bench-long-"))
     long_path = generate_story(long_dir)
-    stories = [("tomb", ROOT / "stories" / "tomb", TOMB_PATH, 1000), ("long", long_dir, long_path, args.long_lines)]
+    stories = [("tomb", ROOT / "stories" / "tomb", TOMB_PATH, 1000),
+               ("lighthouse", ROOT / "stories" / "lighthouse", LIGHTHOUSE_PATH, 1000),
+               ("long", long_dir, long_path, args.long_lines)]
+    stories = [row for row in stories if row[0] in args.stories.split(",")]
     total = sum(1 for line in (long_dir / "main.story").read_text().splitlines() if line and line[0] not in "=*-")
     print(f"generated story: {total} spoken lines; playing {args.long_lines} of them\n")
     print("| story | pace | prefetch | lines | ready after 1st | event->audio median / p95 ms "
