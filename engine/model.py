@@ -136,4 +136,4 @@ class ChoiceOption:
 
     number: int  # 1-based, as shown
     label: str
-    target: str
+    target: str  # the scene it leads to (scene format), END, or "" (ink: where a choice leads is the runtime's)
