@@ -112,11 +112,14 @@ def implicit_id(container: str, speaker: str, text: str) -> str:
 class InkPlaythrough:
     """One game of an ink story. The runtime is this game's; looking ahead uses a second runtime."""
 
-    def __init__(self, story: Story, record: dict[str, Any] | None) -> None:
+    def __init__(self, story: Story, record: dict[str, Any] | None, runtime: Any = None) -> None:
+        """`runtime`: one to reuse (its state is replaced), e.g. by a walk that plays one branch at a time."""
         assert story.ink is not None
         self.book = story.ink
         self.maker = LineMaker(story)
-        self.runtime = open_runtime(self.book)
+        self.runtime = runtime or open_runtime(self.book)
+        if runtime is not None and record is None:
+            self.runtime.reset_state()
         self.explorer: Any = None  # made on first use
         self.scene_id: str | None = None
         self.ending: str | None = None
