@@ -14,6 +14,7 @@ from plugins.voice.casting.validate import profile_problems
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import SINKS, voice_settings
 from plugins.voice.engines.piper.styles import read_styles
+from plugins.voice.render import commands as render_commands
 from plugins.voice.session import VoiceSession
 from plugins.voice.tools import commands
 
@@ -32,10 +33,13 @@ class VoicePlugin:
                             help="say your choices aloud (microphone, Faster-Whisper; extra [stt])")
         parser.add_argument("--speech-input-files", metavar="A.wav,B.wav", type=_paths,
                             help="recorded spoken answers, one WAV per answer, used in order (implies --speech-input)")
+        parser.add_argument("--pack", metavar="DIR", type=Path,
+                            help="play lines from this voice pack (engine render) when it has them")
 
     @hookimpl
     def engine_register_commands(self, subparsers: Any) -> None:
         commands.register(subparsers)
+        render_commands.register(subparsers)
 
     @hookimpl
     def engine_validate(self, story: Story, config: Config) -> list[Problem]:

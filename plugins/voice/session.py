@@ -40,6 +40,7 @@ from plugins.voice.output.sinks import NullSink, Sink, open_sink
 from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.speaker import Job, Speaker
+from plugins.voice.render.pack import Pack
 
 
 class VoiceSession:
@@ -76,7 +77,7 @@ class VoiceSession:
         depth = settings.prefetch.depth if settings.prefetch.enabled else 0
         speaker = Speaker(cast, Fallback(engines, settings.fallback, notify, settings.reprobe_seconds),
                           AudioCache(settings.cache), _output(settings, context.options, notify), context.trace, notify,
-                          seeder, depth, settings.prefetch.workers)
+                          seeder, depth, settings.prefetch.workers, _pack(settings, context, notify))
         session = cls(cast, list(engines.values()), speaker, speech, notify, settings)
         if speech is not None:
             speech.start()
@@ -138,6 +139,19 @@ def _read(read: Callable[[], Any], default: Any, notify: Callable[[str], None], 
     except VoiceError as exc:
         notify(f"{exc} {consequence}")
         return default
+
+
+def _pack(settings: VoiceSettings, context: PlayContext, notify: Callable[[str], None]) -> Pack | None:
+    """--pack DIR, else [voice] pack (relative to config.toml); a pack that cannot be read is one notice."""
+    given = context.options.get("pack")
+    folder = Path(given) if given else (context.config.folder / settings.pack if settings.pack else None)
+    if folder is None:
+        return None
+    try:
+        return Pack.open(folder)
+    except VoiceError as exc:
+        notify(f"{exc} Lines are spoken live.")
+        return None
 
 
 def _output(settings: VoiceSettings, options: Any, notify: Callable[[str], None]) -> Output:

@@ -104,6 +104,12 @@ class PrefetchSettings:
 
 
 @dataclass(frozen=True)
+class RenderSettings:
+    format: str = "opus"  # opus (small, for players) or flac (lossless)
+    max_states: int = 20_000  # choice points a render walks at most (stories with loops)
+
+
+@dataclass(frozen=True)
 class VoiceSettings:
     voices_dir: Path = Path("voices")
     engine: str = "xtts"  # for profiles that name none
@@ -124,6 +130,8 @@ class VoiceSettings:
     speech_input: SpeechInputSettings = field(default_factory=SpeechInputSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
     xtts_remote: XttsRemoteSettings = field(default_factory=XttsRemoteSettings)
+    render: RenderSettings = field(default_factory=RenderSettings)
+    pack: str = ""  # a voice pack to play from (engine render), relative to config.toml; "" for none
 
 
 def voice_settings(config: Config) -> VoiceSettings:
@@ -139,6 +147,8 @@ def voice_settings(config: Config) -> VoiceSettings:
         raise VoiceConfigError("[voice.xtts] device is auto, cpu or cuda; while_loading is fallback or wait.")
     if settings.speech_input.device not in ("auto", "cpu", "cuda"):
         raise VoiceConfigError("[voice.speech_input] device is auto, cpu or cuda.")
+    if settings.render.format not in ("opus", "flac"):
+        raise VoiceConfigError(f"[voice.render] format must be opus or flac, not {settings.render.format!r}.")
     if settings.sink not in SINKS:
         raise VoiceConfigError(f"[voice] sink must be one of {', '.join(SINKS)}, not {settings.sink!r}.")
     return settings

@@ -21,6 +21,8 @@ from plugins.voice.output.playback import Output
 from plugins.voice.pipeline.cache import AudioCache, cache_key
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
+from plugins.voice.render.manifest import Entry
+from plugins.voice.render.pack import Pack
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,11 @@ def line_key(engine: Engine, voice: Voice, text: str) -> str:
 class Speaker:
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, output: Output,
                  trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None],
-                 seeder: VoiceSeeder | None = None, prefetch_depth: int = 0, prefetch_workers: int = 1) -> None:
+                 seeder: VoiceSeeder | None = None, prefetch_depth: int = 0, prefetch_workers: int = 1,
+                 pack: Pack | None = None) -> None:
         self.cast = cast
+        self.pack = pack  # lines it holds are played from it; engines are prepared at its first miss
+        self.prepared = False
         self.seeder = seeder
         self.gate = Gate()
         self.prefetcher = (Prefetcher(cast, fallback, cache, self.gate, line_key, prefetch_depth, prefetch_workers)
@@ -78,7 +83,7 @@ class Speaker:
 
     def prefetch(self, lines: list[SpokenLine]) -> None:
         if self.prefetcher is not None:
-            self.prefetcher.update(lines)
+            self.prefetcher.update([line for line in lines if self._pack_entry(line) is None])
 
     def skip(self, job: Job) -> None:
         job.skipped.set()
@@ -106,10 +111,8 @@ class Speaker:
         self.output.close()
 
     def _run(self) -> None:
-        try:
-            self._prepare()
-        except Exception:  # preparing is an optimisation; lines still get spoken without it
-            log.exception("preparing the voice engines failed")
+        if self.pack is None:
+            self._prepare_once()
         while (job := self.jobs.get()) is not None:
             self.current = job
             try:
@@ -123,8 +126,18 @@ class Speaker:
                 self.current = None
                 job.done.set()
 
+    def _prepare_once(self) -> None:
+        if self.prepared:
+            return
+        self.prepared = True
+        self.trace({"event": "voice_prepare"})
+        try:
+            self._prepare()
+        except Exception:  # preparing is an optimisation; lines still get spoken without it
+            log.exception("preparing the voice engines failed")
+
     def _prepare(self) -> None:
-        """Before the first line: seed missing reference WAVs, check references, load models."""
+        """Before the first line (with a pack: its first miss): seed missing references, check them, load models."""
         if self.seeder is not None:
             self._seed(self.seeder)
         self.cast.check_references(self.notify)
@@ -158,10 +171,41 @@ class Speaker:
         if self.prefetcher is not None:
             self.prefetcher.requeue()  # their lines now have other cache keys
 
+    def _pack_entry(self, line: SpokenLine) -> Entry | None:
+        if self.pack is None:
+            return None
+        try:
+            return self.pack.entry(line, self.cast.voice_id(line.character_id))
+        except VoiceError:
+            return None
+
+    def _from_pack(self, job: Job, record: dict[str, Any]) -> bool:
+        """Plays the line from the voice pack if it holds it, still matching; else says so once."""
+        assert self.pack is not None
+        entry = self._pack_entry(job.line)
+        audio = self.pack.audio(entry) if entry is not None else None
+        if audio is None:
+            self._warn_once("pack", f"The voice pack {self.pack.folder} has no current recording of line "
+                                    f"{job.line.line_id}{' (its file is damaged)' if entry else ''}; lines it lacks "
+                                    "are spoken live.")
+            self._prepare_once()
+            return False
+        assert entry is not None
+        self.output.start_line()
+        started = self.output.play(audio)
+        gaps = self.output.end_line()
+        self.trace({**record, "voice_id": entry.voice_id, "engine": "pack", "rendered_by": entry.engine,
+                    "cache": "pack", "ready": True, "prefetched": False, **self._first(job, started),
+                    **self._done(job, [audio]), "gaps_ms_max": round(max(gaps, default=0.0) * 1000, 1),
+                    "gaps_ms_total": round(sum(gaps) * 1000, 1)})
+        return True
+
     def _speak(self, job: Job) -> None:
         job.started_at = time.monotonic()
         line = job.line
         record: dict[str, Any] = {"event": "voice", "line_id": line.line_id, "character_id": line.character_id}
+        if self.pack is not None and self._from_pack(job, record):
+            return
         try:
             voice = self.cast.voice_for(line.character_id)
         except VoiceError as exc:

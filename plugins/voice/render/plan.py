@@ -1,0 +1,70 @@
+"""What a render has to make: every reachable line, keyed for the pack, grouped by what it sounds like."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.formats.explore import Reach
+from plugins.voice.casting.cast import Cast
+from plugins.voice.core.voice import Voice
+from plugins.voice.engines.base import Engine
+from plugins.voice.pipeline.speaker import line_key
+from plugins.voice.render.manifest import Manifest, entry_key, file_sha_matches
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One entry the pack should hold."""
+
+    key: str
+    line_id: str
+    character_id: str
+    text: str
+    voice: Voice
+    signature: str  # the line's cache key with this engine: what changes the audio
+
+
+@dataclass
+class Synthesis:
+    """One piece of audio to make, and every entry it becomes (same voice, same text)."""
+
+    signature: str
+    text: str
+    voice: Voice
+    entries: list[Wanted] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    wanted: list[Wanted]
+    todo: list[Synthesis]  # what is missing or stale, one synthesis per signature
+    fresh: int  # entries already in the pack and up to date
+    orphans: list[str]  # entries in the pack for lines the story no longer reaches
+
+
+def wanted_entries(reach: Reach, cast: Cast, engine: Engine | None, engines: dict[str, Engine]) -> list[Wanted]:
+    """`engine`: the one to render with, or None for each character's own (its profile's engine)."""
+    wanted = []
+    for line in reach.lines:
+        texts = [line.text] + sorted(reach.variants.get(line.line_id, set()) - {line.text})
+        voice = cast.voice_for(line.character_id)
+        chosen = engine or engines[voice.engine]
+        for n, text in enumerate(texts):
+            wanted.append(Wanted(entry_key(line.line_id, text, n == 0), line.line_id, line.character_id, text, voice,
+                                 line_key(chosen, voice, text)))
+    return wanted
+
+
+def make_plan(wanted: list[Wanted], manifest: Manifest | None, folder: Path) -> Plan:
+    entries = manifest.entries if manifest else {}
+    todo: dict[str, Synthesis] = {}
+    fresh = 0
+    for item in wanted:
+        old = entries.get(item.key)
+        if old is not None and old.signature == item.signature and file_sha_matches(folder / old.file, old.file_sha):
+            fresh += 1
+            continue
+        todo.setdefault(item.signature, Synthesis(item.signature, item.text, item.voice)).entries.append(item)
+    keys = {item.key for item in wanted}
+    return Plan(wanted, list(todo.values()), fresh, sorted(k for k in entries if k not in keys))

@@ -1,0 +1,133 @@
+"""A render spread over a Ray cluster (extra `[render]`): one actor per worker slot, each holding one engine.
+
+- `--ray auto` starts a local cluster on this machine; `--ray ADDRESS` joins a running one
+  (`ray start --head` on one box, `ray start --address HEAD:6379` on the others).
+- An actor takes one CPU (one GPU for XTTS when the cluster has GPUs): XTTS cannot serve two
+  streams at once, so an actor runs one line at a time and the pool keeps each one busy.
+- Reference WAVs travel with the actors' arguments, so workers need no copy of voices/; they need
+  the same install (this project, and the model for XTTS: an actor whose model differs refuses).
+- A worker lost mid-render (its process or machine gone) costs only the line it was making: the
+  line goes back in the queue (3 tries at most) and a new actor takes the lost one's place when
+  the cluster has room for it (else the others go on).
+The driver's thread is the only one here: it submits, waits with `ray.wait`, and reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.settings import VoiceSettings
+from plugins.voice.core.voice import Voice
+from plugins.voice.engines.piper.styles import PiperStyle
+from plugins.voice.render.workers import Done, Result, Task, localize, shipped_references, synthesize
+
+log = logging.getLogger(__name__)
+TRIES = 3
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise VoiceError("Rendering on Ray needs the [render] extra: pip install -e '.[render]'.") from None
+    return ray
+
+
+class RenderActor:
+    """Lives in a Ray worker process: builds and prepares one engine, then synthesizes lines."""
+
+    def __init__(self, settings: VoiceSettings, styles: dict[str, PiperStyle], engine_name: str,
+                 voices: Sequence[Voice], references: dict[str, bytes]) -> None:
+        from plugins.voice.engines.registry import build_engines
+
+        self.folder = Path(tempfile.mkdtemp(prefix="voiced-if-render-"))
+        self.references = references
+        self.engines = build_engines(settings, piper_styles=styles)
+        self.engine = self.engines[engine_name]
+        self.engine.prepare([localize(v, self.folder, references) for v in voices])
+        self.name = f"{os.uname().nodename}:{os.getpid()}"
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def render(self, task: Task) -> Result:
+        result = synthesize(self.engine, Task(task.number, task.text, localize(task.voice, self.folder,
+                                                                               self.references), task.identity))
+        return Result(result.audio, result.render_ms, result.error, self.name)
+
+
+class RayPool:
+    def __init__(self, address: str, workers: int, settings: VoiceSettings, styles: dict[str, PiperStyle],
+                 engine_name: str, voices: Sequence[Voice]) -> None:
+        self.ray = ray = import_ray()
+        if address == "auto":
+            ray.init(num_cpus=workers or None, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        else:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        resources = {"num_gpus": 1, "num_cpus": 1} if engine_name == "xtts" and gpus else {"num_cpus": 1}
+        self.slot = "GPU" if "num_gpus" in resources else "CPU"
+        slots = int(ray.cluster_resources().get(self.slot, 1))
+        self.workers = max(1, min(workers or slots, slots))
+        self.actor_class = ray.remote(max_restarts=0, max_task_retries=0, **resources)(RenderActor)
+        self.arguments = (settings, styles, engine_name, list(voices), shipped_references(voices))
+        self.actors = [self._start() for _ in range(self.workers)]
+        self.lost = 0  # workers that died mid-render
+
+    def _start(self) -> Any:
+        return self.actor_class.remote(*self.arguments)
+
+    def pids(self) -> list[int]:
+        return list(self.ray.get([actor.pid.remote() for actor in self.actors]))
+
+    def run(self, tasks: Sequence[Task], done: Done) -> None:
+        ray = self.ray
+        queue = deque((task, 1) for task in tasks)
+        idle = list(self.actors)
+        running: dict[Any, tuple[Any, Task, int]] = {}
+        while queue or running:
+            while idle and queue:
+                actor = idle.pop()
+                task, tries = queue.popleft()
+                running[actor.render.remote(task)] = (actor, task, tries)
+            if not running:  # every worker was lost and none could be started again
+                for task, _ in queue:
+                    done(task, Result(None, 0.0, "no Ray worker is left"))
+                return
+            finished, _ = ray.wait(list(running), num_returns=1)
+            for ref in finished:
+                actor, task, tries = running.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.RayActorError as exc:  # the worker's process or machine is gone
+                    self.lost += 1
+                    log.warning("render worker lost (%s); line %d goes back in the queue", exc, task.number)
+                    if tries < TRIES:
+                        queue.appendleft((task, tries + 1))
+                    else:
+                        done(task, Result(None, 0.0, f"lost {TRIES} workers making this line"))
+                    self.actors.remove(actor)
+                    if not self.actors or ray.available_resources().get(self.slot, 0) >= 1:
+                        replacement = self._start()  # else: go on with the workers left
+                        self.actors.append(replacement)
+                        idle.append(replacement)
+                    continue
+                except ray.exceptions.RayTaskError as exc:  # a bug in a worker: this line fails, the worker stays
+                    done(task, Result(None, 0.0, f"worker error: {exc}"))
+                    idle.append(actor)
+                    continue
+                idle.append(actor)
+                done(task, result)
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self.ray.kill(actor)
+        self.ray.shutdown()

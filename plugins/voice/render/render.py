@@ -1,0 +1,230 @@
+"""`engine render`: every reachable line of a story, synthesized once, checked into a voice pack.
+
+The render is the pack's only writer. Each line's audio is written atomically as soon as it is
+made; the manifest is written atomically at most once a second and at the end, so a killed
+render loses at most the last second of work and the next run makes only what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine import Story, write_atomic
+from engine.formats.explore import Reach, reachable_lines
+from plugins.voice.casting.cast import build_cast, read_voice_map
+from plugins.voice.casting.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
+from plugins.voice.core.errors import SpeechFailure, VoiceError
+from plugins.voice.core.settings import VoiceSettings
+from plugins.voice.engines.base import Engine
+from plugins.voice.engines.piper.styles import read_styles
+from plugins.voice.engines.registry import build_engines
+from plugins.voice.render.manifest import Entry, Manifest, encode, file_name, text_sha
+from plugins.voice.render.plan import Plan, Synthesis, make_plan, wanted_entries
+from plugins.voice.render.workers import LocalPool, Pool, Result, Task
+
+FLUSH_SECONDS = 1.0
+
+
+@dataclass
+class Report:
+    reach: Reach
+    plan: Plan
+    engine: str
+    workers: int = 1
+    made: int = 0  # syntheses that succeeded
+    written: int = 0  # entries written
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (line key, reason)
+    removed: int = 0  # orphan entries removed
+    audio_seconds: float = 0.0
+    render_ms: list[float] = field(default_factory=list)
+    wall: float = 0.0
+    lost: int = 0  # Ray workers lost mid-render
+
+
+@dataclass
+class Job:
+    """A render as asked for on the command line."""
+
+    story: Story
+    settings: VoiceSettings
+    folder: Path
+    audio_format: str = "opus"
+    engine: str | None = None  # None: each character's own engine
+    ray: str | None = None  # "auto" or a cluster address
+    workers: int = 0  # 0: one per CPU (GPU for XTTS) of the cluster
+    max_states: int = 20_000
+
+
+class Renderer:
+    def __init__(self, job: Job, tell: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> None:
+        self.job = job
+        self.tell = tell
+        settings = job.settings
+        self.styles = read_styles(settings.voices_dir / STYLES_FILE)
+        self.engines = build_engines(settings, piper_styles=self.styles)
+        self.cast = build_cast(job.story, settings, read_voice_map(settings.voices_dir))
+        self.pool_started: Callable[[Pool], None] = lambda pool: None  # tests: see the pool (e.g. kill a worker)
+
+    def plan(self, prepare: bool = True) -> tuple[Reach, Plan]:
+        """prepare: check that the engines can render and seed missing references (not for verify)."""
+        job = self.job
+        reach = reachable_lines(job.story, max_states=job.max_states)
+        if prepare:
+            self._check_engines(reach)
+            self._seed(reach)
+        chosen = self.engines[job.engine] if job.engine else None
+        try:
+            wanted = wanted_entries(reach, self.cast, chosen, self.engines)
+        except SpeechFailure as exc:
+            raise VoiceError(f"{exc.engine} cannot render this story: {exc.reason}.") from None
+        manifest = Manifest.read(job.folder)
+        if manifest is not None and manifest.audio != job.audio_format:
+            manifest = None  # another audio format: everything is made again
+        return reach, make_plan(wanted, manifest, job.folder)
+
+    def _names(self, reach: Reach) -> set[str]:
+        if self.job.engine:
+            return {self.job.engine}
+        return {self.cast.voice_for(c).engine for c in {line.character_id for line in reach.lines}}
+
+    def _check_engines(self, reach: Reach) -> None:
+        for name in sorted(self._names(reach)):
+            engine = self.engines.get(name)
+            missing = engine.missing() if engine is not None else "no bridge is configured"
+            if missing is not None:
+                raise VoiceError(f"{name} cannot render: {missing}. Render with --engine piper (or another "
+                                 "engine), or make this one available.")
+
+    def _seed(self, reach: Reach) -> None:
+        """Like play: XTTS clones references that Piper seeds first when they are missing."""
+        settings = self.job.settings
+        if "xtts" not in self._names(reach) or not settings.auto_seed:
+            return
+        seeder = VoiceSeeder(self.job.story, settings.voices_dir, settings.piper)
+        for result in seeder.seed(only=seeder.needs_seed()):
+            self.tell(f"Seeded {result.voice_id}.wav with Piper: {result.status}.")
+            if result.status == SEED_FAILED:
+                raise VoiceError(f"{SEED_FAILED} for {result.character_id}: {result.detail}; XTTS has no reference.")
+        self.cast.set_voice_map(read_voice_map(settings.voices_dir))
+        self.cast.check_references(self.tell)
+
+    def run(self, progress: Callable[[int, int], None] = lambda done, total: None) -> Report:
+        started = time.monotonic()
+        reach, plan = self.plan()
+        job = self.job
+        report = Report(reach, plan, job.engine or "profile")
+        manifest = Manifest.read(job.folder) or Manifest(job.story.slug, job.audio_format, {})
+        if manifest.audio != job.audio_format:
+            manifest = Manifest(job.story.slug, job.audio_format, {})
+        job.folder.mkdir(parents=True, exist_ok=True)
+        last_flush = time.monotonic()
+        finished = 0
+
+        def done(task: Task, result: Result, synthesis: Synthesis, engine: Engine) -> None:
+            nonlocal last_flush, finished
+            finished += 1
+            if result.audio is None:
+                report.failed += [(w.key, result.error or "no audio") for w in synthesis.entries]
+            else:
+                report.made += 1
+                report.render_ms.append(result.render_ms)
+                report.audio_seconds += result.audio.seconds
+                self._write(manifest, synthesis, result, engine)
+                report.written += len(synthesis.entries)
+            if time.monotonic() - last_flush >= FLUSH_SECONDS:
+                manifest.write(job.folder)
+                last_flush = time.monotonic()
+            progress(finished, len(plan.todo))
+
+        progress(0, len(plan.todo))
+        for name, group in self._groups(plan).items():
+            engine = self.engines[name]
+            pool = self._pool(name, group)
+            report.workers = pool.workers
+            self.pool_started(pool)
+            tasks = [Task(n, s.text, s.voice, engine.identity(s.voice)) for n, s in enumerate(group)]
+            def report_one(task: Task, result: Result, engine: Engine = engine, group: list[Synthesis] = group) -> None:
+                done(task, result, group[task.number], engine)
+
+            try:
+                pool.run(tasks, report_one)
+            finally:
+                report.lost += getattr(pool, "lost", 0)
+                pool.close()
+        if reach.complete:
+            report.removed = self._remove(manifest, plan.orphans)
+        manifest.write(job.folder)
+        report.wall = time.monotonic() - started
+        return report
+
+    def _groups(self, plan: Plan) -> dict[str, list[Synthesis]]:
+        groups: dict[str, list[Synthesis]] = {}
+        for synthesis in plan.todo:
+            groups.setdefault(self.job.engine or synthesis.voice.engine, []).append(synthesis)
+        return groups
+
+    def _pool(self, name: str, group: list[Synthesis]) -> Pool:
+        voices = list({s.voice.character_id: s.voice for s in group}.values())
+        if self.job.ray:
+            from plugins.voice.render.ray_pool import RayPool
+
+            return RayPool(self.job.ray, self.job.workers, self.job.settings, self.styles, name, voices)
+        return LocalPool(self.job.settings, self.styles, name, voices)
+
+    def _write(self, manifest: Manifest, synthesis: Synthesis, result: Result, engine: Engine) -> None:
+        assert result.audio is not None
+        data, rate = encode(result.audio, self.job.audio_format)
+        sha = hashlib.sha256(data).hexdigest()
+        voice = synthesis.voice
+        for wanted in synthesis.entries:
+            name = file_name(wanted.key, self.job.audio_format)
+            write_atomic(self.job.folder / name, data)
+            manifest.entries[wanted.key] = Entry(
+                line_id=wanted.line_id, character_id=wanted.character_id, voice_id=voice.voice_id, text=wanted.text,
+                text_sha=text_sha(wanted.text), engine=engine.name, model=engine.identity(voice),
+                reference=voice.reference_hash, settings={"speed": voice.speed, "language": voice.language},
+                signature=wanted.signature, file=name, file_sha=sha, seconds=round(result.audio.seconds, 3),
+                rate=rate, render_ms=round(result.render_ms, 1))
+
+    def _remove(self, manifest: Manifest, orphans: list[str]) -> int:
+        for key in orphans:
+            entry = manifest.entries.pop(key, None)
+            if entry is not None:
+                (self.job.folder / entry.file).unlink(missing_ok=True)
+        return len(orphans)
+
+    def estimate(self, plan: Plan) -> tuple[float, str]:
+        """(seconds of synthesis per character of text, where the figure comes from) for a dry run."""
+        manifest = Manifest.read(self.job.folder)
+        engine = self.job.engine
+        past = [e for e in (manifest.entries.values() if manifest else []) if engine in (None, e.engine)]
+        if len(past) >= 3:
+            rate = sum(e.render_ms for e in past) / 1000 / max(1, sum(len(e.text) for e in past))
+            return rate, f"measured on {len(past)} lines of this pack"
+        sample = plan.todo[:3]
+        if not sample:
+            return 0.0, "nothing to render"
+        name = engine or sample[0].voice.engine
+        pool = LocalPool(self.job.settings, self.styles, name, [s.voice for s in sample])
+        times: list[float] = []
+        try:
+            for n, s in enumerate(sample):
+                seconds = _timed(pool, Task(n, s.text, s.voice, self.engines[name].identity(s.voice)))
+                times.append(seconds / max(1, len(s.text)))
+        finally:
+            pool.close()
+        return statistics.median(times), f"measured now on {len(sample)} lines with {name}, on this machine"
+
+
+def _timed(pool: LocalPool, task: Task) -> float:
+    holder: list[Result] = []
+    pool.run([task], lambda _, result: holder.append(result))
+    if holder[0].audio is None:
+        raise VoiceError(f"{pool.engine.name} failed while measuring: {holder[0].error}.")
+    return holder[0].render_ms / 1000

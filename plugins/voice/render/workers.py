@@ -1,0 +1,101 @@
+"""Who synthesizes a render's lines: this process (LocalPool) or a Ray cluster (plugins.voice.render.ray_pool).
+
+A pool runs tasks and reports each one, on the caller's thread, through `done(task, result)`:
+the result is the audio with its synthesis time, or the reason it failed. The caller (the render)
+is the only one writing the pack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from plugins.voice.core.audio import AudioChunk, concat
+from plugins.voice.core.errors import SpeechFailure
+from plugins.voice.core.settings import VoiceSettings
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.base import Engine
+from plugins.voice.engines.piper.styles import PiperStyle
+from plugins.voice.engines.registry import build_engines
+
+
+@dataclass(frozen=True)
+class Task:
+    number: int
+    text: str
+    voice: Voice
+    identity: str  # the engine identity the plan expects (a worker with another model refuses)
+
+
+@dataclass(frozen=True)
+class Result:
+    audio: AudioChunk | None
+    render_ms: float
+    error: str | None = None
+    worker: str = "local"
+
+
+Done = Callable[[Task, Result], None]
+
+
+class Pool(Protocol):
+    workers: int
+
+    def run(self, tasks: Sequence[Task], done: Done) -> None: ...
+    def close(self) -> None: ...
+
+
+def synthesize(engine: Engine, task: Task) -> Result:
+    """One line, whole: what every pool runs."""
+    started = time.perf_counter()
+    try:
+        identity = engine.identity(task.voice)
+        if identity != task.identity:
+            return Result(None, 0.0, f"this worker's {engine.name} is {identity}, the plan's is {task.identity}")
+        settings = LineSettings(speed=task.voice.speed, language=task.voice.language)
+        chunks = list(engine.synthesize(task.text, task.voice, settings))
+    except SpeechFailure as exc:
+        return Result(None, (time.perf_counter() - started) * 1000, f"{exc.engine}: {exc.reason}")
+    if not chunks:
+        return Result(None, (time.perf_counter() - started) * 1000, f"{engine.name} made no audio")
+    return Result(concat(chunks), (time.perf_counter() - started) * 1000)
+
+
+class LocalPool:
+    """This process, one line at a time (the baseline, and what a render without --ray uses)."""
+
+    workers = 1
+
+    def __init__(self, settings: VoiceSettings, styles: dict[str, PiperStyle], engine_name: str,
+                 voices: Sequence[Voice]) -> None:
+        self.engines = build_engines(settings, piper_styles=styles)
+        self.engine = self.engines[engine_name]
+        self.engine.prepare(list(voices))
+
+    def run(self, tasks: Sequence[Task], done: Done) -> None:
+        for task in tasks:
+            done(task, synthesize(self.engine, task))
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            engine.close()
+
+
+def shipped_references(voices: Sequence[Voice]) -> dict[str, bytes]:
+    """Every reference WAV the voices clone, by path, to send to workers on other machines."""
+    return {str(path): Path(path).read_bytes() for voice in voices for path in voice.references}
+
+
+def localize(voice: Voice, folder: Path, references: dict[str, Any]) -> Voice:
+    """The voice with its references rewritten to copies in `folder` (written by the worker)."""
+    paths = []
+    for path in voice.references:
+        local = folder / f"{hashlib.sha256(str(path).encode()).hexdigest()[:12]}-{Path(path).name}"
+        if str(path) in references and not local.exists():
+            local.write_bytes(references[str(path)])
+        paths.append(local if str(path) in references else path)
+    return replace(voice, references=tuple(paths))
