@@ -31,6 +31,7 @@ class PiperSettings:
     default_voice: str = "en_US-joe-medium"
     noise_scale: float = 0.667
     noise_w_scale: float = 0.8
+    threads: int = 0  # onnxruntime threads per voice; 0: its default (every core). Render workers use 1.
 
 
 @dataclass(frozen=True)

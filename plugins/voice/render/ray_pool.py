@@ -19,6 +19,7 @@ import os
 import tempfile
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,8 @@ class RayPool:
         self.slot = "GPU" if "num_gpus" in resources else "CPU"
         slots = int(ray.cluster_resources().get(self.slot, 1))
         self.workers = max(1, min(workers or slots, slots))
+        if self.slot == "CPU":  # one core per worker: Piper's onnxruntime would otherwise take them all
+            settings = replace(settings, piper=replace(settings.piper, threads=1))
         self.actor_class = ray.remote(max_restarts=0, max_task_retries=0, **resources)(RenderActor)
         self.arguments = (settings, styles, engine_name, list(voices), shipped_references(voices))
         self.actors = [self._start() for _ in range(self.workers)]

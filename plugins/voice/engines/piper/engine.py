@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -116,10 +117,8 @@ class PiperEngine:
                 models = self.models()
                 if name not in models:
                     raise VoiceNotSupported(self.name, f"no Piper voice named '{name}' (known: {', '.join(models)})")
-                from piper import PiperVoice
-
                 model, config = models[name]
-                self._voices[name] = PiperVoice.load(model, config_path=config)
+                self._voices[name] = _load_voice(model, config, self.settings.threads)
             return self._voices[name]
 
     def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
@@ -145,3 +144,19 @@ class PiperEngine:
                 yield AudioChunk(samples, chunk.sample_rate)
         except (RuntimeError, ValueError, OSError) as exc:
             raise SynthesisFailed(self.name, f"Piper failed: {exc}") from exc
+
+
+def _load_voice(model: Path, config: Path, threads: int) -> Any:
+    """PiperVoice.load, with onnxruntime held to `threads` threads when asked (one core per render worker)."""
+    from piper import PiperVoice
+
+    if threads <= 0:
+        return PiperVoice.load(model, config_path=config)
+    import onnxruntime
+    from piper import PiperConfig
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+    return PiperVoice(config=PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8"))), session=session)
