@@ -54,12 +54,16 @@ def render_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     renderer = Renderer(job)
     if args.dry_run:
         return _dry_run(renderer, job)
+    reach, plan = renderer.plan()  # bad input is one sentence before any progress bar
+    where = f"on Ray ({args.ray})" if args.ray else "in this process"
+    print(f"Rendering {story.slug}: {sum(len(s.entries) for s in plan.todo)} entr(ies) to make as {len(plan.todo)} "
+          f"synthesis(es), {plan.fresh} up to date, {where}.", flush=True)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=not console.is_terminal) as bar:
         task = bar.add_task(f"rendering {story.slug}", total=None)
-        report = renderer.run(lambda done, total: bar.update(task, completed=done, total=total))
+        report = renderer.run(lambda done, total: bar.update(task, completed=done, total=total), (reach, plan))
     _summary(report, folder)
     return 1 if report.failed else 0
 

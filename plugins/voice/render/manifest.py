@@ -32,7 +32,7 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 FORMATS = {"opus": ("OGG", "OPUS", "opus"), "flac": ("FLAC", "PCM_16", "flac")}
 OPUS_RATE = 24000  # Opus takes 8, 12, 16, 24 or 48 kHz; 24 kHz is what XTTS makes and what we play
-_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,120}$")
+_SAFE = re.compile(r"^[A-Za-z0-9._~-]{1,120}$")
 
 
 def text_sha(text: str) -> str:

@@ -114,9 +114,10 @@ class Renderer:
         self.cast.set_voice_map(read_voice_map(settings.voices_dir))
         self.cast.check_references(self.tell)
 
-    def run(self, progress: Callable[[int, int], None] = lambda done, total: None) -> Report:
+    def run(self, progress: Callable[[int, int], None] = lambda done, total: None,
+            planned: tuple[Reach, Plan] | None = None) -> Report:
         started = time.monotonic()
-        reach, plan = self.plan()
+        reach, plan = planned or self.plan()
         job = self.job
         report = Report(reach, plan, job.engine or "profile")
         manifest = Manifest.read(job.folder) or Manifest(job.story.slug, job.audio_format, {})

@@ -1,0 +1,180 @@
+"""Voice packs: rendered with real Piper, locally and on a real local Ray cluster, killed, resumed, played."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from engine import load_story
+from engine.config import load_config
+from plugins.voice.core.settings import voice_settings
+from plugins.voice.render.manifest import Manifest, decode, file_sha_matches
+from plugins.voice.render.ray_pool import RayPool
+from plugins.voice.render.render import Job, Renderer
+from tests.conftest import LIGHTHOUSE, LIGHTHOUSE_ENDINGS, ROOT, TOMB, engine_env, run_engine
+from tests.voice.conftest import write_config
+
+pytestmark = pytest.mark.slow
+DETERMINISTIC = "[voice.piper]\nnoise_scale = 0.0\nnoise_w_scale = 0.0\n"
+
+
+def config_for(tmp_path: Path) -> Path:
+    config = write_config(tmp_path, voice='fallback = ["piper"]')
+    config.write_text(config.read_text() + DETERMINISTIC)
+    return config
+
+
+def assert_pack_is_whole(folder: Path) -> Manifest:
+    manifest = Manifest.read(folder)
+    assert manifest is not None
+    for entry in manifest.entries.values():
+        assert file_sha_matches(folder / entry.file, entry.file_sha), entry.file
+        assert abs(decode((folder / entry.file).read_bytes()).seconds - entry.seconds) < 0.05
+    return manifest
+
+
+def test_ray_renders_every_reachable_line_once_though_a_worker_is_killed(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    settings = voice_settings(load_config(config))
+    folder = tmp_path / "pack"
+    renderer = Renderer(Job(load_story(TOMB), settings, folder, "flac", "piper", ray="auto", workers=2))
+    pids: list[int] = []
+    killed: list[int] = []
+
+    def started(pool: object) -> None:
+        assert isinstance(pool, RayPool) and pool.workers == 2
+        pids.extend(pool.pids())
+
+    def progress(done: int, total: int) -> None:
+        if done == 10 and not killed:  # mid-render: one worker's process dies (its line is in flight)
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+    renderer.pool_started = started
+    report = renderer.run(progress)
+    assert killed and report.lost == 1 and not report.failed
+    reachable = {line.line_id for line in report.reach.lines}
+    assert len(reachable) == 95 and report.reach.complete
+    manifest = assert_pack_is_whole(folder)
+    assert set(manifest.entries) == reachable  # every reachable line, each once
+    assert report.made == len(report.plan.todo) == 95  # each synthesized once (plus the one lost in flight)
+    assert {e.engine for e in manifest.entries.values()} == {"piper"}
+
+
+def test_a_render_killed_midway_resumes_where_it_stopped(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    folder = tmp_path / "pack"
+    args = [sys.executable, "-m", "engine", "render", str(TOMB), "--engine", "piper", "--out", str(folder),
+            "--config", str(config)]
+    render = subprocess.Popen(args, cwd=ROOT, env=engine_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while len(list(folder.glob("*.opus"))) < 25 and time.monotonic() < deadline and render.poll() is None:
+        time.sleep(0.05)
+    render.send_signal(signal.SIGKILL)
+    render.wait()
+    written = len(list(folder.glob("*.opus")))
+    assert 25 <= written < 95
+    before = assert_pack_is_whole(folder)  # the manifest and every file it lists are whole
+    assert len(before.entries) >= written - 10  # at most the last second of work is lost
+
+    again = run_engine("render", TOMB, "--engine", "piper", "--out", folder, "--config", config)
+    assert again.returncode == 0, again.stderr
+    assert f"{len(before.entries)} were up to date" in again.stdout
+    assert len(assert_pack_is_whole(folder).entries) == 95
+    verify = run_engine("pack", "verify", TOMB, "--pack", folder, "--engine", "piper", "--config", config)
+    assert verify.returncode == 0 and "95 line(s) checked, 0 problem(s)" in verify.stdout, verify.stdout
+
+
+def play(story: Path, choices: list[int], config: Path, tmp_path: Path, name: str, *extra: str | Path) -> \
+        tuple[list[dict], np.ndarray, str]:
+    record, trace = tmp_path / f"{name}.wav", tmp_path / f"{name}.jsonl"
+    result = run_engine("play", story, "--choices", ",".join(map(str, choices)), "--pace", "instant",
+                        "--record", record, "--trace", trace, "--config", config, *extra)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    samples, rate = soundfile.read(record, dtype="float32")
+    assert rate == 24000
+    return [json.loads(x) for x in trace.read_text().splitlines()], samples, result.stdout
+
+
+def test_an_ink_story_played_from_its_pack_sounds_like_live_with_no_engine_prepared(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    folder = tmp_path / "pack"
+    rendered = run_engine("render", LIGHTHOUSE, "--engine", "piper", "--format", "flac", "--out", folder,
+                          "--config", config)
+    assert rendered.returncode == 0 and "every branch walked" in rendered.stdout, rendered.stderr
+    manifest = assert_pack_is_whole(folder)
+    assert "gal_oil" in manifest.entries and any(k.startswith("gal_oil~") for k in manifest.entries)  # two texts
+
+    path = LIGHTHOUSE_ENDINGS["The Light Holds"]
+    live, live_audio, _ = play(LIGHTHOUSE, path, config, tmp_path, "live")
+    cached, cached_audio, _ = play(LIGHTHOUSE, path, config, tmp_path, "cached")
+    packed, packed_audio, out = play(LIGHTHOUSE, path, config, tmp_path, "packed", "--pack", folder)
+    assert "voice pack" not in out
+    voices = [r for r in packed if r["event"] == "voice"]
+    assert voices and {r["engine"] for r in voices} == {"pack"} and {r["rendered_by"] for r in voices} == {"piper"}
+    assert not [r for r in packed if r["event"] in ("voice_prepare", "engine")]  # no engine was prepared
+    assert [r for r in live if r["event"] == "voice_prepare"]
+    assert {r["cache"] for r in cached if r["event"] == "voice"} == {"hit"}
+    # the pack holds what the cache holds (16-bit FLAC): the same samples, within quantization
+    assert len(packed_audio) == len(cached_audio)
+    assert float(np.max(np.abs(packed_audio - cached_audio))) < 2e-3
+    assert abs(len(packed_audio) - len(live_audio)) / 24000 < 0.1
+
+
+def test_an_edited_line_is_stale_plays_live_and_is_the_only_one_rendered_again(tmp_path: Path) -> None:
+    story = tmp_path / "tomb"
+    shutil.copytree(TOMB, story)
+    config = config_for(tmp_path)
+    folder = tmp_path / "pack"
+    first = run_engine("render", story, "--engine", "piper", "--out", folder, "--config", config)
+    assert first.returncode == 0, first.stderr
+    scene = story / "scenes" / "outside.story"
+    text = scene.read_text()
+    old = "leans out of the slope like a tooth."
+    assert old in text
+    scene.write_text(text.replace(old, "leans out of the slope like a broken tooth."))
+
+    verify = run_engine("pack", "verify", story, "--pack", folder, "--engine", "piper", "--config", config)
+    assert verify.returncode == 1
+    (stale,) = [line for line in verify.stdout.splitlines() if ": stale: " in line]
+    assert stale.endswith("pack/dunes.2: stale: the story's line or voice changed since it was rendered")
+
+    records, _, out = play(story, [1, 2, 1, 2, 2], config, tmp_path, "edited", "--pack", folder)
+    voices = [r for r in records if r["event"] == "voice"]
+    live = [r for r in voices if r["engine"] != "pack"]
+    assert len(live) == 1 and live[0]["engine"] == "piper" and live[0]["line_id"] == "dunes.2"
+    assert out.count("has no current recording of line dunes.2") == 1
+
+    again = run_engine("render", story, "--engine", "piper", "--out", folder, "--config", config)
+    assert again.returncode == 0 and "Rendered 1 entry (1 synthesis(es)" in again.stdout and "94 were up to date" \
+        in again.stdout, again.stdout
+
+
+def test_dry_run_writes_nothing_and_estimates(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    folder = tmp_path / "pack"
+    dry = run_engine("render", TOMB, "--engine", "piper", "--out", folder, "--dry-run", "--config", config)
+    assert dry.returncode == 0, dry.stderr
+    assert "95 line(s) reachable" in dry.stdout and "95 to render as 95 synthesis(es)" in dry.stdout
+    assert "of synthesis on one worker (measured now on 3 lines with piper" in dry.stdout
+    assert not folder.exists()
+
+
+def test_render_with_an_engine_that_cannot_run_is_one_sentence(tmp_path: Path) -> None:
+    config = config_for(tmp_path)
+    refused = run_engine("render", TOMB, "--out", tmp_path / "pack", "--config", config)  # the profiles say xtts
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("engine: xtts cannot render: ") and "--engine piper" in refused.stderr
+    missing = run_engine("play", TOMB, "--choices", "1,2,1,2,2", "--pace", "instant", "--pack", tmp_path / "none",
+                         "--config", config)
+    assert missing.returncode == 0 and "There is no voice pack in" in missing.stdout
