@@ -6,8 +6,8 @@
   streams at once, so an actor runs one line at a time and the pool keeps each one busy.
 - Reference WAVs travel with the actors' arguments, so workers need no copy of voices/; they need
   the same install (this project, and the model for XTTS: an actor whose model differs refuses).
-- A worker lost mid-render (its process or machine gone) costs only the line it was making: the
-  line goes back in the queue (3 tries at most) and a new actor takes the lost one's place when
+- A worker lost mid-render (its process or machine gone) costs only its lines in flight (2): they
+  go back in the queue (3 tries at most) and a new actor takes the lost one's place when
   the cluster has room for it (else the others go on).
 The driver's thread is the only one here: it submits, waits with `ray.wait`, and reports.
 """
@@ -31,6 +31,7 @@ from plugins.voice.render.workers import Done, Result, Task, localize, shipped_r
 
 log = logging.getLogger(__name__)
 TRIES = 3
+IN_FLIGHT = 2  # lines queued at each actor
 
 
 def import_ray() -> Any:
@@ -92,15 +93,13 @@ class RayPool:
         return list(self.ray.get([actor.pid.remote() for actor in self.actors]))
 
     def run(self, tasks: Sequence[Task], done: Done) -> None:
+        """Keeps IN_FLIGHT lines queued at each actor (it makes them one after another), so a worker never
+        waits for the driver to write the last one; results are reported as they come."""
         ray = self.ray
         queue = deque((task, 1) for task in tasks)
-        idle = list(self.actors)
         running: dict[Any, tuple[Any, Task, int]] = {}
         while queue or running:
-            while idle and queue:
-                actor = idle.pop()
-                task, tries = queue.popleft()
-                running[actor.render.remote(task)] = (actor, task, tries)
+            self._fill(queue, running)
             if not running:  # every worker was lost and none could be started again
                 for task, _ in queue:
                     done(task, Result(None, 0.0, "no Ray worker is left"))
@@ -111,24 +110,35 @@ class RayPool:
                 try:
                     result = ray.get(ref)
                 except ray.exceptions.RayActorError as exc:  # the worker's process or machine is gone
-                    self.lost += 1
-                    log.warning("render worker lost (%s); line %d goes back in the queue", exc, task.number)
-                    if tries < TRIES:
-                        queue.appendleft((task, tries + 1))
-                    else:
-                        done(task, Result(None, 0.0, f"lost {TRIES} workers making this line"))
-                    self.actors.remove(actor)
-                    if not self.actors or ray.available_resources().get(self.slot, 0) >= 1:
-                        replacement = self._start()  # else: go on with the workers left
-                        self.actors.append(replacement)
-                        idle.append(replacement)
+                    self._lost(actor, task, tries, exc, queue, done)
                     continue
                 except ray.exceptions.RayTaskError as exc:  # a bug in a worker: this line fails, the worker stays
-                    done(task, Result(None, 0.0, f"worker error: {exc}"))
-                    idle.append(actor)
-                    continue
-                idle.append(actor)
+                    result = Result(None, 0.0, f"worker error: {exc}")
+                self._fill(queue, running)
                 done(task, result)
+
+    def _fill(self, queue: deque[tuple[Task, int]], running: dict[Any, tuple[Any, Task, int]]) -> None:
+        load = {id(actor): 0 for actor in self.actors}
+        for actor, _, _ in running.values():
+            load[id(actor)] = load.get(id(actor), 0) + 1
+        for actor in self.actors:
+            while queue and load[id(actor)] < IN_FLIGHT:
+                task, tries = queue.popleft()
+                running[actor.render.remote(task)] = (actor, task, tries)
+                load[id(actor)] += 1
+
+    def _lost(self, actor: Any, task: Task, tries: int, exc: Exception, queue: deque[tuple[Task, int]],
+              done: Done) -> None:
+        if actor in self.actors:
+            self.lost += 1
+            log.warning("render worker lost (%s); its lines go back in the queue", exc)
+            self.actors.remove(actor)
+            if not self.actors or self.ray.available_resources().get(self.slot, 0) >= 1:
+                self.actors.append(self._start())  # else: go on with the workers left
+        if tries < TRIES:
+            queue.appendleft((task, tries + 1))
+        else:
+            done(task, Result(None, 0.0, f"lost {TRIES} workers making this line"))
 
     def close(self) -> None:
         for actor in self.actors:
