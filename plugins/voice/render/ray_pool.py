@@ -27,7 +27,7 @@ from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.core.voice import Voice
 from plugins.voice.engines.piper.styles import PiperStyle
-from plugins.voice.render.workers import Done, Result, Task, localize, shipped_references, synthesize
+from plugins.voice.render.workers import Done, Result, Task, failed, localize, shipped_references, synthesize
 
 log = logging.getLogger(__name__)
 TRIES = 3
@@ -60,9 +60,8 @@ class RenderActor:
         return os.getpid()
 
     def render(self, task: Task) -> Result:
-        result = synthesize(self.engine, Task(task.number, task.text, localize(task.voice, self.folder,
-                                                                               self.references), task.identity))
-        return Result(result.audio, result.render_ms, result.error, self.name)
+        result = synthesize(self.engine, replace(task, voice=localize(task.voice, self.folder, self.references)))
+        return replace(result, worker=self.name)
 
 
 class RayPool:
@@ -102,7 +101,7 @@ class RayPool:
             self._fill(queue, running)
             if not running:  # every worker was lost and none could be started again
                 for task, _ in queue:
-                    done(task, Result(None, 0.0, "no Ray worker is left"))
+                    done(task, failed("no Ray worker is left"))
                 return
             finished, _ = ray.wait(list(running), num_returns=1)
             for ref in finished:
@@ -113,7 +112,7 @@ class RayPool:
                     self._lost(actor, task, tries, exc, queue, done)
                     continue
                 except ray.exceptions.RayTaskError as exc:  # a bug in a worker: this line fails, the worker stays
-                    result = Result(None, 0.0, f"worker error: {exc}")
+                    result = failed(f"worker error: {exc}")
                 self._fill(queue, running)
                 done(task, result)
 
@@ -138,7 +137,7 @@ class RayPool:
         if tries < TRIES:
             queue.appendleft((task, tries + 1))
         else:
-            done(task, Result(None, 0.0, f"lost {TRIES} workers making this line"))
+            done(task, failed(f"lost {TRIES} workers making this line"))
 
     def close(self) -> None:
         for actor in self.actors:

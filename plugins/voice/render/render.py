@@ -24,7 +24,7 @@ from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.engines.base import Engine
 from plugins.voice.engines.piper.styles import read_styles
 from plugins.voice.engines.registry import build_engines
-from plugins.voice.render.manifest import Entry, Manifest, encode, file_name, text_sha
+from plugins.voice.render.manifest import Entry, Manifest, file_name, text_sha
 from plugins.voice.render.plan import Plan, Synthesis, make_plan, wanted_entries
 from plugins.voice.render.workers import LocalPool, Pool, Result, Task
 
@@ -130,12 +130,12 @@ class Renderer:
         def done(task: Task, result: Result, synthesis: Synthesis, engine: Engine) -> None:
             nonlocal last_flush, finished
             finished += 1
-            if result.audio is None:
+            if result.data is None:
                 report.failed += [(w.key, result.error or "no audio") for w in synthesis.entries]
             else:
                 report.made += 1
                 report.render_ms.append(result.render_ms)
-                report.audio_seconds += result.audio.seconds
+                report.audio_seconds += result.seconds
                 self._write(manifest, synthesis, result, engine)
                 report.written += len(synthesis.entries)
             if time.monotonic() - last_flush >= FLUSH_SECONDS:
@@ -149,7 +149,7 @@ class Renderer:
             pool = self._pool(name, group)
             report.workers = pool.workers
             self.pool_started(pool)
-            tasks = [Task(n, s.text, s.voice, engine.identity(s.voice)) for n, s in enumerate(group)]
+            tasks = [Task(n, s.text, s.voice, engine.identity(s.voice), job.audio_format) for n, s in enumerate(group)]
             def report_one(task: Task, result: Result, engine: Engine = engine, group: list[Synthesis] = group) -> None:
                 done(task, result, group[task.number], engine)
 
@@ -179,8 +179,8 @@ class Renderer:
         return LocalPool(self.job.settings, self.styles, name, voices)
 
     def _write(self, manifest: Manifest, synthesis: Synthesis, result: Result, engine: Engine) -> None:
-        assert result.audio is not None
-        data, rate = encode(result.audio, self.job.audio_format)
+        assert result.data is not None
+        data = result.data
         sha = hashlib.sha256(data).hexdigest()
         voice = synthesis.voice
         for wanted in synthesis.entries:
@@ -190,8 +190,8 @@ class Renderer:
                 line_id=wanted.line_id, character_id=wanted.character_id, voice_id=voice.voice_id, text=wanted.text,
                 text_sha=text_sha(wanted.text), engine=engine.name, model=engine.identity(voice),
                 reference=voice.reference_hash, settings={"speed": voice.speed, "language": voice.language},
-                signature=wanted.signature, file=name, file_sha=sha, seconds=round(result.audio.seconds, 3),
-                rate=rate, render_ms=round(result.render_ms, 1))
+                signature=wanted.signature, file=name, file_sha=sha, seconds=round(result.seconds, 3),
+                rate=result.rate, render_ms=round(result.render_ms, 1))
 
     def _remove(self, manifest: Manifest, orphans: list[str]) -> int:
         for key in orphans:
@@ -216,7 +216,7 @@ class Renderer:
         times: list[float] = []
         try:
             for n, s in enumerate(sample):
-                seconds = _timed(pool, Task(n, s.text, s.voice, self.engines[name].identity(s.voice)))
+                seconds = _timed(pool, Task(n, s.text, s.voice, self.engines[name].identity(s.voice), "flac"))
                 times.append(seconds / max(1, len(s.text)))
         finally:
             pool.close()
@@ -226,6 +226,6 @@ class Renderer:
 def _timed(pool: LocalPool, task: Task) -> float:
     holder: list[Result] = []
     pool.run([task], lambda _, result: holder.append(result))
-    if holder[0].audio is None:
+    if holder[0].data is None:
         raise VoiceError(f"{pool.engine.name} failed while measuring: {holder[0].error}.")
     return holder[0].render_ms / 1000

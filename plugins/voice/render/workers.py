@@ -14,13 +14,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from plugins.voice.core.audio import AudioChunk, concat
+from plugins.voice.core.audio import concat
 from plugins.voice.core.errors import SpeechFailure
 from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine
 from plugins.voice.engines.piper.styles import PiperStyle
 from plugins.voice.engines.registry import build_engines
+from plugins.voice.render.manifest import encode
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,21 @@ class Task:
     text: str
     voice: Voice
     identity: str  # the engine identity the plan expects (a worker with another model refuses)
+    audio_format: str  # the worker encodes (it has the cores; encoded audio is also what travels)
 
 
 @dataclass(frozen=True)
 class Result:
-    audio: AudioChunk | None
-    render_ms: float
+    data: bytes | None  # the encoded file
+    rate: int
+    seconds: float
+    render_ms: float  # synthesis, without encoding
     error: str | None = None
     worker: str = "local"
+
+
+def failed(error: str, render_ms: float = 0.0) -> Result:
+    return Result(None, 0, 0.0, render_ms, error)
 
 
 Done = Callable[[Task, Result], None]
@@ -50,19 +58,22 @@ class Pool(Protocol):
 
 
 def synthesize(engine: Engine, task: Task) -> Result:
-    """One line, whole: what every pool runs."""
+    """One line, whole, encoded for the pack: what every pool runs."""
     started = time.perf_counter()
     try:
         identity = engine.identity(task.voice)
         if identity != task.identity:
-            return Result(None, 0.0, f"this worker's {engine.name} is {identity}, the plan's is {task.identity}")
+            return failed(f"this worker's {engine.name} is {identity}, the plan's is {task.identity}")
         settings = LineSettings(speed=task.voice.speed, language=task.voice.language)
         chunks = list(engine.synthesize(task.text, task.voice, settings))
     except SpeechFailure as exc:
-        return Result(None, (time.perf_counter() - started) * 1000, f"{exc.engine}: {exc.reason}")
+        return failed(f"{exc.engine}: {exc.reason}", (time.perf_counter() - started) * 1000)
+    render_ms = (time.perf_counter() - started) * 1000
     if not chunks:
-        return Result(None, (time.perf_counter() - started) * 1000, f"{engine.name} made no audio")
-    return Result(concat(chunks), (time.perf_counter() - started) * 1000)
+        return failed(f"{engine.name} made no audio", render_ms)
+    audio = concat(chunks)
+    data, rate = encode(audio, task.audio_format)
+    return Result(data, rate, audio.seconds, render_ms)
 
 
 class LocalPool:
