@@ -62,6 +62,7 @@ class LineMaker:
         self.book = story.ink
         self.narrator = story.narrator
         self.names = names_of(story.characters)
+        self.places: dict[str, Source] = {}  # line id -> where its #id: tag is in the sources
 
     def read(self, runtime: Any) -> tuple[Line | None, list[str]]:
         """Continues the runtime by one line; (None, tags) for a line with no text."""
@@ -71,19 +72,36 @@ class LineMaker:
             tags = list(runtime.get_current_tags())
             after = runtime.get_current_path()
         except RuntimeError as exc:
-            where = self.book.container_of(before) or TOP
-            raise StoryError.at(self.book.path, 1, f"the ink runtime stopped in '{where}': {exc}") from None
+            container = self.book.container_of(self._path(runtime) or before)
+            if container in ("", TOP):  # the runtime does not say where: name the story's main file
+                path = self.book.sources[0] if self.book.sources else self.book.path
+                raise StoryError.at(path, 1, f"the ink runtime stopped: {exc}") from None
+            where = self.book.scene(container)
+            raise StoryError.at(where.source.path, where.source.line,
+                                f"the ink runtime stopped in '{where.scene_id}': {exc}") from None
         text = " ".join(raw.split())
         if not text:
             return None, tags
         container = self.book.place(text, before, after)
         speaker, text = self.speaker(text, tags)
-        line_id = tag_value(tags, "id") or implicit_id(container, speaker, text)
-        source = self.book.locator.first(rf"#\s*id\s*:\s*{re.escape(line_id)}(?![\w.-])") if tag_value(tags, "id") \
-            else None
+        tagged = tag_value(tags, "id")
+        line_id = tagged or implicit_id(container, speaker, text)
         line = Line(line_id, container.split(".")[0], speaker, text, speaker == self.narrator,
-                    source or Source(self.book.path, 1))
+                    self._place(line_id) if tagged else Source(self.book.path, 1))
         return line, tags
+
+    @staticmethod
+    def _path(runtime: Any) -> str:
+        try:
+            return str(runtime.get_current_path())
+        except RuntimeError:
+            return ""
+
+    def _place(self, line_id: str) -> Source:
+        if line_id not in self.places:
+            found = self.book.locator.first(rf"#\s*id\s*:\s*{re.escape(line_id)}(?![\w.-])")
+            self.places[line_id] = found or Source(self.book.path, 1)
+        return self.places[line_id]
 
     def speaker(self, text: str, tags: list[str]) -> tuple[str, str]:
         """(character_id, text without a speaker prefix)."""

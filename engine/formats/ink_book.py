@@ -45,6 +45,7 @@ class InkBook:
     titles: Mapping[str, str]  # knot -> its `# title:` tag
     fragments: Mapping[str, frozenset[str]]  # stripped text fragment -> containers holding it
     lines: tuple[StaticLine, ...]
+    externals: frozenset[str] = frozenset()  # EXTERNAL functions the story calls
     speaker_prefixes: bool = True  # `GUIDE: text` names the speaker when GUIDE is a known character
     locator: Locator = field(default_factory=lambda: Locator(()), compare=False)
 
@@ -119,8 +120,8 @@ def read_ink(root: Path, json_name: str, source_name: str | None, where: Source,
     walk.container(data["root"], "")
     knots = tuple(walk.knots)
     book = InkBook(path, text, sources, knots, frozenset(walk.stitches), walk.titles,
-                   {k: frozenset(v) for k, v in walk.fragments.items()}, tuple(walk.lines), speaker_prefixes,
-                   Locator(sources))
+                   {k: frozenset(v) for k, v in walk.fragments.items()}, tuple(walk.lines),
+                   frozenset(walk.externals), speaker_prefixes, Locator(sources))
     return book
 
 
@@ -197,6 +198,7 @@ class _Walk:
         self.titles: dict[str, str] = {}
         self.fragments: dict[str, set[str]] = {}
         self.lines: list[StaticLine] = []
+        self.externals: set[str] = set()
         self.text, self.tag = "", ""  # the line being gathered, and its tag being read
         self.tags: list[str] = []
         self.in_tag = self.in_str = False
@@ -223,6 +225,8 @@ class _Walk:
             self.container(item, where or TOP, max(depth, 2) if depth else 2)
         elif isinstance(item, dict) and isinstance(item.get("#"), str):
             self.tags.append(item["#"].strip())  # a tag as older compilers wrote it
+        elif isinstance(item, dict) and isinstance(item.get("x()"), str):
+            self.externals.add(item["x()"])
         elif isinstance(item, str):
             self.word(item, where or TOP)
 

@@ -16,7 +16,19 @@ _LOOKS_LIKE_SPEAKER = re.compile(r"^(?P<name>[A-Z][A-Z0-9_' -]{0,30}):\s")
 def ink_problems(story: Story) -> list[Problem]:
     assert story.ink is not None
     book = story.ink
-    return _speakers(story, book) + _duplicate_ids(book) + _prefixes(story, book) + _missing_ids(book)
+    return (_speakers(story, book) + _duplicate_ids(book) + _externals(book) + _prefixes(story, book)
+            + _missing_ids(book))
+
+
+def _externals(book: InkBook) -> list[Problem]:
+    """The engine binds no game functions: an EXTERNAL needs an ink function of the same name to fall back on."""
+    problems = []
+    for name in sorted(book.externals - set(book.knots)):
+        where = book.locator.first(rf"^\s*EXTERNAL\s+{re.escape(name)}\b") or Source(book.path, 1)
+        problems.append(Problem(where.path, where.line,
+                                f"EXTERNAL function '{name}' has no ink fallback; this engine binds no game "
+                                f"functions, so add '=== function {name}() ===' for it to run"))
+    return problems
 
 
 def _speakers(story: Story, book: InkBook) -> list[Problem]:

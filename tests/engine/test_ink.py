@@ -220,3 +220,14 @@ def test_a_missing_ink_file_is_named_in_story_toml(tmp_path: Path, config_file: 
     (story / "story.ink.json").unlink()
     check, play = refused(story, config_file)
     assert "s/story.toml:3: ink file 'story.ink.json' does not exist" in check
+
+
+def test_an_external_function_without_an_ink_fallback(tmp_path: Path, config_file: Path) -> None:
+    story = write_ink(tmp_path / "s", "EXTERNAL roll()\n-> room\n=== room ===\nYou roll {roll()}. #id:r\n-> END\n")
+    check, play = refused(story, config_file)
+    assert "s/story.ink:1: EXTERNAL function 'roll' has no ink fallback" in check
+    fixed = story / "story.ink"
+    fixed.write_text(fixed.read_text() + "=== function roll() ===\n~ return 4\n")
+    compile_ink(fixed, story / "story.ink.json")
+    result = run_engine("play", story, "--pace", "instant", "--config", config_file)
+    assert result.returncode == 0 and "You roll 4." in result.stdout, result.stderr
