@@ -68,11 +68,15 @@ class RayPool:
     def __init__(self, address: str, workers: int, settings: VoiceSettings, styles: dict[str, PiperStyle],
                  engine_name: str, voices: Sequence[Voice]) -> None:
         self.ray = ray = import_ray()
-        if address == "auto":
-            ray.init(num_cpus=workers or None, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False)
-        else:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            if address == "auto":
+                ray.init(num_cpus=workers or None, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False)
+            else:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = "start a local Ray cluster" if address == "auto" else f"join the Ray cluster at {address}"
+            raise VoiceError(f"Cannot {where}: {str(exc).splitlines()[0]}") from None
         gpus = int(ray.cluster_resources().get("GPU", 0))
         resources = {"num_gpus": 1, "num_cpus": 1} if engine_name == "xtts" and gpus else {"num_cpus": 1}
         self.slot = "GPU" if "num_gpus" in resources else "CPU"
