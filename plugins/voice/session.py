@@ -3,8 +3,9 @@
 Threads. Each has a name, one owner that starts it, a stop signal, and a join in `close()`:
 - the runner's thread (the engine's) calls the hooks, hence every public method here, and
   `Speaker.say/prefetch/skip`; nothing slow happens on it (lines are queued, not resolved);
-- `voice-speaker` (owned by Speaker) speaks queued lines one by one: Fallback.attempt, the
-  cache, Output, Prefetcher.adopt, Cast.voice_for; seeds and prepares engines before the first line;
+- `voice-speaker` (owned by Speaker) speaks queued lines one by one: the voice pack (if any),
+  Fallback.attempt, the cache, Output, Prefetcher.adopt, Cast.voice_for; seeds and prepares
+  engines before the first line (with a pack: at its first miss);
 - `voice-prefetch-N` (Prefetcher) makes upcoming lines into the cache: Fallback.attempt, the cache;
 - `voice-reprobe` (Fallback) re-probes engines that dropped out;
 - `xtts-model` (XttsModel) is the only thread that touches the XTTS model;
