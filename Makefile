@@ -34,6 +34,7 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/bridge.py
 	$(BIN)/python bench/prefetch.py
 	$(BIN)/python bench/ink.py
+	$(BIN)/python bench/render.py
 	$(BIN)/python bench/kokoro.py
 	$(BIN)/python bench/speech_input.py
 	$(BIN)/python bench/soak.py
