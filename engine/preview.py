@@ -55,9 +55,14 @@ def upcoming(story: Story, scene: Scene, pc: int, variables: dict[str, Value], o
         for effect in choice.effects:
             effect.apply(after)
         openings.append(walk(story, story.scenes[choice.target], 0, after, opening_lines).lines)
-    seen = {line.line_id for line in rest.lines}
-    result = list(rest.lines)
-    for row in zip_longest(*openings):  # first lines of every branch, then second lines, ...
+    return nearest_first(rest.lines, openings)
+
+
+def nearest_first(rest: list[Line], openings: list[list[Line]]) -> list[Line]:
+    """The rest, then the first line of every branch, then every second line, ...; each line id once."""
+    seen = {line.line_id for line in rest}
+    result = list(rest)
+    for row in zip_longest(*openings):
         for line in row:
             if line is not None and line.line_id not in seen:
                 seen.add(line.line_id)

@@ -18,13 +18,13 @@ import re
 import time
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import replace
-from itertools import zip_longest
 from typing import Any
 
 from engine.errors import SaveError, StoryError
 from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep, Step
 from engine.formats.ink_book import TOP, InkBook
 from engine.model import Character, Line, Scene, Source, Story
+from engine.preview import nearest_first
 from engine.saves import FORMAT
 
 log = logging.getLogger(__name__)
@@ -226,14 +226,7 @@ class InkPlaythrough:
         except (RuntimeError, StoryError) as exc:  # looking ahead must never stop the game
             log.warning("ink look-ahead stopped: %s", exc)
             return []
-        seen = {line.line_id for line in rest}
-        result = list(rest)
-        for row in zip_longest(*openings):  # first lines of every branch, then second lines, ...
-            for line in row:
-                if line is not None and line.line_id not in seen:
-                    seen.add(line.line_id)
-                    result.append(line)
-        return result
+        return nearest_first(rest, openings)
 
     def _read_ahead(self, limit: int, deadline: float) -> list[Line]:
         lines: list[Line] = []
