@@ -48,6 +48,7 @@ class InkBook:
     externals: frozenset[str] = frozenset()  # EXTERNAL functions the story calls
     speaker_prefixes: bool = True  # `GUIDE: text` names the speaker when GUIDE is a known character
     locator: Locator = field(default_factory=lambda: Locator(()), compare=False)
+    scenes: dict[str, Scene] = field(default_factory=dict, compare=False, repr=False)  # made once per knot
 
     def container_of(self, path: str) -> str:
         """The knot or knot.stitch of a runtime path such as 'cave.entrance.0.c-1.4' ('' for none)."""
@@ -81,8 +82,10 @@ class InkBook:
 
     def scene(self, container: str) -> Scene:
         knot = container.split(".")[0] or TOP
-        where = self.locator.first(rf"^\s*==+\s*{re.escape(knot)}\b") if knot != TOP else None
-        return Scene(knot, self.titles.get(knot, ""), (), (), where or Source(self.path, 1))
+        if knot not in self.scenes:  # the knot's line is looked up in the sources once
+            where = self.locator.first(rf"^\s*==+\s*{re.escape(knot)}\b") if knot != TOP else None
+            self.scenes[knot] = Scene(knot, self.titles.get(knot, ""), (), (), where or Source(self.path, 1))
+        return self.scenes[knot]
 
 
 class Locator:
