@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine import SpokenLine
 from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.errors import VoiceError
 from plugins.voice.render.manifest import Entry, Manifest, decode, entry_key, text_sha
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,6 @@ class Pack:
     @classmethod
     def open(cls, folder: Path) -> Pack:
         """Raises VoiceError when there is no pack there, or its manifest is damaged."""
-        from plugins.voice.core.errors import VoiceError
-
         manifest = Manifest.read(folder)
         if manifest is None:
             raise VoiceError(f"There is no voice pack in {folder} (no manifest.json); make one with 'engine render'.")

@@ -35,7 +35,6 @@ FLUSH_SECONDS = 1.0
 class Report:
     reach: Reach
     plan: Plan
-    engine: str
     workers: int = 1
     made: int = 0  # syntheses that succeeded
     written: int = 0  # entries written
@@ -83,10 +82,12 @@ class Renderer:
             wanted = wanted_entries(reach, self.cast, chosen, self.engines)
         except SpeechFailure as exc:
             raise VoiceError(f"{exc.engine} cannot render this story: {exc.reason}.") from None
-        manifest = Manifest.read(job.folder)
-        if manifest is not None and manifest.audio != job.audio_format:
-            manifest = None  # another audio format: everything is made again
-        return reach, make_plan(wanted, manifest, job.folder)
+        return reach, make_plan(wanted, self._existing(), job.folder)
+
+    def _existing(self) -> Manifest | None:
+        """The pack's manifest, if it is in this render's audio format (else everything is made again)."""
+        manifest = Manifest.read(self.job.folder)
+        return manifest if manifest is not None and manifest.audio == self.job.audio_format else None
 
     def _names(self, reach: Reach) -> set[str]:
         if self.job.engine:
@@ -119,10 +120,8 @@ class Renderer:
         started = time.monotonic()
         reach, plan = planned or self.plan()
         job = self.job
-        report = Report(reach, plan, job.engine or "profile")
-        manifest = Manifest.read(job.folder) or Manifest(job.story.slug, job.audio_format, {})
-        if manifest.audio != job.audio_format:
-            manifest = Manifest(job.story.slug, job.audio_format, {})
+        report = Report(reach, plan)
+        manifest = self._existing() or Manifest(job.story.slug, job.audio_format, {})
         job.folder.mkdir(parents=True, exist_ok=True)
         last_flush = time.monotonic()
         finished = 0
