@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # ink sources with inkjs's compiler (npm), kept inside the venv.
 PLAY_DEBS := libasound2-dev
 TEST_DEBS := libasound2-dev libportaudio2 ffmpeg
-EXTRAS    := test,sounddevice,xtts,bridge,kokoro,stt,render
+EXTRAS    := test,sounddevice,xtts,bridge,kokoro,stt,render,quality
 INKJS     := inkjs@2.4.0
 
 STORY     ?= stories/tomb
@@ -37,6 +37,7 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/kokoro.py
 	$(BIN)/python bench/speech_input.py
+	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/soak.py
 
 $(VENV)/.play: pyproject.toml | $(BIN)/python

@@ -7,6 +7,7 @@ Threads. Each has a name, one owner that starts it, a stop signal, and a join in
   Fallback.attempt, the cache, Output, Prefetcher.adopt, Cast.voice_for; seeds and prepares
   engines before the first line (with a pack: at its first miss);
 - `voice-prefetch-N` (Prefetcher) makes upcoming lines into the cache: Fallback.attempt, the cache;
+  when idle, the quality gate's checks and retakes (PlayChecker: Whisper, the speaker model);
 - `voice-reprobe` (Fallback) re-probes engines that dropped out;
 - `xtts-model` (XttsModel) is the only thread that touches the XTTS model;
 - the watchdog observer (VoicesWatcher) calls `voices_changed`: Cast, then Speaker.refresh;
@@ -15,7 +16,8 @@ Who waits on whom: the runner waits on a line's `done` event and on answers; the
 on the sink, on a prefetch task's chunks (Task.follow) and on XTTS's output queue; prefetch
 waits on the Gate and on XTTS's output queue. Nobody waits on the runner, the XTTS owner waits
 on nobody, and no lock is held across a `yield` or any of these waits. torch is imported on the
-runner's thread before any of these threads starts (preload_torch).
+runner's thread before any of these threads starts (preload_torch), and so is resemblyzer when
+the gate is on (SpeakerModel.preload).
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ from plugins.voice.output.sinks import NullSink, Sink, open_sink
 from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.speaker import Job, Speaker
+from plugins.voice.quality.gate import QualityGate
+from plugins.voice.quality.play import PlayChecker
+from plugins.voice.quality.references import ReferenceBook
+from plugins.voice.quality.speakers import SpeakerModel
 from plugins.voice.render.pack import Pack
 
 
@@ -76,9 +82,11 @@ class VoiceSession:
             preload_torch()  # before any of our threads exist (see preload_torch)
         seeder = VoiceSeeder(context.story, settings.voices_dir, settings.piper) if settings.auto_seed else None
         depth = settings.prefetch.depth if settings.prefetch.enabled else 0
+        cache = AudioCache(settings.cache)
+        checker = _checker(settings, depth, cast, cache, speech, context) if settings.quality.play else None
         speaker = Speaker(cast, Fallback(engines, settings.fallback, notify, settings.reprobe_seconds),
-                          AudioCache(settings.cache), _output(settings, context.options, notify), context.trace, notify,
-                          seeder, depth, settings.prefetch.workers, _pack(settings, context, notify))
+                          cache, _output(settings, context.options, notify), context.trace, notify,
+                          seeder, depth, settings.prefetch.workers, _pack(settings, context, notify), checker)
         session = cls(cast, list(engines.values()), speaker, speech, notify, settings)
         if speech is not None:
             speech.start()
@@ -140,6 +148,23 @@ def _read(read: Callable[[], Any], default: Any, notify: Callable[[str], None], 
     except VoiceError as exc:
         notify(f"{exc} {consequence}")
         return default
+
+
+def _checker(settings: VoiceSettings, depth: int, cast: Cast, cache: AudioCache, speech: SpeechInput | None,
+             context: PlayContext) -> PlayChecker | None:
+    """[voice.quality] play: the gate, heard in the prefetch threads; one notice if it cannot run."""
+    if depth == 0:
+        context.notify("The quality gate runs while lines are prefetched; with [voice.prefetch] off, lines are "
+                       "not checked.")
+        return None
+    gate = QualityGate(settings.quality, speech.transcriber if speech else Transcriber(settings.speech_input))
+    missing = gate.missing()
+    if missing:
+        context.notify(f"{missing[0].upper()}{missing[1:]}; lines are not checked.")
+        return None
+    SpeakerModel.preload()  # imports torch here, before the game's threads start
+    book = ReferenceBook(gate.speakers, lambda voice: cast.seed_text(voice.character_id))
+    return PlayChecker(gate, book, cast, cache, context.trace)
 
 
 def _pack(settings: VoiceSettings, context: PlayContext, notify: Callable[[str], None]) -> Pack | None:

@@ -28,10 +28,25 @@ pytestmark = pytest.mark.slow
 DETERMINISTIC = "[voice.piper]\nnoise_scale = 0.0\nnoise_w_scale = 0.0\n"
 
 
-def config_for(tmp_path: Path) -> Path:
+def config_for(tmp_path: Path, gate: bool = False) -> Path:
+    """Piper only, repeatable; the quality gate off unless asked (test_quality.py and the test below cover it)."""
     config = write_config(tmp_path, voice='fallback = ["piper"]')
-    config.write_text(config.read_text() + DETERMINISTIC)
+    config.write_text(config.read_text() + DETERMINISTIC + f"[voice.quality]\nrender = {str(gate).lower()}\n")
     return config
+
+
+def test_a_render_with_the_quality_gate_keeps_every_take_with_its_scores(tmp_path: Path) -> None:
+    folder = tmp_path / "pack"
+    rendered = run_engine("render", LIGHTHOUSE, "--engine", "piper", "--out", folder, "--config",
+                          config_for(tmp_path, gate=True))
+    assert rendered.returncode == 0, rendered.stderr
+    gates = [entry.gate for entry in assert_pack_is_whole(folder).entries.values()]
+    assert gates and all(gate is not None for gate in gates)
+    assert all(gate["takes"] == 1 for gate in gates if gate)  # repeatable Piper: a retake would be the same
+    assert [gate["faults"] for gate in gates if gate and not gate["passed"]] == []
+    judged = [gate for gate in gates if gate and gate["similarity"] is not None]
+    assert judged and all(gate["margin"] > 0 for gate in judged)  # each line nearer its own voice
+    assert {"heard", "wer", "tail_db", "floor", "nearest"} <= set(judged[0])
 
 
 def assert_pack_is_whole(folder: Path) -> Manifest:

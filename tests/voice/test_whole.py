@@ -43,12 +43,13 @@ def say_answers(texts: list[str], folder: Path) -> list[Path]:
 
 
 def play(tmp_path: Path, tiny_xtts_dir: Path, chaos: dict[str, Any], *args: str | Path,
-         story: Path = TOMB) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+         story: Path = TOMB, more: str = "") -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     """`engine play` of a story (the tomb) with XTTS installed and default settings (seeding, prefetch, read pace),
     but a fast reader: the game goes as fast as the voices."""
     install(XTTS, tiny_xtts_dir, tmp_path / "models" / "xtts_v2")
     config = write_config(tmp_path, engine="words_per_minute = 3000\nmin_pause = 0.05", voice=(
-        f'[voice.xtts]\nmodel_dir = "{tmp_path / "models" / "xtts_v2"}"\nlatents_dir = "{tmp_path / "latents"}"\n'))
+        f'[voice.xtts]\nmodel_dir = "{tmp_path / "models" / "xtts_v2"}"\nlatents_dir = "{tmp_path / "latents"}"\n'
+        f"{more}"))
     config.write_text(config.read_text() + '\n[plugins]\nmodules = ["chaos_plugin"]\n')
     trace, report = tmp_path / "t.jsonl", tmp_path / "report.json"
     env = engine_env(CHAOS=json.dumps({"report": str(report), **chaos}))
@@ -77,6 +78,27 @@ def test_xtts_prefetch_read_pace_and_spoken_answers_together(tmp_path: Path, tin
     assert None not in engines and engines.count("xtts") >= len(engines) // 2  # the first lines: while it loads
     assert any(r["prefetched"] for r in voiced)
     assert report["end"]["threads"] == ["MainThread"]  # every thread of ours was joined
+
+
+def test_xtts_prefetch_spoken_answers_and_the_quality_gate_together(tmp_path: Path, tiny_xtts_dir: Path,
+                                                                    config_file: Path) -> None:
+    """The gate adds Whisper (shared with speech input) and resemblyzer (torch) on the prefetch thread,
+    and XTTS retakes in the background: the game must still end whole, in order, with every thread joined."""
+    answers = say_answers(labels_of(ENDINGS[SUN], tmp_path, config_file), tmp_path)
+    out, records, report = play(tmp_path, tiny_xtts_dir, {}, "--speech-input-files", ",".join(map(str, answers)),
+                                more="[voice.quality]\nplay = true\n")
+    assert out.rstrip().endswith(f"*** {SUN} ***")
+    assert len([r for r in records if r["event"] == "speech_input" and r["heard"]]) == len(answers)
+    reached = [r["line_id"] for r in records if r["event"] in ("narration", "dialogue")]
+    voiced = [r for r in records if r["event"] == "voice"]
+    assert [r["line_id"] for r in voiced] == reached and None not in [r["engine"] for r in voiced]
+    checked = [r for r in records if r["event"] == "quality"]
+    assert checked and not [r for r in checked if "error" in r]
+    assert {r["line_id"] for r in checked} <= set(reached) | {line for r in records if r["event"] == "upcoming"
+                                                               for line in r.get("line_ids", [])}
+    noise = [r for r in checked if r["engine"] == "xtts"]
+    assert noise and not [r for r in noise if r["passed"]]  # the tiny random XTTS says no word: never kept as good
+    assert report["end"]["threads"] == ["MainThread"]
 
 
 def test_an_ink_story_with_xtts_prefetch_and_spoken_answers(tmp_path: Path, tiny_xtts_dir: Path) -> None:

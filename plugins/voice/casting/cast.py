@@ -16,6 +16,7 @@ from typing import Any
 
 from engine import Story
 from plugins.voice.casting.references import BadReference, ReferenceStore
+from plugins.voice.casting.seed_texts import profile_seed_text
 from plugins.voice.core.errors import MissingVoice, UnsafePath, VoiceError
 from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.core.voice import Voice
@@ -79,6 +80,11 @@ class Cast:
     def profile(self, character_id: str) -> Mapping[str, Any]:
         character = self.story.characters.get(character_id)
         return character.profile if character else {}
+
+    def seed_text(self, character_id: str) -> str:
+        """What VoiceSeeder has the character say for its reference (the quality gate's reference text)."""
+        language = str(self.profile(character_id).get("language") or self.story.language)
+        return profile_seed_text(character_id, self.profile(character_id), language)
 
     def voice_id(self, character_id: str) -> str:
         with self.lock:

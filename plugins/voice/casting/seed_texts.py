@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from typing import Any
 
 POOLS = {
     "en": [
@@ -44,6 +46,11 @@ POOLS = {
         "Después de la lluvia el aire huele a tierra.", "El gato duerme sobre el cojín azul.",
     ],
 }
+
+
+def profile_seed_text(character_id: str, profile: Mapping[str, Any], language: str) -> str:
+    """The profile's voice_seed_text, else a deterministic one for the character."""
+    return str(profile.get("voice_seed_text") or "").strip() or seed_text(character_id, language)
 
 
 def seed_text(character_id: str, language: str) -> str:

@@ -20,7 +20,7 @@ import soundfile
 
 from engine import Story, write_atomic
 from plugins.voice.casting.cast import VOICE_MAP, read_voice_map
-from plugins.voice.casting.seed_texts import seed_text
+from plugins.voice.casting.seed_texts import profile_seed_text
 from plugins.voice.core.audio import AudioChunk, concat, resample, to_int16
 from plugins.voice.core.errors import SpeechFailure, VoiceError
 from plugins.voice.core.settings import PiperSettings
@@ -104,7 +104,7 @@ class VoiceSeeder:
         if existed and not force:
             return SeedResult(character_id, voice_id, "kept", soundfile.info(str(path)).duration)
         language = str(profile.get("language") or self.story.language)
-        text = str(profile.get("voice_seed_text") or "").strip() or seed_text(character_id, language)
+        text = profile_seed_text(character_id, profile, language)
         target = float(profile.get("voice_seed_seconds_target") or 10)
         try:
             audio = self._speak(text, voice_id, target)

@@ -111,6 +111,23 @@ class RenderSettings:
 
 
 @dataclass(frozen=True)
+class QualitySettings:
+    """The quality gate (extra [quality]): every take is heard again before it is kept."""
+
+    play: bool = False  # check lines made during play (in the prefetch threads), so the next replay is good
+    render: bool = True  # check every take of `engine render`
+    retries: int = 2  # takes made after a failed first one (engines whose takes differ); the best is kept
+    words_per_error: int = 10  # one word added or missing allowed per this many words (at least one)
+    max_cer: float = 0.4  # letters heard wrong (babble); words misheard by the small recognizer stay under it
+    base_seconds: float = 1.5  # longer than base + per word: a hallucinated tail
+    seconds_per_word: float = 0.75
+    min_seconds_per_word: float = 0.1  # shorter: cut off
+    tail_db: float = -45.0  # the last 10 ms louder than this, relative to the line: cut mid-word
+    speaker: bool = True  # speaker similarity to the character's reference (resemblyzer)
+    min_margin: float = 0.0  # own reference's similarity minus the nearest other character's, at least
+
+
+@dataclass(frozen=True)
 class VoiceSettings:
     voices_dir: Path = Path("voices")
     engine: str = "xtts"  # for profiles that name none
@@ -132,6 +149,7 @@ class VoiceSettings:
     bridge: BridgeSettings = field(default_factory=BridgeSettings)
     xtts_remote: XttsRemoteSettings = field(default_factory=XttsRemoteSettings)
     render: RenderSettings = field(default_factory=RenderSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
     pack: str = ""  # a voice pack to play from (engine render), relative to config.toml; "" for none
 
 
@@ -150,6 +168,9 @@ def voice_settings(config: Config) -> VoiceSettings:
         raise VoiceConfigError("[voice.speech_input] device is auto, cpu or cuda.")
     if settings.render.format not in ("opus", "flac"):
         raise VoiceConfigError(f"[voice.render] format must be opus or flac, not {settings.render.format!r}.")
+    quality = settings.quality
+    if quality.retries < 0 or quality.words_per_error < 1 or not 0 < quality.max_cer <= 1:
+        raise VoiceConfigError("[voice.quality] retries is 0 or more, words_per_error 1 or more, max_cer in (0, 1].")
     if settings.sink not in SINKS:
         raise VoiceConfigError(f"[voice] sink must be one of {', '.join(SINKS)}, not {settings.sink!r}.")
     return settings

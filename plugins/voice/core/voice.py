@@ -30,3 +30,4 @@ class LineSettings:
     speed: float = 1.0
     language: str = "en"
     background: bool = False  # made ahead of time (prefetch): may give way to a line being spoken
+    take: int = 0  # a retake after the quality gate failed one: engines that sample may vary it

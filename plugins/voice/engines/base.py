@@ -37,6 +37,9 @@ class Engine(Protocol):
     """True if a synthesis may be left suspended between chunks without holding anything another
     line needs (in-process CPU engines). Prefetch pauses only those while a line is spoken."""
 
+    # Optional: `takes_vary = True` on engines whose second take of a line can differ from the first
+    # (sampling ones: XTTS, Piper with noise); the quality gate only makes retakes on those.
+
     def missing(self) -> str | None:
         """Cheap check: what keeps this engine from running at all (extra, model), or None."""
 

@@ -2,7 +2,8 @@
 
 An entry is `DIR/ab/<key>.<sha>.wav`: `key` hashes everything that changes the audio,
 `sha` is the first 16 hex digits of the file's own SHA-256, so a truncated or damaged
-file is detected (and deleted) on read. Writes are atomic; eviction (least recently
+file is detected (and deleted) on read. An entry may carry a note (the quality gate's verdict) in
+the WAV's comment; a new take of a key replaces the old one. Writes are atomic; eviction (least recently
 used, by mtime, which a hit refreshes) holds a file lock, so processes can share a dir.
 """
 
@@ -29,6 +30,7 @@ from plugins.voice.core.settings import CacheSettings
 
 FORMAT = 1
 STALE_SECONDS = 600.0  # a temporary file this old belongs to no write in progress
+NOTE_LIMIT = 2000  # libsndfile keeps a WAV comment up to about 2 KB
 log = logging.getLogger(__name__)
 
 
@@ -83,18 +85,42 @@ class AudioCache:
             return AudioChunk(samples, rate)
         return None
 
-    def put(self, key: str, audio: AudioChunk) -> Path | None:
-        """Stores a line's audio; a full or read-only disk only costs the replay (logged, None)."""
+    def note(self, key: str) -> dict[str, Any] | None:
+        """The note stored with the entry (None: no entry, or none was stored)."""
+        for path in self._entries(key):
+            try:
+                with soundfile.SoundFile(path) as sound:
+                    comment = sound.comment
+            except (OSError, RuntimeError):
+                continue
+            try:
+                found = json.loads(comment) if comment else None
+            except ValueError:
+                return None
+            return found if isinstance(found, dict) else None
+        return None
+
+    def put(self, key: str, audio: AudioChunk, note: dict[str, Any] | None = None) -> Path | None:
+        """Stores a line's audio (replacing an older take of the key); a full or read-only disk only
+        costs the replay (logged, None)."""
         buffer = io.BytesIO()
-        soundfile.write(buffer, np.asarray(audio.samples, dtype=np.float32), audio.sample_rate,
-                        format="WAV", subtype="PCM_16")
+        with soundfile.SoundFile(buffer, "w", audio.sample_rate, 1, "PCM_16", format="WAV") as sound:
+            if note is not None:
+                text = json.dumps(note, sort_keys=True, default=str)
+                if len(text) > NOTE_LIMIT:
+                    raise ValueError(f"a cache note holds at most {NOTE_LIMIT} characters, not {len(text)}")
+                sound.comment = text
+            sound.write(np.asarray(audio.samples, dtype=np.float32))
         data = buffer.getvalue()
         path = self.dir / key[:2] / f"{key}.{hashlib.sha256(data).hexdigest()[:16]}.wav"
+        older = [old for old in self._entries(key) if old != path]
         try:
             write_atomic(path, data)
         except OSError as exc:
             log.warning("could not store %s in the audio cache: %s", path.name, exc)
             return None
+        for old in older:
+            old.unlink(missing_ok=True)
         stale = False
         if self._estimate is None:  # the first write of this process also clears what a killed one left
             stale = bool(self.stale())

@@ -9,6 +9,8 @@ chunks already made, then the rest as they come. The queue is bounded, never hol
 for one cache key, and is replaced by every new upcoming-lines list: work for lines no longer
 reachable is dropped, even mid-line (never an adopted one). Engines that fail here are taken
 out of use by the same Fallback.attempt the speaker uses, so prefetch goes on with the next one.
+With the quality gate on in play, the same threads hear lines again once they are in the cache
+(made here, or spoken by the speaker) whenever no line waits to be prefetched (plugins.voice.quality.play).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine, closing
 from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.quality.play import Check, Deferred, PlayChecker
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +120,12 @@ class Gate:
 
 
 class Prefetcher:
-    """Owns the prefetch threads (voice-prefetch-N); the speaker starts and closes it."""
+    """Owns the prefetch threads (voice-prefetch-N) and the quality checks they run; the speaker
+    starts and closes it."""
 
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, gate: Gate,
-                 key_for: Callable[[Engine, Voice, str], str], depth: int = 12, workers: int = 1) -> None:
+                 key_for: Callable[[Engine, Voice, str], str], depth: int = 12, workers: int = 1,
+                 checker: PlayChecker | None = None) -> None:
         self.cast = cast
         self.fallback = fallback
         self.cache = cache
@@ -137,6 +142,9 @@ class Prefetcher:
         self.speaking: str | None = None  # the key the speaker is making now: not queued again
         self.changed = threading.Condition()
         self.stopping = False
+        self.checker = checker
+        self.checks: dict[str, Check] = {}  # by cache key, oldest first: lines to hear again when idle
+        self.retaking: Task | None = None  # a retake in progress (close cancels it)
         self.threads = [threading.Thread(target=self._work, name=f"voice-prefetch-{n}", daemon=True)
                         for n in range(workers)]
         for thread in self.threads:
@@ -198,6 +206,14 @@ class Prefetcher:
         self.gate.wake()
         return task
 
+    def check_later(self, line: SpokenLine, key: str, voice: Voice, engine: Engine) -> None:
+        """The line is in the cache (made here or by the speaker): the gate hears it when prefetch is idle."""
+        if self.checker is None:
+            return
+        with self.changed:
+            self.checks.setdefault(key, Check(line, key, voice, engine))
+            self.changed.notify_all()
+
     def made(self, key: str) -> bool:
         """Whether prefetch put this key in the cache (for the trace)."""
         with self.changed:
@@ -209,6 +225,8 @@ class Prefetcher:
             self.queue = []
             for task in self.running.values():
                 task.cancelled.set()
+            if self.retaking is not None:
+                self.retaking.cancelled.set()
             self.changed.notify_all()
         self.gate.wake()
         for thread in self.threads:
@@ -217,19 +235,29 @@ class Prefetcher:
     def _unplanned(self) -> bool:
         return self.planned != self.generation and not self.planning
 
+    def _busy(self) -> bool:
+        return self.stopping or bool(self.queue) or self._unplanned()
+
     def _work(self) -> None:
         while True:
+            check = None
             with self.changed:
-                self.changed.wait_for(lambda: self.stopping or bool(self.queue) or self._unplanned())
+                self.changed.wait_for(lambda: self._busy() or bool(self.checks))
                 if self.stopping:
                     return
                 if self._unplanned():
                     self.planning = True
                     lines, generation = self.last, self.generation
+                elif not self.queue:
+                    check = self.checks.pop(next(iter(self.checks)))
+                    generation = -1
                 else:
                     task = self.queue.pop(0)
                     self.running[task.key] = task
                     generation = -1
+            if check is not None:
+                self._check(check)
+                continue
             if generation >= 0:
                 try:
                     self._plan(lines, generation)
@@ -289,6 +317,41 @@ class Prefetcher:
             if self.cache.put(key, concat(task.chunks)) is not None:
                 with self.changed:
                     self.produced.add(key)
+                self.check_later(task.line, key, task.voice, engine)
+
+    def _check(self, check: Check) -> None:
+        assert self.checker is not None
+        try:
+            self.checker.run(check, self._retake)
+        except Deferred:
+            with self.changed:
+                if not self.stopping:
+                    self.checks.setdefault(check.key, check)  # again once prefetch is idle
+        except Exception:  # a bug in the gate must not stop prefetching
+            log.exception("quality check of %s failed", check.line.line_id)
+
+    def _retake(self, check: Check, take: int) -> AudioChunk | None:
+        """Take `take` of a checked line, made in the background; Deferred as soon as prefetch has work."""
+        probe = Task(check.line, check.key, check.voice)
+        with self.changed:
+            if self._busy():
+                raise Deferred
+            self.retaking = probe
+        settings = LineSettings(speed=check.voice.speed, language=check.voice.language, background=True, take=take)
+        pausable = bool(getattr(check.engine, "pausable", False))
+        chunks: list[AudioChunk] = []
+        try:
+            with closing(check.engine.synthesize(check.line.text, check.voice, settings)) as stream:
+                for chunk in stream:
+                    if self._busy() or probe.cancelled.is_set() or (pausable and not self.gate.wait_turn(probe)):
+                        raise Deferred
+                    chunks.append(chunk)
+        except Preempted:  # XTTS put it aside for the speaker
+            raise Deferred from None
+        finally:
+            with self.changed:
+                self.retaking = None
+        return concat(chunks) if chunks else None
 
 
 class VoiceNotSupportedAnywhere(SpeechFailure):

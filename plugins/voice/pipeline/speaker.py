@@ -21,6 +21,7 @@ from plugins.voice.output.playback import Output
 from plugins.voice.pipeline.cache import AudioCache, cache_key
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
+from plugins.voice.quality.play import PlayChecker
 from plugins.voice.render.manifest import Entry
 from plugins.voice.render.pack import Pack
 
@@ -56,14 +57,14 @@ class Speaker:
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, output: Output,
                  trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None],
                  seeder: VoiceSeeder | None = None, prefetch_depth: int = 0, prefetch_workers: int = 1,
-                 pack: Pack | None = None) -> None:
+                 pack: Pack | None = None, checker: PlayChecker | None = None) -> None:
         self.cast = cast
         self.pack = pack  # lines it holds are played from it; engines are prepared at its first miss
         self.prepared = False
         self.seeder = seeder
         self.gate = Gate()
-        self.prefetcher = (Prefetcher(cast, fallback, cache, self.gate, line_key, prefetch_depth, prefetch_workers)
-                           if prefetch_depth > 0 else None)
+        self.prefetcher = (Prefetcher(cast, fallback, cache, self.gate, line_key, prefetch_depth, prefetch_workers,
+                                      checker) if prefetch_depth > 0 else None)
         self.fallback = fallback
         self.cache = cache
         self.output = output
@@ -258,13 +259,16 @@ class Speaker:
         if cached is not None:
             started = self.output.play(cached)
             prefetched = bool(self.prefetcher and self.prefetcher.made(key))
+            if self.prefetcher is not None:
+                self.prefetcher.check_later(job.line, key, voice, engine)  # if the gate never heard it
             return {"cache": "hit", **self._first(job, started), **facts, "ready": True, "prefetched": prefetched,
                     **self._done(job, [cached])}
         settings = LineSettings(speed=voice.speed, language=voice.language)
         with self.gate.urgent():
             chunks, first = self._stream(job, engine.synthesize(job.line.text, voice, settings))
-        if chunks and not job.skipped.is_set():
-            self.cache.put(key, concat(chunks))
+        if chunks and not job.skipped.is_set() and self.cache.put(key, concat(chunks)) is not None \
+                and self.prefetcher is not None:
+            self.prefetcher.check_later(job.line, key, voice, engine)
         return {"cache": "miss", "first_audio_ms": None, "wait_ms": None, **first, **facts, **self._done(job, chunks)}
 
     def _stream(self, job: Job, source: Iterator[AudioChunk]) -> tuple[list[AudioChunk], dict[str, float | None]]:

@@ -23,6 +23,7 @@ CHUNK_BYTES = 4800  # 0.1 s of 24 kHz PCM16 per yielded chunk
 class XttsRemoteEngine:
     name = "xtts-remote"
     pausable = False
+    takes_vary = True  # the bridge's XTTS samples each request
 
     def __init__(self, settings: XttsRemoteSettings) -> None:
         self.settings = settings

@@ -29,6 +29,8 @@ def register(subparsers: Any) -> None:
                         "cluster, an address joins a running one (extra [render])")
     render.add_argument("--workers", type=int, default=0, metavar="N",
                         help="Ray workers (default: one per CPU, or per GPU for XTTS)")
+    render.add_argument("--no-gate", action="store_true", help="keep every first take unchecked "
+                        "(default: the quality gate of [voice.quality] checks each take; extra [quality])")
     render.set_defaults(handler=render_command)
 
     pack = subparsers.add_parser("pack", help="check a voice pack against its story")
@@ -50,7 +52,7 @@ def render_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     story = load_story(args.story)
     folder = pack_folder(args.out, config, story.slug)
     job = Job(story, settings, folder, args.audio_format or settings.render.format, args.engine, args.ray,
-              args.workers, settings.render.max_states)
+              args.workers, settings.render.max_states, settings.quality.render and not args.no_gate)
     renderer = Renderer(job)
     if args.dry_run:
         return _dry_run(renderer, job)
@@ -88,6 +90,11 @@ def _summary(report: Report, folder: Path) -> None:
           f"{report.audio_seconds / 60:.1f} min of audio) into {folder} in {report.wall:.1f} s "
           f"({rate:.0f} lines/min on {report.workers} worker(s)); {report.plan.fresh} were up to date, "
           f"{report.removed} removed, {len(report.failed)} failed; {_coverage(report.reach)}.")
+    if report.gated or report.retakes:
+        print(f"Quality gate: {report.retakes} take(s) made again; {len(report.gated)} entr(ies) kept with faults "
+              "(no take passed; the best was kept, its scores are in the manifest).")
+        for key, faults in report.gated[:10]:
+            print(f"  {key}: {'; '.join(faults)}", file=sys.stderr)
     if report.lost:
         print(f"{report.lost} worker(s) were lost mid-render; their lines were made again.")
     for key, reason in report.failed[:10]:

@@ -27,6 +27,7 @@ from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.core.voice import Voice
 from plugins.voice.engines.piper.styles import PiperStyle
+from plugins.voice.quality.gate import Judge
 from plugins.voice.render.workers import Done, Result, Task, failed, localize, shipped_references, synthesize
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class RenderActor:
     """Lives in a Ray worker process: builds and prepares one engine, then synthesizes lines."""
 
     def __init__(self, settings: VoiceSettings, styles: dict[str, PiperStyle], engine_name: str,
-                 voices: Sequence[Voice], references: dict[str, bytes]) -> None:
+                 voices: Sequence[Voice], references: dict[str, bytes], judge: Judge | None = None) -> None:
         from plugins.voice.engines.registry import build_engines
 
         self.folder = Path(tempfile.mkdtemp(prefix="voiced-if-render-"))
@@ -55,18 +56,20 @@ class RenderActor:
         self.engine = self.engines[engine_name]
         self.engine.prepare([localize(v, self.folder, references) for v in voices])
         self.name = f"{os.uname().nodename}:{os.getpid()}"
+        self.judge = judge  # the quality gate: this worker loads its own Whisper and speaker models
 
     def pid(self) -> int:
         return os.getpid()
 
     def render(self, task: Task) -> Result:
-        result = synthesize(self.engine, replace(task, voice=localize(task.voice, self.folder, self.references)))
+        result = synthesize(self.engine, replace(task, voice=localize(task.voice, self.folder, self.references)),
+                            self.judge)
         return replace(result, worker=self.name)
 
 
 class RayPool:
     def __init__(self, address: str, workers: int, settings: VoiceSettings, styles: dict[str, PiperStyle],
-                 engine_name: str, voices: Sequence[Voice]) -> None:
+                 engine_name: str, voices: Sequence[Voice], judge: Judge | None = None) -> None:
         self.ray = ray = import_ray()
         try:
             if address == "auto":
@@ -85,7 +88,7 @@ class RayPool:
         if self.slot == "CPU":  # one core per worker: Piper's onnxruntime would otherwise take them all
             settings = replace(settings, piper=replace(settings.piper, threads=1))
         self.actor_class = ray.remote(max_restarts=0, max_task_retries=0, **resources)(RenderActor)
-        self.arguments = (settings, styles, engine_name, list(voices), shipped_references(voices))
+        self.arguments = (settings, styles, engine_name, list(voices), shipped_references(voices), judge)
         self.actors = [self._start() for _ in range(self.workers)]
         self.lost = 0  # workers that died mid-render
 

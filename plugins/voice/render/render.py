@@ -24,6 +24,10 @@ from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.engines.base import Engine
 from plugins.voice.engines.piper.styles import read_styles
 from plugins.voice.engines.registry import build_engines
+from plugins.voice.listening.transcriber import Transcriber
+from plugins.voice.quality.gate import Judge, QualityGate
+from plugins.voice.quality.references import ReferenceBook
+from plugins.voice.quality.speakers import SpeakerModel
 from plugins.voice.render.manifest import Entry, Manifest, file_name, text_sha
 from plugins.voice.render.plan import Plan, Synthesis, make_plan, wanted_entries
 from plugins.voice.render.workers import LocalPool, Pool, Result, Task
@@ -44,6 +48,8 @@ class Report:
     render_ms: list[float] = field(default_factory=list)
     wall: float = 0.0
     lost: int = 0  # Ray workers lost mid-render
+    gated: list[tuple[str, list[str]]] = field(default_factory=list)  # (line key, faults) kept although failed
+    retakes: int = 0  # takes made again after the quality gate failed one
 
 
 @dataclass
@@ -58,6 +64,7 @@ class Job:
     ray: str | None = None  # "auto" or a cluster address
     workers: int = 0  # 0: one per CPU (GPU for XTTS) of the cluster
     max_states: int = 20_000
+    quality: bool = False  # the quality gate checks every take ([voice.quality] render, off with --no-gate)
 
 
 class Renderer:
@@ -69,12 +76,19 @@ class Renderer:
         self.engines = build_engines(settings, piper_styles=self.styles)
         self.cast = build_cast(job.story, settings, read_voice_map(settings.voices_dir))
         self.pool_started: Callable[[Pool], None] = lambda pool: None  # tests: see the pool (e.g. kill a worker)
+        self.speakers = SpeakerModel()
+        self.book = ReferenceBook(self.speakers, lambda voice: self.cast.seed_text(voice.character_id))
 
     def plan(self, prepare: bool = True) -> tuple[Reach, Plan]:
         """prepare: check that the engines can render and seed missing references (not for verify)."""
         job = self.job
         reach = reachable_lines(job.story, max_states=job.max_states)
         if prepare:
+            missing = job.quality and QualityGate(job.settings.quality, Transcriber(job.settings.speech_input),
+                                                  self.speakers).missing()
+            if missing:
+                raise VoiceError(f"{missing[0].upper()}{missing[1:]}; or render with --no-gate (or set "
+                                 "[voice.quality] render = false).")
             self._check_engines(reach)
             self._seed(reach)
         chosen = self.engines[job.engine] if job.engine else None
@@ -133,6 +147,10 @@ class Renderer:
                 report.failed += [(w.key, result.error or "no audio") for w in synthesis.entries]
             else:
                 report.made += 1
+                if result.gate is not None:
+                    report.retakes += int(result.gate.get("takes", 1)) - 1
+                    if not result.gate["passed"]:
+                        report.gated += [(w.key, list(result.gate["faults"])) for w in synthesis.entries]
                 report.render_ms.append(result.render_ms)
                 report.audio_seconds += result.seconds
                 self._write(manifest, synthesis, result, engine)
@@ -171,11 +189,20 @@ class Renderer:
 
     def _pool(self, name: str, group: list[Synthesis]) -> Pool:
         voices = list({s.voice.character_id: s.voice for s in group}.values())
+        judge = self._judge(name) if self.job.quality else None
         if self.job.ray:
             from plugins.voice.render.ray_pool import RayPool
 
-            return RayPool(self.job.ray, self.job.workers, self.job.settings, self.styles, name, voices)
-        return LocalPool(self.job.settings, self.styles, name, voices)
+            return RayPool(self.job.ray, self.job.workers, self.job.settings, self.styles, name, voices, judge)
+        return LocalPool(self.job.settings, self.styles, name, voices, judge)
+
+    def _judge(self, name: str) -> Judge:
+        """The gate for one engine, calibrated here (once) on every character of the cast as that engine speaks."""
+        settings = self.job.settings
+        calibration = None
+        if settings.quality.speaker:
+            calibration = self.book.calibration(self.engines[name], self.cast.voices())
+        return Judge(settings.quality, settings.speech_input, calibration)
 
     def _write(self, manifest: Manifest, synthesis: Synthesis, result: Result, engine: Engine) -> None:
         assert result.data is not None
@@ -190,7 +217,7 @@ class Renderer:
                 text_sha=text_sha(wanted.text), engine=engine.name, model=engine.identity(voice),
                 reference=voice.reference_hash, settings={"speed": voice.speed, "language": voice.language},
                 signature=wanted.signature, file=name, file_sha=sha, seconds=round(result.seconds, 3),
-                rate=result.rate, render_ms=round(result.render_ms, 1))
+                rate=result.rate, render_ms=round(result.render_ms, 1), gate=result.gate)
 
     def _remove(self, manifest: Manifest, orphans: list[str]) -> int:
         for key in orphans:

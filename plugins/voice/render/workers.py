@@ -14,13 +14,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from plugins.voice.core.audio import concat
+from plugins.voice.core.audio import AudioChunk, concat
 from plugins.voice.core.errors import SpeechFailure
 from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine
 from plugins.voice.engines.piper.styles import PiperStyle
 from plugins.voice.engines.registry import build_engines
+from plugins.voice.quality.gate import Judge, best_take, retries_for
 from plugins.voice.render.manifest import encode
 
 
@@ -38,9 +39,10 @@ class Result:
     data: bytes | None  # the encoded file
     rate: int
     seconds: float
-    render_ms: float  # synthesis, without encoding
+    render_ms: float  # synthesis of every take, without checks or encoding
     error: str | None = None
     worker: str = "local"
+    gate: dict[str, Any] | None = None  # the quality gate's verdict on the kept take, with how many were made
 
 
 def failed(error: str, render_ms: float = 0.0) -> Result:
@@ -57,23 +59,39 @@ class Pool(Protocol):
     def close(self) -> None: ...
 
 
-def synthesize(engine: Engine, task: Task) -> Result:
-    """One line, whole, encoded for the pack: what every pool runs."""
+def synthesize(engine: Engine, task: Task, judge: Judge | None = None) -> Result:
+    """One line, whole, encoded for the pack: what every pool runs. With a judge (the quality gate),
+    a failed take is made again while the engine's takes can differ, and the best one is kept."""
     started = time.perf_counter()
+    synthesis = 0.0
+
+    def make(take: int) -> AudioChunk | None:
+        nonlocal synthesis
+        begun = time.perf_counter()
+        settings = LineSettings(speed=task.voice.speed, language=task.voice.language, take=take)
+        try:
+            chunks = list(engine.synthesize(task.text, task.voice, settings))
+        finally:
+            synthesis += time.perf_counter() - begun
+        return concat(chunks) if chunks else None
+
     try:
         identity = engine.identity(task.voice)
         if identity != task.identity:
             return failed(f"this worker's {engine.name} is {identity}, the plan's is {task.identity}")
-        settings = LineSettings(speed=task.voice.speed, language=task.voice.language)
-        chunks = list(engine.synthesize(task.text, task.voice, settings))
+        if judge is None:
+            audio, gate = make(0), None
+        else:
+            character = task.voice.character_id
+            kept = best_take(make, lambda audio, take: judge(task.text, audio, character, take),
+                             retries_for(engine, judge.settings))
+            audio, gate = (kept.audio, kept.record()) if kept else (None, None)
     except SpeechFailure as exc:
         return failed(f"{exc.engine}: {exc.reason}", (time.perf_counter() - started) * 1000)
-    render_ms = (time.perf_counter() - started) * 1000
-    if not chunks:
-        return failed(f"{engine.name} made no audio", render_ms)
-    audio = concat(chunks)
+    if audio is None:
+        return failed(f"{engine.name} made no audio", synthesis * 1000)
     data, rate = encode(audio, task.audio_format)
-    return Result(data, rate, audio.seconds, render_ms)
+    return Result(data, rate, audio.seconds, synthesis * 1000, gate=gate)
 
 
 class LocalPool:
@@ -82,14 +100,15 @@ class LocalPool:
     workers = 1
 
     def __init__(self, settings: VoiceSettings, styles: dict[str, PiperStyle], engine_name: str,
-                 voices: Sequence[Voice]) -> None:
+                 voices: Sequence[Voice], judge: Judge | None = None) -> None:
         self.engines = build_engines(settings, piper_styles=styles)
         self.engine = self.engines[engine_name]
         self.engine.prepare(list(voices))
+        self.judge = judge
 
     def run(self, tasks: Sequence[Task], done: Done) -> None:
         for task in tasks:
-            done(task, synthesize(self.engine, task))
+            done(task, synthesize(self.engine, task, self.judge))
 
     def close(self) -> None:
         for engine in self.engines.values():

@@ -8,6 +8,7 @@ import os
 import secrets
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,14 @@ def register(subparsers: Any) -> None:
     seed.add_argument("--force-regenerate-voices", action="store_true", help="regenerate every character's WAV")
     seed.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
     seed.set_defaults(handler=seed_command)
+    report = voice_actions.add_parser("report", help="how alike each character's lines are to its reference and "
+                                      "to the others' (quality gate, extra [quality])")
+    report.add_argument("story", type=Path, metavar="STORY_DIR")
+    report.add_argument("--engine", choices=ENGINES, help="speak every character with this engine (default: its own)")
+    report.add_argument("--lines", type=int, default=6, metavar="N", help="lines per character (default 6)")
+    report.add_argument("--html", type=Path, metavar="FILE", help="also write a page with the similarity matrix")
+    report.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
+    report.set_defaults(handler=report_command)
 
     bridge = subparsers.add_parser("bridge", help="serve XTTS to other machines over HTTP")
     bridge_actions = bridge.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -219,6 +228,52 @@ def seed_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
                       style=style)
     console.print(table)
     return 1 if any(result.status == SEED_FAILED for result in results) else 0
+
+
+def report_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
+    from plugins.voice.quality.gate import QualityGate
+    from plugins.voice.quality.report import make_report, write_html
+    from plugins.voice.render.render import Job, Renderer
+
+    settings = voice_settings(config)
+    story = load_story(args.story)
+    renderer = Renderer(Job(story, settings, Path(os.devnull), engine=args.engine,
+                            max_states=settings.render.max_states))
+    gate = QualityGate(replace(settings.quality, speaker=True), Transcriber(settings.speech_input), renderer.speakers)
+    gate.require()
+    if engines_need_torch(renderer, args.engine):
+        preload_torch()
+    console = Console(highlight=False, stderr=True)
+    with console.status("speaking and hearing lines") as status:
+        report = make_report(renderer, gate, max(1, args.lines), lambda text: status.update(text))
+    table = Table(title=f"voices of {report.story} (similarity to references, resemblyzer)")
+    for column in ("character", "engine", "lines", "own mean", "own min", "nearest other", "its mean", "margin",
+                   "gate faults"):
+        table.add_column(column, no_wrap=True)
+    for row in report.rows:
+        nearest, value = row.nearest
+        own = row.matrix.get(row.character_id)
+        table.add_row(row.character_id, row.engine, str(row.lines), _two(own), _two(min(row.own) if row.own else None),
+                      nearest or "-", _two(value), _two(row.margin),
+                      ", ".join(f"{k} {n}" for k, n in sorted(row.faults.items())) or "none",
+                      style="red" if row.margin is not None and row.margin < 0 else "")
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
+    out.print(table)
+    for warning in report.warnings():
+        out.print(f"Warning: {warning}")
+    if args.html:
+        write_html(report, args.html)
+        out.print(f"Wrote {args.html}.")
+    return 1 if any(row.margin is not None and row.margin < 0 for row in report.rows) else 0
+
+
+def _two(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def engines_need_torch(renderer: Any, engine: str | None) -> bool:
+    names = {engine} if engine else {v.engine for v in renderer.cast.voices()}
+    return "xtts" in names and renderer.engines["xtts"].missing() is None
 
 
 def bridge_token(settings: BridgeSettings) -> tuple[str, bool]:

@@ -42,6 +42,7 @@ class PiperEngine:
         self._models: dict[str, tuple[Path, Path]] | None = None
         self._hashes: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.takes_vary = settings.noise_scale > 0 or settings.noise_w_scale > 0  # with noise, each take differs
 
     def models(self) -> dict[str, tuple[Path, Path]]:
         """Voice name -> (model, config): the bundled voice plus voices/piper/*.onnx (looked up once)."""

@@ -1,0 +1,149 @@
+"""Who a take sounds like: resemblyzer's speaker encoder (its weights ship in the wheel), and each
+voice's threshold, calibrated from its own reference and the other characters' references.
+
+Why resemblyzer: it runs offline out of the box (17 MB of weights inside the package), on the CPU in
+about 50 ms a line. SpeechBrain's ECAPA model is more accurate but downloads its weights from the
+Hugging Face hub on first use, which a player's offline machine (and our tests) cannot do.
+
+Calibration, per voice, on the engine that speaks it. `genuine(L)`: how alike pieces of the reference
+L seconds long are to the whole reference (what a line of that length in that voice scores; short
+lines score lower, so it is measured at 1, 2 and 4 s and read at the take's length). `impostor`: how
+alike the other characters' references are to it, on average. The floor is a quarter of the way from
+the impostor to the genuine score (halfway refused two correct short lines of the tomb's 95). With no
+other character there is no impostor: the floor is the least alike piece, less twice the spread.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from plugins.voice.core.audio import AudioChunk, resample
+from plugins.voice.core.errors import VoiceError
+
+RATE = 16000
+PIECE_SECONDS = (1.0, 2.0, 4.0)
+MIN_VOICED_SECONDS = 1.0  # less speech than this is too little to judge a speaker by
+NO_VOICE_SECONDS = 0.3  # less than this is no voice at all
+EXTRA = "the quality gate's speaker check needs the [quality] extra (pip install -e '.[quality]')"
+
+
+class SpeakerModelError(VoiceError):
+    """The speaker model cannot run (extra missing)."""
+
+
+class SpeakerModel:
+    """resemblyzer's VoiceEncoder, loaded once on first use; one thread at a time."""
+
+    def __init__(self) -> None:
+        self.encoder: Any = None
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def missing() -> str | None:
+        return EXTRA if importlib.util.find_spec("resemblyzer") is None else None
+
+    @staticmethod
+    def preload() -> None:
+        """Imports resemblyzer (and torch) on the calling thread: call it before the game's threads start."""
+        if importlib.util.find_spec("resemblyzer") is not None:
+            import resemblyzer  # noqa: F401
+
+    def voiced(self, audio: AudioChunk) -> np.ndarray:
+        """The take at 16 kHz with its silences cut (resemblyzer's own voice activity detection)."""
+        if self.missing():
+            raise SpeakerModelError(EXTRA)
+        from resemblyzer import preprocess_wav
+
+        samples = resample(np.asarray(audio.samples, dtype=np.float32), audio.sample_rate, RATE)
+        if not np.any(samples):
+            return samples[:0]
+        return np.asarray(preprocess_wav(samples, source_sr=RATE), dtype=np.float32)
+
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        """A unit-length embedding of voiced 16 kHz samples."""
+        with self.lock:
+            if self.encoder is None:
+                from resemblyzer import VoiceEncoder
+
+                self.encoder = VoiceEncoder("cpu", verbose=False)
+            return np.asarray(self.encoder.embed_utterance(samples), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Pieces:
+    seconds: float
+    mean: float
+    low: float  # the least alike piece
+    spread: float
+
+
+@dataclass(frozen=True)
+class VoicePrint:
+    """One character's reference as the speaker model hears it."""
+
+    embedding: np.ndarray
+    pieces: tuple[Pieces, ...]  # genuine scores by piece length, shortest first
+    impostor: float | None  # the other characters' references against it, on average
+    nearest: str | None = None  # the most alike other character
+    nearest_similarity: float | None = None
+
+    def genuine(self, seconds: float) -> Pieces:
+        """The scores of the pieces nearest in length to `seconds` (interpolated in between)."""
+        pieces = self.pieces
+        if seconds <= pieces[0].seconds or len(pieces) == 1:
+            return pieces[0]
+        for short, long in zip(pieces, pieces[1:], strict=False):
+            if seconds <= long.seconds:
+                w = (np.log(seconds) - np.log(short.seconds)) / (np.log(long.seconds) - np.log(short.seconds))
+                mix = [float(a + (b - a) * w) for a, b in ((short.mean, long.mean), (short.low, long.low),
+                                                           (short.spread, long.spread))]
+                return Pieces(seconds, *mix)
+        return pieces[-1]
+
+    def floor(self, seconds: float) -> float:
+        genuine = self.genuine(seconds)
+        if self.impostor is None:
+            return genuine.low - 2 * genuine.spread
+        return self.impostor + (genuine.mean - self.impostor) / 4
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Every character's print on one engine (a take is compared with all of them)."""
+
+    prints: Mapping[str, VoicePrint] = field(default_factory=dict)
+
+
+def calibrate(model: SpeakerModel, references: Mapping[str, AudioChunk]) -> Calibration:
+    """Prints for every character whose reference has enough speech to judge by."""
+    embeddings: dict[str, np.ndarray] = {}
+    pieces: dict[str, tuple[Pieces, ...]] = {}
+    for character_id, audio in references.items():
+        voiced = model.voiced(audio)
+        if len(voiced) < MIN_VOICED_SECONDS * RATE:
+            continue
+        whole = model.embed(voiced)
+        embeddings[character_id] = whole
+        pieces[character_id] = tuple(_pieces(model, voiced, whole, seconds) for seconds in PIECE_SECONDS
+                                     if seconds * RATE <= len(voiced) or seconds == PIECE_SECONDS[0])
+    prints = {}
+    for character_id, whole in embeddings.items():
+        others = {other: float(embedding @ whole) for other, embedding in embeddings.items() if other != character_id}
+        nearest = max(others, key=others.__getitem__) if others else None
+        prints[character_id] = VoicePrint(whole, pieces[character_id],
+                                          float(np.mean(list(others.values()))) if others else None,
+                                          nearest, others[nearest] if nearest else None)
+    return Calibration(prints)
+
+
+def _pieces(model: SpeakerModel, voiced: np.ndarray, whole: np.ndarray, seconds: float) -> Pieces:
+    size = int(seconds * RATE)
+    scores = [float(model.embed(voiced[start:start + size]) @ whole)
+              for start in range(0, max(1, len(voiced) - size + 1), size // 2)]
+    return Pieces(seconds, float(np.mean(scores)), min(scores), float(np.std(scores)))
