@@ -52,6 +52,7 @@ class XttsSettings:
     while_loading: str = "fallback"  # fallback | wait: who speaks the lines before the model is ready
     stream_chunk_size: int = 20  # GPT tokens per streamed chunk
     temperature: float = 0.75
+    max_audio_tokens_per_word: float = 0.0  # a cap on GPT audio tokens per word (21.5 a second); 0: the model's 605
     latents_dir: Path = field(default_factory=lambda: _cache_home() / "xtts-latents")
 
 

@@ -9,8 +9,9 @@ chunks already made, then the rest as they come. The queue is bounded, never hol
 for one cache key, and is replaced by every new upcoming-lines list: work for lines no longer
 reachable is dropped, even mid-line (never an adopted one). Engines that fail here are taken
 out of use by the same Fallback.attempt the speaker uses, so prefetch goes on with the next one.
-With the quality gate on in play, the same threads hear lines again once they are in the cache
-(made here, or spoken by the speaker) whenever no line waits to be prefetched (plugins.voice.quality.play).
+With the quality gate on in play, the same threads hear each line they made as soon as it is in the
+cache, and the lines the speaker made when no line waits to be prefetched; retakes of failed takes
+also wait for such a moment (plugins.voice.quality.play).
 """
 
 from __future__ import annotations
@@ -231,6 +232,8 @@ class Prefetcher:
         self.gate.wake()
         for thread in self.threads:
             thread.join()
+        if self.checker is not None:
+            self.checker.close()
 
     def _unplanned(self) -> bool:
         return self.planned != self.generation and not self.planning
@@ -317,7 +320,9 @@ class Prefetcher:
             if self.cache.put(key, concat(task.chunks)) is not None:
                 with self.changed:
                     self.produced.add(key)
-                self.check_later(task.line, key, task.voice, engine)
+                if self.checker is not None:  # heard at once, before the player gets there; retakes wait
+                    task.finish()  # a speaker following it has every chunk: it need not wait for the check
+                    self._check(Check(task.line, key, task.voice, engine))
 
     def _check(self, check: Check) -> None:
         assert self.checker is not None

@@ -147,15 +147,21 @@ class Kept:
         return {**self.verdict.record(self.takes), "rejected": [list(faults) for faults in self.rejected]}
 
 
+Takes = list[tuple[AudioChunk, Verdict]]
+
+
 def best_take(make: Callable[[int], AudioChunk | None], judge: Callable[[AudioChunk, int], Verdict],
-              retries: int) -> Kept | None:
+              retries: int, takes: Takes | None = None) -> Kept | None:
     """Takes until one passes (at most 1 + retries), and the best of them. None if the first take made
-    no audio; a later take that fails to synthesize (or makes nothing) ends the retries."""
-    audio = make(0)
-    if audio is None:
-        return None
-    takes = [(audio, judge(audio, 0))]
-    for take in range(1, retries + 1):
+    no audio; a later take that fails to synthesize (or makes nothing) ends the retries. `takes` holds
+    those made so far: a caller interrupted by an exception from `make` resumes with it."""
+    takes = [] if takes is None else takes
+    if not takes:
+        audio = make(0)
+        if audio is None:
+            return None
+        takes.append((audio, judge(audio, 0)))
+    for take in range(len(takes), retries + 1):
         if takes[-1][1].passed:
             break
         try:
@@ -165,6 +171,10 @@ def best_take(make: Callable[[int], AudioChunk | None], judge: Callable[[AudioCh
         if again is None:
             break
         takes.append((again, judge(again, take)))
+    return kept_of(takes)
+
+
+def kept_of(takes: Takes) -> Kept:
     kept = min(takes, key=lambda pair: pair[1].rank())
     return Kept(kept[0], kept[1], len(takes), tuple(v.faults for a, v in takes if v is not kept[1]))
 

@@ -1,13 +1,16 @@
 """The quality gate during play: lines already in the cache are heard again in the background and,
 if a take fails, made again for the next time they are played (the player never waits for it).
 
-The Prefetcher owns the checker and calls it only from its threads, when no line is waiting to be
-prefetched: a check that would delay prefetch is put back (`Deferred`) and done later.
+The Prefetcher owns the checker and calls it only from its threads: a line it made is heard at once,
+others when no line waits to be prefetched; a retake that would delay prefetch is put off (`Deferred`)
+with the takes made so far, and done later. At the end of the game, what was heard of lines whose
+retakes never came is traced (`"unfinished": true`) and they stay open to retakes in the next game.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +22,7 @@ from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.voice import Voice
 from plugins.voice.engines.base import Engine
 from plugins.voice.pipeline.cache import AudioCache
-from plugins.voice.quality.gate import QualityGate, best_take, retries_for
+from plugins.voice.quality.gate import Kept, QualityGate, Takes, best_take, kept_of, retries_for
 from plugins.voice.quality.references import ReferenceBook
 
 log = logging.getLogger(__name__)
@@ -50,12 +53,17 @@ class PlayChecker:
         self.cache = cache
         self.trace = trace
         self.broken: str | None = None  # why the gate stopped (a model that would not load)
+        self.unfinished: dict[str, tuple[Check, Takes]] = {}  # lines whose retakes were put off, with their takes
+        self.lock = threading.Lock()  # for `unfinished` (prefetch threads); never held while checking
 
     def run(self, check: Check, retake: Retake) -> None:
-        """Hears the cached take of a line once; if it fails, makes it again and keeps the best take."""
-        if self.broken or self.cache.note(check.key) is not None:
+        """Hears the cached take of a line once; if it fails, makes it again and keeps the best take.
+        Deferred (from `retake`) leaves the takes made so far for the next run of the same line."""
+        with self.lock:
+            takes = self.unfinished.pop(check.key, (check, []))[1]
+        if self.broken or (not takes and self.cache.note(check.key) is not None):
             return  # checked already (a note is only written by the gate)
-        first = self.cache.get(check.key)
+        first = self.cache.get(check.key) if not takes else takes[0][0]
         if first is None:
             return  # evicted meanwhile
         line = check.line
@@ -64,14 +72,32 @@ class PlayChecker:
             kept = best_take(lambda take: first if take == 0 else retake(check, take),
                              lambda audio, take: self.gate.check(line.text, audio, line.character_id, calibration,
                                                                  take),
-                             retries_for(check.engine, self.gate.settings))
+                             retries_for(check.engine, self.gate.settings), takes)
+        except Deferred:
+            with self.lock:
+                self.unfinished[check.key] = (check, takes)
+            raise
         except VoiceError as exc:  # e.g. the Whisper model cannot load: the game goes on without the gate
             self.broken = str(exc)
             log.warning("quality gate stopped: %s", exc)
             self.trace({"event": "quality", "line_id": line.line_id, "error": str(exc)})
             return
         assert kept is not None
+        self._keep(check, kept)
+
+    def _keep(self, check: Check, kept: Kept, finished: bool = True) -> None:
         record = kept.record()
-        self.cache.put(check.key, kept.audio, {name: record.get(name) for name in KEPT_FIELDS})
-        self.trace({"event": "quality", "line_id": line.line_id, "character_id": line.character_id,
-                    "engine": check.engine.name, **record})
+        if finished:
+            self.cache.put(check.key, kept.audio, {name: record.get(name) for name in KEPT_FIELDS})
+        elif kept.verdict.take != 0:
+            self.cache.put(check.key, kept.audio)  # a better take, still open to retakes in a later game
+        self.trace({"event": "quality", "line_id": check.line.line_id, "character_id": check.line.character_id,
+                    "engine": check.engine.name, **record, **({} if finished else {"unfinished": True})})
+
+    def close(self) -> None:
+        """At the end of the game (prefetch threads joined): what was heard of lines whose retakes were put off."""
+        with self.lock:
+            left, self.unfinished = list(self.unfinished.values()), {}
+        for check, takes in left:
+            if takes:
+                self._keep(check, kept_of(takes), finished=False)

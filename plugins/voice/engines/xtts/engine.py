@@ -7,11 +7,16 @@ model; the line being spoken goes before prefetch work.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import importlib.util
 import json
 import logging
+import math
+import statistics
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -26,6 +31,7 @@ from plugins.voice.engines.xtts.latents import Latents
 from plugins.voice.engines.xtts.model import Request, XttsModel, short
 
 log = logging.getLogger(__name__)
+SPEED_WINDOW = 5  # lines the measured real-time factor is the median of
 XTTS_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja",
                   "hi")
 LANGUAGE_PACKAGES = {"zh-cn": "pypinyin", "ja": "cutlet"}  # text front ends XTTS imports for these
@@ -47,6 +53,9 @@ class XttsEngine:
     def __init__(self, settings: XttsSettings, events: EngineEvents = log_event) -> None:
         self.settings = settings
         self.owner = XttsModel(settings, events)
+        self.speeds: collections.deque[float] = collections.deque(maxlen=SPEED_WINDOW)  # seconds made per second
+        self.lines_measured = 0
+        self._speeds_lock = threading.Lock()
 
     # what tests, benches and the bridge read
     @property
@@ -96,7 +105,15 @@ class XttsEngine:
             files = json.loads((self.settings.model_dir / MANIFEST).read_text())["files"]
         except (OSError, ValueError, KeyError):
             files = {}
-        return f"xtts:{str(files.get('model.pth', 'unknown'))[:16]}:t={self.settings.temperature}"
+        cap = self.settings.max_audio_tokens_per_word
+        return f"xtts:{str(files.get('model.pth', 'unknown'))[:16]}:t={self.settings.temperature}" + \
+            (f":cap={cap}" if cap > 0 else "")
+
+    def measured_rtf(self) -> tuple[float, int] | None:
+        """(median real-time factor of the last lines made whole, how many lines it comes from), or None."""
+        with self._speeds_lock:
+            speeds = list(self.speeds)
+        return (statistics.median(speeds), self.lines_measured) if speeds else None
 
     # --- loading --------------------------------------------------------------------
 
@@ -157,19 +174,27 @@ class XttsEngine:
 
         model = self.model
         limit = int(model.tokenizer.char_limits.get(language.split("-")[0], 250))
+        working, made = 0.0, 0.0  # seconds of computing (the owner never waits on anyone) and of audio
         for part in pack(text, limit):
+            cap = self.settings.max_audio_tokens_per_word
+            extra = {"max_new_tokens": max(8, math.ceil(len(part.split()) * cap))} if cap > 0 else {}
             try:
                 gpt_latent, speaker_embedding = self._latents(voice)
                 stream = model.inference_stream(
                     part, language, gpt_latent, speaker_embedding, stream_chunk_size=self.settings.stream_chunk_size,
                     temperature=_temperature(self.settings.temperature, settings.take), speed=settings.speed,
-                    enable_text_splitting=False)
+                    enable_text_splitting=False, **extra)
                 try:
                     with self.owner.precision():
+                        started = time.perf_counter()
                         for chunk in stream:
                             if not self.owner.check_turn(request):
                                 return
-                            request.out.put(AudioChunk(chunk.detach().float().cpu().numpy(), SAMPLE_RATE))
+                            audio = AudioChunk(chunk.detach().float().cpu().numpy(), SAMPLE_RATE)
+                            working += time.perf_counter() - started
+                            made += audio.seconds
+                            request.out.put(audio)
+                            started = time.perf_counter()
                 finally:
                     stream.close()
             except torch.cuda.OutOfMemoryError:
@@ -177,6 +202,10 @@ class XttsEngine:
                 raise SynthesisFailed(self.name, "ran out of GPU memory") from None
             except (RuntimeError, ValueError, IndexError, AssertionError, OSError) as exc:
                 raise SynthesisFailed(self.name, f"synthesis failed ({short(exc)})") from exc
+        if made > 0:
+            with self._speeds_lock:
+                self.speeds.append(working / made)
+                self.lines_measured += 1
 
 
 def _temperature(base: float, take: int) -> float:
