@@ -86,7 +86,8 @@ class VoiceSession:
         checker = _checker(settings, depth, cast, cache, speech, context) if settings.quality.play else None
         speaker = Speaker(cast, Fallback(engines, settings.fallback, notify, settings.reprobe_seconds),
                           cache, _output(settings, context.options, notify), context.trace, notify,
-                          seeder, depth, settings.prefetch.workers, _pack(settings, context, notify), checker)
+                          seeder, depth, settings.prefetch.workers, _pack(settings, context, notify), checker,
+                          settings.when_slow)
         session = cls(cast, list(engines.values()), speaker, speech, notify, settings)
         if speech is not None:
             speech.start()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi"]
 VERSION = "tiny-xtts-2"
-FULL_VERSION = "full-xtts-1"
+FULL_VERSION = "full-xtts-2"
 RELEASED_TEXT_TOKENS = 6681  # the released vocab.json's size: the text embedding's rows
 
 
@@ -52,6 +52,8 @@ def build_tiny_xtts(folder: Path | None = None, seed: int = 1234, max_audio_toke
     work.mkdir(parents=True)
     tokenizer = Tokenizer.from_file(str(Path(TTS.__file__).parent / "tts/utils/assets/tortoise/tokenizer.json"))
     tokenizer.add_special_tokens(["[START]", "[STOP]"] + [f"[{lang}]" for lang in LANGUAGES + ["zh"]])
+    if full:  # the text embedding has a row per token of the vocabulary: as many as the released one
+        tokenizer.add_tokens([f"[unused{n}]" for n in range(RELEASED_TEXT_TOKENS - tokenizer.get_vocab_size())])
     tokenizer.save(str(work / "vocab.json"))
 
     config = XttsConfig()
@@ -62,7 +64,7 @@ def build_tiny_xtts(folder: Path | None = None, seed: int = 1234, max_audio_toke
     args.gpt_num_audio_tokens, args.gpt_start_audio_token, args.gpt_stop_audio_token = 1026, 1024, 1025
     args.gpt_use_perceiver_resampler = True
     args.gpt_use_masking_gt_prompt_approach = True
-    args.gpt_number_text_tokens = RELEASED_TEXT_TOKENS if full else tokenizer.get_vocab_size()
+    args.gpt_number_text_tokens = tokenizer.get_vocab_size()
     args.gpt_start_text_token = tokenizer.token_to_id("[START]")
     args.gpt_stop_text_token = tokenizer.token_to_id("[STOP]")
     args.gpt_max_audio_tokens = 605 if full else max_audio_tokens

@@ -138,6 +138,7 @@ class VoiceSettings:
     loudness_dbfs: float = -20.0
     line_gap: float = 0.3  # silence between lines in --record
     reprobe_seconds: float = 20.0
+    when_slow: str = "adapt"  # an engine slower than speech: adapt (whole lines, narration on piper) | stream
     auto_seed: bool = True  # seed missing reference WAVs with Piper before play
     checked_dir: Path = field(default_factory=lambda: _cache_home() / "references")  # checked copies of them
     cache: CacheSettings = field(default_factory=CacheSettings)
@@ -172,6 +173,8 @@ def voice_settings(config: Config) -> VoiceSettings:
     quality = settings.quality
     if quality.retries < 0 or quality.words_per_error < 1 or not 0 < quality.max_cer <= 1:
         raise VoiceConfigError("[voice.quality] retries is 0 or more, words_per_error 1 or more, max_cer in (0, 1].")
+    if settings.when_slow not in ("adapt", "stream"):
+        raise VoiceConfigError(f"[voice] when_slow is adapt or stream, not {settings.when_slow!r}.")
     if settings.sink not in SINKS:
         raise VoiceConfigError(f"[voice] sink must be one of {', '.join(SINKS)}, not {settings.sink!r}.")
     return settings

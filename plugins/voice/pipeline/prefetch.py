@@ -36,12 +36,15 @@ from plugins.voice.quality.play import Check, Deferred, PlayChecker
 log = logging.getLogger(__name__)
 
 
+Preferred = Callable[[SpokenLine, Voice], str]  # the engine a line tries first (Pace.preferred)
+
+
 def resolve(cast: Cast, fallback: Fallback, key_for: Callable[[Engine, Voice, str], str],
-            line: SpokenLine) -> tuple[Engine, Voice, str] | None:
+            line: SpokenLine, preferred: Preferred) -> tuple[Engine, Voice, str] | None:
     """The engine, voice and cache key a line would use now (None if it has no voice or engine)."""
     try:
         voice = cast.voice_for(line.character_id)
-        engines = fallback.plan(voice.engine).engines
+        engines = fallback.plan(preferred(line, voice)).engines
         return (engines[0], voice, key_for(engines[0], voice, line.text)) if engines else None
     except VoiceError:
         return None
@@ -126,7 +129,7 @@ class Prefetcher:
 
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, gate: Gate,
                  key_for: Callable[[Engine, Voice, str], str], depth: int = 12, workers: int = 1,
-                 checker: PlayChecker | None = None) -> None:
+                 checker: PlayChecker | None = None, preferred: Preferred = lambda line, voice: voice.engine) -> None:
         self.cast = cast
         self.fallback = fallback
         self.cache = cache
@@ -144,6 +147,7 @@ class Prefetcher:
         self.changed = threading.Condition()
         self.stopping = False
         self.checker = checker
+        self.preferred = preferred
         self.checks: dict[str, Check] = {}  # by cache key, oldest first: lines to hear again when idle
         self.retaking: Task | None = None  # a retake in progress (close cancels it)
         self.threads = [threading.Thread(target=self._work, name=f"voice-prefetch-{n}", daemon=True)
@@ -172,7 +176,7 @@ class Prefetcher:
         for line in lines:
             if len(tasks) >= self.depth:
                 break
-            resolved = resolve(self.cast, self.fallback, self.key_for, line)
+            resolved = resolve(self.cast, self.fallback, self.key_for, line, self.preferred)
             if resolved is None or resolved[2] in tasks or self.cache.contains(resolved[2]):
                 continue
             _, voice, key = resolved
@@ -287,7 +291,8 @@ class Prefetcher:
     def _render(self, task: Task) -> bool:
         """Makes the line with the first engine that can; True if XTTS preempted it for the speaker."""
         try:
-            outcome = self.fallback.attempt(task.voice.engine, lambda engine: self._with_engine(task, engine))
+            outcome = self.fallback.attempt(self.preferred(task.line, task.voice),
+                                            lambda engine: self._with_engine(task, engine))
         except Preempted as exc:
             task.finish(exc)  # a speaker following it makes the line itself
             return not task.adopted.is_set()  # otherwise it is made again, from the start, later

@@ -20,6 +20,7 @@ from plugins.voice.engines.base import Engine, closing
 from plugins.voice.output.playback import Output
 from plugins.voice.pipeline.cache import AudioCache, cache_key
 from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.pipeline.pace import Pace
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
 from plugins.voice.quality.play import PlayChecker
 from plugins.voice.render.manifest import Entry
@@ -57,14 +58,15 @@ class Speaker:
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, output: Output,
                  trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None],
                  seeder: VoiceSeeder | None = None, prefetch_depth: int = 0, prefetch_workers: int = 1,
-                 pack: Pack | None = None, checker: PlayChecker | None = None) -> None:
+                 pack: Pack | None = None, checker: PlayChecker | None = None, when_slow: str = "adapt") -> None:
         self.cast = cast
         self.pack = pack  # lines it holds are played from it; engines are prepared at its first miss
         self.prepared = False
         self.seeder = seeder
         self.gate = Gate()
+        self.pace = Pace(fallback, notify, trace, when_slow)
         self.prefetcher = (Prefetcher(cast, fallback, cache, self.gate, line_key, prefetch_depth, prefetch_workers,
-                                      checker) if prefetch_depth > 0 else None)
+                                      checker, self.pace.preferred) if prefetch_depth > 0 else None)
         self.fallback = fallback
         self.cache = cache
         self.output = output
@@ -214,7 +216,8 @@ class Speaker:
             self.trace({**record, "engine": None, "error": str(exc)})
             return
         self.output.start_line()
-        outcome = self.fallback.attempt(voice.engine, lambda engine: self._with_engine(job, engine, voice))
+        outcome = self.fallback.attempt(self.pace.preferred(line, voice),
+                                        lambda engine: self._with_engine(job, engine, voice))
         fallbacks = []
         for passed in outcome.passed:
             if isinstance(passed.failure, VoiceNotSupported):  # this voice only: the engine stays up for others
@@ -226,6 +229,7 @@ class Speaker:
             self.trace({**record, "voice_id": voice.voice_id, "engine": None, "fallback": fallbacks})
             return
         gaps = self.output.end_line()
+        self.pace.after_line(outcome.engine, gaps)
         self.trace({**record, "voice_id": voice.voice_id, "reference": (voice.reference_hash or "")[:12] or None,
                     "engine": outcome.engine.name, "fallback": fallbacks, **(outcome.result or {}),
                     "gaps_ms_max": round(max(gaps, default=0.0) * 1000, 1), "gaps_ms_total": round(sum(gaps) * 1000, 1)})
@@ -247,10 +251,12 @@ class Speaker:
     def _play_line(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
         key = line_key(engine, voice, job.line.text)
         facts = {"ready": False, "prefetched": False}  # ready: in the cache when the speaker turned to it
+        whole = self.pace.whole(engine)  # slower than speech: a line starts once it is made, never stops midway
+        facts["whole"] = whole
         task = self.prefetcher.adopt(key) if self.prefetcher else None
         if task is not None:
             try:
-                chunks, first = self._stream(job, task.follow())
+                chunks, first = self._stream(job, self._whole(job, task.follow()) if whole else task.follow())
             except Preempted:
                 chunks, first = [], {}
             if chunks or job.skipped.is_set():
@@ -265,11 +271,23 @@ class Speaker:
                     **self._done(job, [cached])}
         settings = LineSettings(speed=voice.speed, language=voice.language)
         with self.gate.urgent():
-            chunks, first = self._stream(job, engine.synthesize(job.line.text, voice, settings))
+            made = engine.synthesize(job.line.text, voice, settings)
+            chunks, first = self._stream(job, self._whole(job, made) if whole else made)
         if chunks and not job.skipped.is_set() and self.cache.put(key, concat(chunks)) is not None \
                 and self.prefetcher is not None:
             self.prefetcher.check_later(job.line, key, voice, engine)
         return {"cache": "miss", "first_audio_ms": None, "wait_ms": None, **first, **facts, **self._done(job, chunks)}
+
+    @staticmethod
+    def _whole(job: Job, source: Iterator[AudioChunk]) -> Iterator[AudioChunk]:
+        """Every chunk of the line before the first is played (stops early if the line is skipped)."""
+        chunks: list[AudioChunk] = []
+        with closing(source):
+            for chunk in source:
+                if job.skipped.is_set():
+                    break
+                chunks.append(chunk)
+        yield from chunks
 
     def _stream(self, job: Job, source: Iterator[AudioChunk]) -> tuple[list[AudioChunk], dict[str, float | None]]:
         """Plays chunks as they come until the line ends or is skipped."""

@@ -1,0 +1,82 @@
+"""What the player gets when an engine is slower than speech (full-size XTTS on a CPU).
+
+Engines that measure themselves (`measured_rtf()`: XTTS times its own thread, which waits on no
+one) are judged after SLOW_AFTER lines: above a real-time factor of 1, a streamed line would run
+dry midway. With `[voice] when_slow = "adapt"` (the default) such an engine's lines then start only
+once they are whole (a wait before the line, never a silence inside it; prefetch makes most of them
+while the player reads), narration moves to the fast engine (Piper) so the story keeps moving,
+characters keep their cloned voices, and the player is told once, with the figure. "stream" keeps
+streaming (the gaps stay, and are told once too).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from engine import SpokenLine
+from plugins.voice.core.voice import Voice
+from plugins.voice.engines.base import Engine
+from plugins.voice.pipeline.fallback import Fallback
+
+SLOW_AFTER = 3  # lines an engine must have made before it is judged
+TOLD_GAP_SECONDS = 1.0  # a silence this long inside a line is explained to the player
+FAST = "piper"
+
+
+class Pace:
+    def __init__(self, fallback: Fallback, notify: Callable[[str], None], trace: Callable[[dict[str, Any]], None],
+                 mode: str = "adapt") -> None:
+        self.fallback = fallback
+        self.notify = notify
+        self.trace = trace
+        self.mode = mode
+        self.told: set[str] = set()
+        self.lock = threading.Lock()  # for `told` (speaker and prefetch threads)
+
+    def slow(self, engine: Engine) -> float | None:
+        """The engine's measured real-time factor if it is slower than speech, else None."""
+        measured = getattr(engine, "measured_rtf", None)
+        found = measured() if callable(measured) else None
+        if found is None or found[1] < SLOW_AFTER or found[0] <= 1.0:
+            return None
+        rtf, lines = found
+        if self._first(engine.name):
+            self.trace({"event": "slow_engine", "engine": engine.name, "rtf": round(rtf, 2), "lines": lines,
+                        "mode": self.mode})
+            if self.mode == "adapt":
+                narrator = f", and the narrator speaks with {FAST}" if self.fallback.ready(FAST) else ""
+                self.notify(f"{engine.name} makes speech {rtf:.1f}x slower than it plays on this machine (median of "
+                            f"its last lines): its lines now start once they are whole, so none stops midway{narrator}.")
+            else:
+                self.notify(f"{engine.name} makes speech {rtf:.1f}x slower than it plays on this machine: lines may "
+                            "pause midway (set [voice] when_slow = \"adapt\" to wait for whole lines instead).")
+        return rtf
+
+    def whole(self, engine: Engine) -> bool:
+        """Whether the engine's lines should start only once they are whole."""
+        slow = self.slow(engine) is not None  # judged in either mode: the player is told either way
+        return slow and self.mode == "adapt"
+
+    def preferred(self, line: SpokenLine, voice: Voice) -> str:
+        """The engine to try first for a line: the profile's, or the fast one for narration while it is slow."""
+        if self.mode != "adapt" or not line.is_narration or voice.engine == FAST:
+            return voice.engine
+        engines = self.fallback.plan(voice.engine).engines
+        if engines and engines[0].name != FAST and self.slow(engines[0]) is not None and self.fallback.ready(FAST):
+            return FAST
+        return voice.engine
+
+    def after_line(self, engine: Engine, gaps: list[float]) -> None:
+        """A long silence inside a line before the engine was judged slow is explained once."""
+        if max(gaps, default=0.0) >= TOLD_GAP_SECONDS and self.slow(engine) is None and self._first(f"gap:{engine.name}"):
+            self.notify(f"{engine.name} could not keep up with this line ({max(gaps):.1f} s of silence in it): it is "
+                        "slower than speech on this machine so far; lines are made ahead while you read.")
+
+    def _first(self, key: str) -> bool:
+        with self.lock:
+            if key in self.told:
+                return False
+            self.told.add(key)
+            return True
