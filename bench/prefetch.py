@@ -88,7 +88,17 @@ class PacedSink:
         pass
 
 
-def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_lines: int) -> dict:
+def xtts_voice(model_dir: str, work: Path, when_slow: str) -> dict:
+    """[voice] for the full-size XTTS rows: the profiles' own engine (xtts), Piper while it loads and for
+    what it cannot say, references seeded by Piper, 8 audio tokens per word (random weights never stop)."""
+    return {"voices_dir": str(work / "voices"), "fallback": ["xtts", "piper"], "checked_dir": str(work / "c"),
+            "auto_seed": True, "when_slow": when_slow, "cache": {"dir": str(work / "cache")},
+            "xtts": {"model_dir": model_dir, "latents_dir": str(work / "latents"), "max_audio_tokens_per_word": 8.0},
+            "edge": {"endpoint": "ws://127.0.0.1:9/edge"}}
+
+
+def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_lines: int,
+            xtts: str | None = None, when_slow: str = "adapt") -> dict:
     from rich.console import Console
 
     from engine.config import Config, engine_settings
@@ -110,6 +120,11 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
                         # Piper is what this measures: never an XTTS model or edge that happen to be around
                         "engine": "piper", "xtts": {"model_dir": str(work / "no-xtts")},
                         "edge": {"endpoint": "ws://127.0.0.1:9/edge"}}})
+    if xtts:
+        config = Config({"engine": {"words_per_minute": 250}, "plugins": {"disabled": ["voice"]},
+                         "voice": {**xtts_voice(xtts, work, when_slow), "prefetch": {"enabled": prefetch}}})
+        (work / "voices").mkdir(parents=True)
+        (work / "voices" / "piper_voices.toml").write_bytes((ROOT / "voices" / "piper_voices.toml").read_bytes())
     sinks.open_sink = lambda name, rate: PacedSink()  # type: ignore[assignment]
     voice_session.open_sink = sinks.open_sink  # type: ignore[assignment]
     records: list[dict] = []
@@ -147,7 +162,10 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
     pm.hook.engine_story_ended(ending=None, reason="ending" if reason == "ending" else "quit")
     wall, cpu = time.monotonic() - started, time.process_time() - cpu_start
     voices = [r for r in records if r.get("event") == "voice" and r.get("first_audio_ms") is not None]
+    slow = [r for r in records if r.get("event") == "slow_engine"]
     return {
+        "engines": {name: sum(1 for r in voices if r["engine"] == name) for name in {r["engine"] for r in voices}},
+        "slow": slow[0] if slow else None,
         "lines": len(voices),
         "ready": [bool(r["ready"]) for r in voices],
         "first": [r["first_audio_ms"] for r in voices],
@@ -169,11 +187,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--long-lines", type=int, default=40)
     parser.add_argument("--stories", default="tomb,lighthouse,long", help="which rows to play (comma-separated)")
+    parser.add_argument("--xtts", choices=("full",), help="instead: the tomb with the full-size random XTTS "
+                        "(tests/support/tiny_xtts.py), whole lines (when_slow adapt) against streaming")
+    parser.add_argument("--xtts-lines", type=int, default=14)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         spec = json.loads(args.one)
-        print(json.dumps(one_run(Path(spec["story"]), spec["choices"], spec["pace"], spec["prefetch"], spec["max"])))
+        print(json.dumps(one_run(Path(spec["story"]), spec["choices"], spec["pace"], spec["prefetch"], spec["max"],
+                                 spec.get("xtts"), spec.get("when_slow", "adapt"))))
+        return
+    if args.xtts:
+        full_xtts(args.xtts_lines)
         return
     long_dir = Path(tempfile.mkdtemp(prefix="bench-long-"))
     long_path = generate_story(long_dir)
@@ -201,6 +226,34 @@ def main() -> None:
                       f"| {statistics.median(r['wait']):.0f} / {pct(r['wait'], 95):.0f} "
                       f"| {r['gap_max']:.0f} / {r['gap_total']:.0f} | {r['cpu']:.0%} | {r['rss_mb']:.0f} |",
                       flush=True)
+
+
+def full_xtts(lines: int) -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "support"))
+    from tiny_xtts import build_full_xtts
+
+    from plugins.voice.engines.models import XTTS, install
+
+    target = Path(tempfile.mkdtemp(prefix="bench-full-xtts-")) / "xtts_v2"
+    install(XTTS, build_full_xtts(), target)
+    print(f"the tomb, first {lines} lines, full-size random XTTS on this CPU ({os.cpu_count()} cores), read pace, "
+          "prefetch on; Piper speaks while the model loads\n")
+    print("| when_slow | lines | by engine | XTTS judged slow | ready after 1st | wait median / p95 ms "
+          "| gaps max / total ms | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for mode in ("adapt", "stream"):
+        spec = json.dumps({"story": str(ROOT / "stories" / "tomb"), "choices": TOMB_PATH, "pace": "read",
+                           "prefetch": True, "max": lines, "xtts": str(target), "when_slow": mode})
+        out = subprocess.run([sys.executable, __file__, "--one", spec], capture_output=True, text=True,
+                             check=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        ready = r["ready"][1:]
+        share = 100 * sum(ready) / len(ready) if ready else 0.0
+        slow = f"RTF {r['slow']['rtf']} after {r['slow']['lines']} lines" if r["slow"] else "no"
+        engines = ", ".join(f"{k} {v}" for k, v in sorted(r["engines"].items()))
+        print(f"| {mode} | {r['lines']} | {engines} | {slow} | {share:.0f}% "
+              f"| {statistics.median(r['wait']):.0f} / {pct(r['wait'], 95):.0f} "
+              f"| {r['gap_max']:.0f} / {r['gap_total']:.0f} | {r['rss_mb']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":
