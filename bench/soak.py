@@ -5,7 +5,8 @@
 Plays a generated branching story that loops (answers said aloud: recorded WAVs heard by
 Whisper) with every part on: XTTS (the tiny test checkpoint) with prefetch, xtts-remote to
 a real bridge process, a Kokoro character, Piper, edge against a local fake server, the
-voices/ watcher, --record, read pace with a fast reader. Faults come at random from a fixed
+voices/ watcher, the quality gate in play (Whisper shared with speech input, resemblyzer, XTTS
+retakes), --record, read pace with a fast reader. Faults come at random from a fixed
 seed: inside the game (tests/support/chaos_plugin.py: engine exceptions mid-line, CUDA
 out-of-memory, ENOSPC on cache writes, a sound card that fails) and from outside (here:
 the bridge killed and restarted, edge answering 403 / cutting streams / never answering,
@@ -93,6 +94,9 @@ dir = "{work / 'cache'}"
 
 [voice.prefetch]
 depth = 8
+
+[voice.quality]
+play = true
 
 [voice.xtts]
 model_dir = "{work / 'models' / 'xtts_v2'}"
@@ -246,8 +250,12 @@ def prepare(work: Path, lines: int, seed: int) -> tuple[Path, list[Path]]:
 def count_lines(trace: Path) -> dict[str, Any]:
     reached, voiced, silent_with_reason = [], set(), 0
     engines: dict[str, int] = {}
+    checked: dict[str, int] = {}
     for raw in trace.read_text().splitlines():
         record = json.loads(raw)
+        if record["event"] == "quality":
+            kind = "error" if "error" in record else "passed" if record["passed"] else "failed"
+            checked[kind] = checked.get(kind, 0) + 1
         if record["event"] in ("narration", "dialogue"):
             reached.append(record["line_id"])
         elif record["event"] == "voice":
@@ -257,7 +265,7 @@ def count_lines(trace: Path) -> dict[str, Any]:
             if record.get("engine") is None:
                 silent_with_reason += bool(record.get("fallback") or record.get("error"))
     return {"reached": len(reached), "voice_records": sum(engines.values()), "engines": engines,
-            "unvoiced_with_reason": silent_with_reason}
+            "unvoiced_with_reason": silent_with_reason, "quality_checks": checked}
 
 
 def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True) -> dict[str, Any]:

@@ -140,6 +140,7 @@ def test_short_soak_with_faults(tmp_path: Path) -> None:
     figures = soak.run(tmp_path, lines=120, seed=11)
     assert figures["exit"] == 0 and not figures["hang"]
     assert figures["tracebacks"] == 0
+    assert figures["quality_checks"] and not figures["quality_checks"].get("error")  # the gate ran, and never broke
     assert figures["reached"] >= 100 and figures["voice_records"] == figures["reached"]  # 0 lost
     assert figures["end"]["threads"] == ["MainThread"]
     assert sum(figures["outside_faults"].values()) >= 5 and figures["bridge_restarts"] >= 1

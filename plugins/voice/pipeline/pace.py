@@ -1,8 +1,9 @@
 """What the player gets when an engine is slower than speech (full-size XTTS on a CPU).
 
 Engines that measure themselves (`measured_rtf()`: XTTS times its own thread, which waits on no
-one) are judged after SLOW_AFTER lines: above a real-time factor of 1, a streamed line would run
-dry midway. With `[voice] when_slow = "adapt"` (the default) such an engine's lines then start only
+one, on every line it makes, prefetched ones included) are slow when the median real-time factor
+of their last lines is above 1 after SLOW_AFTER lines, or above CLEARLY_SLOW after one: a streamed
+line would run dry midway. With `[voice] when_slow = "adapt"` (the default) such an engine's lines then start only
 once they are whole (a wait before the line, never a silence inside it; prefetch makes most of them
 while the player reads), narration moves to the fast engine (Piper) so the story keeps moving,
 characters keep their cloned voices, and the player is told once, with the figure. "stream" keeps
@@ -20,7 +21,8 @@ from plugins.voice.core.voice import Voice
 from plugins.voice.engines.base import Engine
 from plugins.voice.pipeline.fallback import Fallback
 
-SLOW_AFTER = 3  # lines an engine must have made before it is judged
+SLOW_AFTER = 3  # lines an engine must have made before it is judged on a factor just above 1
+CLEARLY_SLOW = 1.5  # ... or after its first line, when this slow (a first line's warm-up stays under it on a GPU)
 TOLD_GAP_SECONDS = 1.0  # a silence this long inside a line is explained to the player
 FAST = "piper"
 
@@ -39,7 +41,7 @@ class Pace:
         """The engine's measured real-time factor if it is slower than speech, else None."""
         measured = getattr(engine, "measured_rtf", None)
         found = measured() if callable(measured) else None
-        if found is None or found[1] < SLOW_AFTER or found[0] <= 1.0:
+        if found is None or found[0] <= 1.0 or (found[1] < SLOW_AFTER and found[0] <= CLEARLY_SLOW):
             return None
         rtf, lines = found
         if self._first(engine.name):
@@ -47,8 +49,8 @@ class Pace:
                         "mode": self.mode})
             if self.mode == "adapt":
                 narrator = f", and the narrator speaks with {FAST}" if self.fallback.ready(FAST) else ""
-                self.notify(f"{engine.name} makes speech {rtf:.1f}x slower than it plays on this machine (median of "
-                            f"its last lines): its lines now start once they are whole, so none stops midway{narrator}.")
+                self.notify(f"{engine.name} makes speech {rtf:.1f}x slower than it plays on this machine (measured on "
+                            f"{lines} line(s)): its lines now start once they are whole, so none stops midway{narrator}.")
             else:
                 self.notify(f"{engine.name} makes speech {rtf:.1f}x slower than it plays on this machine: lines may "
                             "pause midway (set [voice] when_slow = \"adapt\" to wait for whole lines instead).")
