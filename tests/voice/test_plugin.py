@@ -83,7 +83,10 @@ def test_say_falls_back_and_names_the_reasons(tmp_path: Path) -> None:
 
 def test_bad_voice_config_is_one_sentence(tmp_path: Path) -> None:
     cases = [('sink = "speakers"', "sink must be one of"), ("fallback = ['robot']", "fallback"),
-             ("colour = 1", "unknown keys ['colour']"), ('output_rate = "high"', "output_rate must be a whole number")]
+             ("colour = 1", "unknown keys ['colour']"), ('output_rate = "high"', "output_rate must be a whole number"),
+             ('when_slow = "panic"', "when_slow is adapt or stream"),
+             ("[voice.quality]\nretries = -1", "[voice.quality] retries is 0 or more"),
+             ("[voice.quality]\nmax_cer = 2.0", "max_cer in (0, 1]")]
     for setting, message in cases:
         config = tmp_path / "config.toml"
         config.write_text(f"[voice]\n{setting}\n")

@@ -149,7 +149,7 @@ class Prefetcher:
         self.checker = checker
         self.preferred = preferred
         self.checks: dict[str, Check] = {}  # by cache key, oldest first: lines to hear again when idle
-        self.retaking: Task | None = None  # a retake in progress (close cancels it)
+        self.retaking: set[Task] = set()  # retakes in progress, one per thread at most (close cancels them)
         self.threads = [threading.Thread(target=self._work, name=f"voice-prefetch-{n}", daemon=True)
                         for n in range(workers)]
         for thread in self.threads:
@@ -230,8 +230,8 @@ class Prefetcher:
             self.queue = []
             for task in self.running.values():
                 task.cancelled.set()
-            if self.retaking is not None:
-                self.retaking.cancelled.set()
+            for retake in self.retaking:
+                retake.cancelled.set()
             self.changed.notify_all()
         self.gate.wake()
         for thread in self.threads:
@@ -346,7 +346,7 @@ class Prefetcher:
         with self.changed:
             if self._busy():
                 raise Deferred
-            self.retaking = probe
+            self.retaking.add(probe)
         settings = LineSettings(speed=check.voice.speed, language=check.voice.language, background=True, take=take)
         pausable = bool(getattr(check.engine, "pausable", False))
         chunks: list[AudioChunk] = []
@@ -360,7 +360,7 @@ class Prefetcher:
             raise Deferred from None
         finally:
             with self.changed:
-                self.retaking = None
+                self.retaking.discard(probe)
         return concat(chunks) if chunks else None
 
 

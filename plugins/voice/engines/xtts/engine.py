@@ -32,6 +32,8 @@ from plugins.voice.engines.xtts.model import Request, XttsModel, short
 
 log = logging.getLogger(__name__)
 SPEED_WINDOW = 5  # lines the measured real-time factor is the median of
+WARM_UP = "The door opens onto a quiet hall."
+WARM_UP_TOKENS = 24  # about a second of speech
 XTTS_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja",
                   "hi")
 LANGUAGE_PACKAGES = {"zh-cn": "pypinyin", "ja": "cutlet"}  # text front ends XTTS imports for these
@@ -122,7 +124,8 @@ class XttsEngine:
         if importlib.util.find_spec("TTS") is None or self.error:
             return
         wanted = [voice for voice in voices if voice.engine == self.name and voice.references]
-        self.owner.start([functools.partial(self._warm, voice) for voice in wanted])
+        warm = [functools.partial(self._warm, voice) for voice in wanted]
+        self.owner.start(warm + ([functools.partial(self._measure, wanted[0])] if wanted else []))
 
     def close(self) -> None:
         self.owner.close()
@@ -132,6 +135,26 @@ class XttsEngine:
             self._latents(voice)
         except Exception:  # noqa: BLE001 - a bad reference shows up again, with its reason, when the line is spoken
             log.warning("could not prepare latents for %s", voice.character_id, exc_info=True)
+
+    def _measure(self, voice: Voice) -> None:
+        """Owner thread, once after loading: a short warm-up line (it also readies a GPU's kernels). On the CPU
+        its real-time factor is the first measurement, so a model slower than speech is known before the
+        first line a player hears from it (on a GPU a first call's warm-up would overstate it)."""
+        try:
+            gpt_latent, speaker_embedding = self._latents(voice)
+            started, made = time.perf_counter(), 0
+            with self.owner.precision():
+                for chunk in self.model.inference_stream(
+                        WARM_UP, "en", gpt_latent, speaker_embedding, stream_chunk_size=self.settings.stream_chunk_size,
+                        temperature=self.settings.temperature, max_new_tokens=WARM_UP_TOKENS):
+                    made += int(chunk.shape[-1])
+        except Exception:  # noqa: BLE001 - a failure shows up again, with its reason, on the first line
+            log.warning("XTTS warm-up failed", exc_info=True)
+            return
+        if made and self.device == "cpu":
+            with self._speeds_lock:
+                self.speeds.append((time.perf_counter() - started) / (made / SAMPLE_RATE))
+                self.lines_measured += 1
 
     # --- synthesis -----------------------------------------------------------------
 
