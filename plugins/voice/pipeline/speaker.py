@@ -250,13 +250,11 @@ class Speaker:
 
     def _play_line(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
         key = line_key(engine, voice, job.line.text)
-        facts = {"ready": False, "prefetched": False}  # ready: in the cache when the speaker turned to it
-        whole = self.pace.whole(engine)  # slower than speech: a line starts once it is made, never stops midway
-        facts["whole"] = whole
+        facts = {"ready": False, "prefetched": False, "whole": False}  # ready: in the cache when the speaker turned to it
         task = self.prefetcher.adopt(key) if self.prefetcher else None
         if task is not None:
             try:
-                chunks, first = self._stream(job, self._whole(job, task.follow()) if whole else task.follow())
+                chunks, first = self._stream(job, self._paced(job, task.follow(), engine, facts))
             except Preempted:
                 chunks, first = [], {}
             if chunks or job.skipped.is_set():
@@ -271,23 +269,31 @@ class Speaker:
                     **self._done(job, [cached])}
         settings = LineSettings(speed=voice.speed, language=voice.language)
         with self.gate.urgent():
-            made = engine.synthesize(job.line.text, voice, settings)
-            chunks, first = self._stream(job, self._whole(job, made) if whole else made)
+            chunks, first = self._stream(job, self._paced(job, engine.synthesize(job.line.text, voice, settings),
+                                                          engine, facts))
         if chunks and not job.skipped.is_set() and self.cache.put(key, concat(chunks)) is not None \
                 and self.prefetcher is not None:
             self.prefetcher.check_later(job.line, key, voice, engine)
         return {"cache": "miss", "first_audio_ms": None, "wait_ms": None, **first, **facts, **self._done(job, chunks)}
 
-    @staticmethod
-    def _whole(job: Job, source: Iterator[AudioChunk]) -> Iterator[AudioChunk]:
-        """Every chunk of the line before the first is played (stops early if the line is skipped)."""
-        chunks: list[AudioChunk] = []
+    def _paced(self, job: Job, source: Iterator[AudioChunk], engine: Engine, facts: dict[str, bool]) -> \
+            Iterator[AudioChunk]:
+        """The line's chunks as they come; but if, when its first chunk comes, the engine is known to be slower
+        than speech (Pace), every chunk is made before the first is played: no silence inside the line."""
         with closing(source):
             for chunk in source:
-                if job.skipped.is_set():
-                    break
-                chunks.append(chunk)
-        yield from chunks
+                if not self.pace.whole(engine):
+                    yield chunk
+                    yield from source
+                    return
+                facts["whole"] = True
+                chunks = [chunk]
+                for more in source:
+                    if job.skipped.is_set():
+                        break
+                    chunks.append(more)
+                yield from chunks
+                return
 
     def _stream(self, job: Job, source: Iterator[AudioChunk]) -> tuple[list[AudioChunk], dict[str, float | None]]:
         """Plays chunks as they come until the line ends or is skipped."""
