@@ -71,7 +71,8 @@ def write_story(folder: Path, scenes: int, seed: int) -> None:
                                        'scenes = ["main.story"]\n')
 
 
-def write_config(work: Path, bridge_port: int, edge_url: str, chaos: bool, name: str = "config.toml") -> Path:
+def write_config(work: Path, bridge_port: int, edge_url: str, chaos: bool, name: str = "config.toml",
+                 quality: bool = True) -> Path:
     path = work / name
     path.write_text(f"""
 [engine]
@@ -96,7 +97,7 @@ dir = "{work / 'cache'}"
 depth = 8
 
 [voice.quality]
-play = true
+play = {str(quality).lower()}
 
 [voice.xtts]
 model_dir = "{work / 'models' / 'xtts_v2'}"
@@ -268,7 +269,7 @@ def count_lines(trace: Path) -> dict[str, Any]:
             "unvoiced_with_reason": silent_with_reason, "quality_checks": checked}
 
 
-def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True) -> dict[str, Any]:
+def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True, quality: bool = True) -> dict[str, Any]:
     """Plays until about `lines` lines were reached; returns the figures (also used by the suite)."""
     from tests.voice.conftest import free_port
     from tests.voice.edge_server import FakeEdgeServer
@@ -276,7 +277,7 @@ def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True) -> dic
     story, answers = prepare(work, lines, seed)
     edge = FakeEdgeServer("ok")
     port = free_port()
-    config = write_config(work, port, edge.url, chaos)
+    config = write_config(work, port, edge.url, chaos, quality=quality)
     bridge = Bridge(write_config(work, port, edge.url, False, "bridge.toml"), port, work / "bridge.log")
     os.environ["VOICED_IF_BRIDGE_TOKEN"] = "soak-token"  # the bridge and the game share it
     bridge.start()

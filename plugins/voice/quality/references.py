@@ -20,6 +20,7 @@ from plugins.voice.engines.base import Engine
 from plugins.voice.quality.speakers import Calibration, SpeakerModel, calibrate
 
 CLONING = ("xtts", "xtts-remote")
+REFERENCE_WORDS = 30  # of the seed text, for engines that do not clone: ~10 s, plenty for 1-4 s pieces
 log = logging.getLogger(__name__)
 
 
@@ -33,8 +34,9 @@ def reference_audio(engine: Engine, voice: Voice, seed_text: str) -> AudioChunk 
             parts.append(AudioChunk(samples.mean(axis=1), rate))
         return concat(parts)
     try:
-        chunks = list(engine.synthesize(seed_text, voice, LineSettings(speed=voice.speed, language=voice.language,
-                                                                        background=True)))
+        text = " ".join(seed_text.split()[:REFERENCE_WORDS])
+        chunks = list(engine.synthesize(text, voice, LineSettings(speed=voice.speed, language=voice.language,
+                                                                   background=True)))
     except SpeechFailure as exc:
         log.warning("no reference of %s on %s: %s", voice.character_id, engine.name, exc)
         return None
