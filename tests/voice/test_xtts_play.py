@@ -108,6 +108,7 @@ def test_xtts_failing_mid_game_falls_back_then_returns(tmp_path: Path, installed
         return records[-1]
 
     assert say(1)["engine"] == "xtts"
+    assert engine.warmed.wait(60)  # its warm-up line would take the failure meant for line 2
     import torch
 
     with Spy(engine, fail_once=torch.cuda.OutOfMemoryError("CUDA out of memory")):

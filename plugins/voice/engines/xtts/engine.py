@@ -58,6 +58,7 @@ class XttsEngine:
         self.speeds: collections.deque[float] = collections.deque(maxlen=SPEED_WINDOW)  # seconds made per second
         self.lines_measured = 0
         self._speeds_lock = threading.Lock()
+        self.warmed = threading.Event()  # the warm-up line is done (or there was none to make)
 
     # what tests, benches and the bridge read
     @property
@@ -125,6 +126,8 @@ class XttsEngine:
             return
         wanted = [voice for voice in voices if voice.engine == self.name and voice.references]
         warm = [functools.partial(self._warm, voice) for voice in wanted]
+        if not wanted:
+            self.warmed.set()
         self.owner.start(warm + ([functools.partial(self._measure, wanted[0])] if wanted else []))
 
     def close(self) -> None:
@@ -153,6 +156,8 @@ class XttsEngine:
         except Exception:  # noqa: BLE001 - a failure shows up again, with its reason, on the first line
             log.warning("XTTS warm-up failed", exc_info=True)
             return
+        finally:
+            self.warmed.set()
         if made and self.device == "cpu":
             with self._speeds_lock:
                 self.speeds.append((time.perf_counter() - started) / (made / SAMPLE_RATE))
