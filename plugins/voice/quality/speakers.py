@@ -90,8 +90,6 @@ class VoicePrint:
     embedding: np.ndarray
     pieces: tuple[Pieces, ...]  # genuine scores by piece length, shortest first
     impostor: float | None  # the other characters' references against it, on average
-    nearest: str | None = None  # the most alike other character
-    nearest_similarity: float | None = None
 
     def genuine(self, seconds: float) -> Pieces:
         """The scores of the pieces nearest in length to `seconds` (interpolated in between)."""
@@ -134,11 +132,8 @@ def calibrate(model: SpeakerModel, references: Mapping[str, AudioChunk]) -> Cali
                                      if seconds * RATE <= len(voiced) or seconds == PIECE_SECONDS[0])
     prints = {}
     for character_id, whole in embeddings.items():
-        others = {other: float(embedding @ whole) for other, embedding in embeddings.items() if other != character_id}
-        nearest = max(others, key=others.__getitem__) if others else None
-        prints[character_id] = VoicePrint(whole, pieces[character_id],
-                                          float(np.mean(list(others.values()))) if others else None,
-                                          nearest, others[nearest] if nearest else None)
+        others = [float(embedding @ whole) for other, embedding in embeddings.items() if other != character_id]
+        prints[character_id] = VoicePrint(whole, pieces[character_id], float(np.mean(others)) if others else None)
     return Calibration(prints)
 
 
