@@ -10,14 +10,17 @@ Threads. Each has a name, one owner that starts it, a stop signal, and a join in
   when idle, the quality gate's checks and retakes (PlayChecker: Whisper, the speaker model);
 - `voice-reprobe` (Fallback) re-probes engines that dropped out;
 - `xtts-model` (XttsModel) is the only thread that touches the XTTS model;
+- `voice-edge-loop`, `voice-xtts-remote-loop` (NetworkLoop, owned by those engines, started at their first
+  request, joined by their `close()`) run network requests, so a stalled one can be cancelled;
 - the watchdog observer (VoicesWatcher) calls `voices_changed`: Cast, then Speaker.refresh;
 - `whisper-load`, `speech-file`, `microphone` (SpeechInput) transcribe answers into queues.
 Who waits on whom: the runner waits on a line's `done` event and on answers; the speaker waits
 on the sink, on a prefetch task's chunks (Task.follow) and on XTTS's output queue; prefetch
-waits on the Gate and on XTTS's output queue. Nobody waits on the runner, the XTTS owner waits
-on nobody, and no lock is held across a `yield` or any of these waits. torch is imported on the
-runner's thread before any of these threads starts (preload_torch), and so is resemblyzer when
-the gate is on (SpeakerModel.preload).
+waits on the Gate and on XTTS's output queue. Every wait for an engine's chunk is bounded by the
+reader's Budget ([voice.stall], pipeline/patience.py): past it the engine is given up for the line.
+Nobody waits on the runner, the XTTS owner waits on nobody, and no lock is held across a `yield`
+or any of these waits. torch is imported on the runner's thread before any of these threads starts
+(preload_torch), and so is resemblyzer when the gate is on (SpeakerModel.preload).
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ class VoiceSession:
         speaker = Speaker(cast, Fallback(engines, settings.fallback, notify, settings.reprobe_seconds),
                           cache, _output(settings, context.options, notify), context.trace, notify,
                           seeder, depth, settings.prefetch.workers, _pack(settings, context, notify), checker,
-                          settings.when_slow)
+                          settings.when_slow, settings.stall)
         session = cls(cast, list(engines.values()), speaker, speech, notify, settings)
         if speech is not None:
             speech.start()

@@ -30,12 +30,16 @@ def _audio(data: bytes) -> bytes:
 
 
 class FakeEdgeServer:
-    """mode: "ok", "403", "disconnect" (abort after one audio frame) or "silent" (never answers)."""
+    """mode: "ok", "403", "disconnect" (abort after one audio frame), "silent" (never answers) or "stall"
+    (sends the first audio frame, then nothing, keeping the socket open). `open_sockets` counts the
+    websockets the server holds now; `closed` is set each time a client's websocket is gone."""
 
     def __init__(self, mode: str = "ok", mp3: bytes | None = None, port: int = 0) -> None:
         self.mode = mode
         self.mp3 = mp3 or make_mp3()
         self.requests: list[str] = []
+        self.open_sockets = 0
+        self.closed = threading.Event()
         self.loop = asyncio.new_event_loop()
         self.port = port
         self._runner: web.AppRunner | None = None
@@ -66,6 +70,14 @@ class FakeEdgeServer:
             return web.Response(status=403, text="Forbidden")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        self.open_sockets += 1
+        try:
+            return await self._converse(request, ws)
+        finally:
+            self.open_sockets -= 1
+            self.closed.set()
+
+    async def _converse(self, request: web.Request, ws: web.WebSocketResponse) -> web.WebSocketResponse:
         async for message in ws:
             if message.type != WSMsgType.TEXT or "Path:ssml" not in message.data:
                 continue
@@ -79,6 +91,9 @@ class FakeEdgeServer:
             if self.mode == "disconnect":
                 assert request.transport is not None
                 request.transport.abort()
+                return ws
+            if self.mode == "stall":
+                await ws.receive()  # nothing more is sent; returns when the client closes the socket
                 return ws
             await ws.send_bytes(_audio(self.mp3[half:]))
             await ws.send_str(_text("turn.end"))

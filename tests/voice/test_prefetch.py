@@ -39,6 +39,7 @@ class SteppedEngine:
 
     name = "piper"
     pausable = True
+    network = False
 
     def __init__(self, auto: bool = False) -> None:
         self.started: list[str] = []

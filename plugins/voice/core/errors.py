@@ -68,3 +68,12 @@ class NoAudioDevice(SpeechFailure):
 
 class VoiceConfigError(VoiceError):
     """A bad value in the [voice] part of config.toml."""
+
+
+class Stalled(SpeechFailure):
+    """The engine kept its reader waiting longer than the reader's budget (core/budget.py): it is given up
+    for this line (its stream cancelled) and taken out of use until a re-probe brings it back."""
+
+    def __init__(self, engine: str, reason: str, waited: float) -> None:
+        self.waited = waited
+        super().__init__(engine, reason)

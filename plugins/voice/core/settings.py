@@ -106,6 +106,16 @@ class PrefetchSettings:
 
 
 @dataclass(frozen=True)
+class StallSettings:
+    """How long a silence may last before the line goes to the next engine (pipeline/patience.py)."""
+
+    grace: float = 1.5  # inside a line: seconds a chunk may be late beyond the audio already queued
+    first_network: float = 3.0  # from the line's turn to the first audio of edge, xtts-remote
+    first_local: float = 3.0  # ... of a model on this machine (XTTS; more when it is measured slower than speech)
+    prefetch: float = 10.0  # a line made ahead: seconds without a chunk before its stream is cancelled
+
+
+@dataclass(frozen=True)
 class RenderSettings:
     format: str = "opus"  # opus (small, for players) or flac (lossless)
     max_states: int = 20_000  # choice points a render walks at most (stories with loops)
@@ -152,6 +162,7 @@ class VoiceSettings:
     xtts_remote: XttsRemoteSettings = field(default_factory=XttsRemoteSettings)
     render: RenderSettings = field(default_factory=RenderSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
+    stall: StallSettings = field(default_factory=StallSettings)
     pack: str = ""  # a voice pack to play from (engine render), relative to config.toml; "" for none
 
 
@@ -173,6 +184,9 @@ def voice_settings(config: Config) -> VoiceSettings:
     quality = settings.quality
     if quality.retries < 0 or quality.words_per_error < 1 or not 0 < quality.max_cer <= 1:
         raise VoiceConfigError("[voice.quality] retries is 0 or more, words_per_error 1 or more, max_cer in (0, 1].")
+    stall = settings.stall
+    if min(stall.grace, stall.first_network, stall.first_local, stall.prefetch) <= 0:
+        raise VoiceConfigError("[voice.stall] grace, first_network, first_local and prefetch are seconds above 0.")
     if settings.when_slow not in ("adapt", "stream"):
         raise VoiceConfigError(f"[voice] when_slow is adapt or stream, not {settings.when_slow!r}.")
     if settings.sink not in SINKS:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plugins.voice.core.budget import Budget
+
 
 @dataclass(frozen=True)
 class Voice:
@@ -31,3 +33,4 @@ class LineSettings:
     language: str = "en"
     background: bool = False  # made ahead of time (prefetch): may give way to a line being spoken
     take: int = 0  # a retake after the quality gate failed one: engines that sample may vary it
+    budget: Budget | None = field(default=None, compare=False)  # how long the reader waits for each chunk

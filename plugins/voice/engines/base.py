@@ -36,6 +36,10 @@ class Engine(Protocol):
     pausable: bool
     """True if a synthesis may be left suspended between chunks without holding anything another
     line needs (in-process CPU engines). Prefetch pauses only those while a line is spoken."""
+    network: bool
+    """True if its audio comes over the network (edge, xtts-remote): its first chunk gets the
+    `[voice.stall] first_network` budget. Engines whose chunks come from another thread wait
+    through `settings.budget` (core/budget.py) and end with Stalled when it runs out."""
 
     # Optional: `takes_vary = True` on engines whose second take of a line can differ from the first
     # (sampling ones: XTTS, Piper with noise); the quality gate only makes retakes on those.

@@ -7,9 +7,11 @@ import io
 from collections.abc import Iterator, Sequence
 
 from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.budget import Budget
 from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, SynthesisFailed
 from plugins.voice.core.settings import EdgeSettings
 from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.aio import NetworkLoop
 
 # Distinct defaults for characters whose profile names no edge voice.
 DEFAULT_VOICES = [
@@ -33,9 +35,11 @@ MICROSOFT = _microsoft()  # edge-tts's own endpoint, as it ships
 class EdgeEngine:
     name = "edge"
     pausable = False
+    network = True
 
     def __init__(self, settings: EdgeSettings) -> None:
         self.settings = settings
+        self.loop = NetworkLoop(self.name)  # its requests run there, so a stalled one can be cancelled
 
     def missing(self) -> str | None:
         try:
@@ -58,7 +62,7 @@ class EdgeEngine:
         pass
 
     def close(self) -> None:
-        pass  # no thread, nothing held between lines
+        self.loop.close()
 
     def identity(self, voice: Voice) -> str:
         return f"edge:{self.voice_name(voice)}"
@@ -67,7 +71,7 @@ class EdgeEngine:
         import soundfile
 
         rate = f"{round((settings.speed - 1.0) * 100):+d}%"
-        mp3 = self._fetch(text, self.voice_name(voice), rate)
+        mp3 = self._fetch(text, self.voice_name(voice), rate, settings.budget)
         try:
             samples, sample_rate = soundfile.read(io.BytesIO(mp3), dtype="float32")
         except (soundfile.LibsndfileError, RuntimeError) as exc:
@@ -76,8 +80,9 @@ class EdgeEngine:
             samples = samples.mean(axis=1)
         yield AudioChunk(samples, sample_rate)
 
-    def _fetch(self, text: str, voice_name: str, rate: str) -> bytes:
-        """Runs one edge-tts request and returns the MP3; every failure means 'unavailable'."""
+    def _fetch(self, text: str, voice_name: str, rate: str, budget: Budget | None = None) -> bytes:
+        """Runs one edge-tts request on the engine's loop and returns the MP3; every failure means
+        'unavailable'. A reader that runs out of patience (Stalled) gets its websocket closed at once."""
         import aiohttp
         import edge_tts
         from edge_tts import communicate
@@ -105,7 +110,7 @@ class EdgeEngine:
             return bytes(audio)
 
         try:
-            return asyncio.run(collect())
+            return self.loop.run(collect(), budget)
         except aiohttp.ClientResponseError as exc:
             raise EngineUnavailable(self.name, f"Microsoft refused the connection (HTTP {exc.status})") from None
         except TimeoutError:

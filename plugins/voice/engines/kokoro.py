@@ -30,6 +30,7 @@ EXTRA = "the kokoro engine needs the [kokoro] extra (pip install -e '.[kokoro]')
 class KokoroEngine:
     name = "kokoro"
     pausable = True
+    network = False
 
     def __init__(self, settings: KokoroSettings) -> None:
         self.settings = settings

@@ -88,6 +88,10 @@ class Output:
             self.sink = NullSink()
         return started
 
+    def buffered(self) -> float:
+        """Seconds of the line written to the sink and not yet heard."""
+        return max(0.0, self.play_until - time.monotonic()) if self.play_until else 0.0
+
     def end_line(self) -> list[float]:
         """Waits until the line has been heard; returns the silences inside it (chunks that came late)."""
         self.sink.drain()

@@ -26,11 +26,14 @@ from dataclasses import dataclass, field
 from engine import SpokenLine
 from plugins.voice.casting.cast import Cast
 from plugins.voice.core.audio import AudioChunk, concat
+from plugins.voice.core.budget import Budget
 from plugins.voice.core.errors import Preempted, SpeechFailure, VoiceError
+from plugins.voice.core.settings import StallSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine, closing
 from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.pipeline.patience import Patience
 from plugins.voice.quality.play import Check, Deferred, PlayChecker
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,7 @@ class Task:
     chunks: list[AudioChunk] = field(default_factory=list)
     failure: SpeechFailure | None = None
     changed: threading.Condition = field(default_factory=threading.Condition)
+    budget: Budget = field(default_factory=Budget)  # prefetch's patience with its engine; the speaker's once adopted
 
     def publish(self, chunk: AudioChunk) -> None:
         with self.changed:
@@ -129,7 +133,8 @@ class Prefetcher:
 
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, gate: Gate,
                  key_for: Callable[[Engine, Voice, str], str], depth: int = 12, workers: int = 1,
-                 checker: PlayChecker | None = None, preferred: Preferred = lambda line, voice: voice.engine) -> None:
+                 checker: PlayChecker | None = None, preferred: Preferred = lambda line, voice: voice.engine,
+                 patience: Patience | None = None) -> None:
         self.cast = cast
         self.fallback = fallback
         self.cache = cache
@@ -148,6 +153,7 @@ class Prefetcher:
         self.stopping = False
         self.checker = checker
         self.preferred = preferred
+        self.patience = patience or Patience(StallSettings())
         self.checks: dict[str, Check] = {}  # by cache key, oldest first: lines to hear again when idle
         self.retaking: set[Task] = set()  # retakes in progress, one per thread at most (close cancels them)
         self.threads = [threading.Thread(target=self._work, name=f"voice-prefetch-{n}", daemon=True)
@@ -309,7 +315,9 @@ class Prefetcher:
             self.running[key] = task  # the speaker finds it under the key of the engine making it
         if key != task.key and self.cache.contains(key):
             return
-        settings = LineSettings(speed=task.voice.speed, language=task.voice.language, background=True)
+        budget = task.budget  # a stalled stream is cancelled here too: it holds no bridge slot or socket for long
+        budget.allow(self.patience.first_for(engine, budget.foreground))
+        settings = LineSettings(speed=task.voice.speed, language=task.voice.language, background=True, budget=budget)
         pausable = bool(getattr(engine, "pausable", False))
         try:
             with closing(engine.synthesize(task.line.text, task.voice, settings)) as stream:
@@ -317,6 +325,7 @@ class Prefetcher:
                     if task.cancelled.is_set() or (pausable and not self.gate.wait_turn(task)):
                         return
                     task.publish(chunk)
+                    budget.allow(self.patience.prefetch, background=True)
         except SpeechFailure as exc:
             if task.chunks and not isinstance(exc, Preempted):
                 task.finish(exc)  # half a line went out: no other engine may finish it
@@ -347,7 +356,9 @@ class Prefetcher:
             if self._busy():
                 raise Deferred
             self.retaking.add(probe)
-        settings = LineSettings(speed=check.voice.speed, language=check.voice.language, background=True, take=take)
+        budget = Budget(self.patience.prefetch)
+        settings = LineSettings(speed=check.voice.speed, language=check.voice.language, background=True, take=take,
+                                budget=budget)
         pausable = bool(getattr(check.engine, "pausable", False))
         chunks: list[AudioChunk] = []
         try:
@@ -356,6 +367,7 @@ class Prefetcher:
                     if self._busy() or probe.cancelled.is_set() or (pausable and not self.gate.wait_turn(probe)):
                         raise Deferred
                     chunks.append(chunk)
+                    budget.allow(self.patience.prefetch)
         except Preempted:  # XTTS put it aside for the speaker
             raise Deferred from None
         finally:

@@ -14,13 +14,16 @@ from engine import SpokenLine
 from plugins.voice.casting.cast import Cast
 from plugins.voice.casting.seeder import SEED_FAILED, VoiceSeeder
 from plugins.voice.core.audio import AudioChunk, concat
-from plugins.voice.core.errors import Preempted, SpeechFailure, VoiceError, VoiceNotSupported
+from plugins.voice.core.budget import Budget
+from plugins.voice.core.errors import Preempted, SpeechFailure, Stalled, VoiceError, VoiceNotSupported
+from plugins.voice.core.settings import StallSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine, closing
 from plugins.voice.output.playback import Output
 from plugins.voice.pipeline.cache import AudioCache, cache_key
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.pace import Pace
+from plugins.voice.pipeline.patience import Patience
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
 from plugins.voice.quality.play import PlayChecker
 from plugins.voice.render.manifest import Entry
@@ -38,9 +41,11 @@ class Job:
     skipped: threading.Event = field(default_factory=threading.Event)
 
 
-def _failure(engine: str, reason: str, exc: SpeechFailure | None, voice: Voice) -> dict[str, str]:
+def _failure(engine: str, reason: str, exc: SpeechFailure | None, voice: Voice) -> dict[str, Any]:
     """A trace entry for an engine passed over; cloning failures carry the seed spec's codes."""
-    entry = {"engine": engine, "reason": reason}
+    entry: dict[str, Any] = {"engine": engine, "reason": reason}
+    if isinstance(exc, Stalled):
+        entry["stalled_after_ms"] = round(exc.waited * 1000)
     if engine == "xtts" and exc is not None:
         if voice.seed_failed:
             entry["code"] = SEED_FAILED
@@ -58,15 +63,17 @@ class Speaker:
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, output: Output,
                  trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None],
                  seeder: VoiceSeeder | None = None, prefetch_depth: int = 0, prefetch_workers: int = 1,
-                 pack: Pack | None = None, checker: PlayChecker | None = None, when_slow: str = "adapt") -> None:
+                 pack: Pack | None = None, checker: PlayChecker | None = None, when_slow: str = "adapt",
+                 stall: StallSettings | None = None) -> None:
         self.cast = cast
         self.pack = pack  # lines it holds are played from it; engines are prepared at its first miss
         self.prepared = False
         self.seeder = seeder
         self.gate = Gate()
         self.pace = Pace(fallback, notify, trace, when_slow)
+        self.patience = Patience(stall or StallSettings())
         self.prefetcher = (Prefetcher(cast, fallback, cache, self.gate, line_key, prefetch_depth, prefetch_workers,
-                                      checker, self.pace.preferred) if prefetch_depth > 0 else None)
+                                      checker, self.pace.preferred, self.patience) if prefetch_depth > 0 else None)
         self.fallback = fallback
         self.cache = cache
         self.output = output
@@ -253,8 +260,10 @@ class Speaker:
         facts = {"ready": False, "prefetched": False, "whole": False}  # ready: in the cache when the speaker turned to it
         task = self.prefetcher.adopt(key) if self.prefetcher else None
         if task is not None:
+            task.budget.take_over(self.patience.first(engine))  # its engine now waits as long as the player would
             try:
-                chunks, first = self._stream(job, self._paced(job, task.follow(), engine, facts))
+                chunks, first = self._stream(job, self._paced(job, task.follow(), engine, facts, task.budget), engine,
+                                             task.budget)
             except Preempted:
                 chunks, first = [], {}
             if chunks or job.skipped.is_set():
@@ -267,17 +276,18 @@ class Speaker:
                 self.prefetcher.check_later(job.line, key, voice, engine)  # if the gate never heard it
             return {"cache": "hit", **self._first(job, started), **facts, "ready": True, "prefetched": prefetched,
                     **self._done(job, [cached])}
-        settings = LineSettings(speed=voice.speed, language=voice.language)
+        budget = Budget(self.patience.first(engine))
+        settings = LineSettings(speed=voice.speed, language=voice.language, budget=budget)
         with self.gate.urgent():
             chunks, first = self._stream(job, self._paced(job, engine.synthesize(job.line.text, voice, settings),
-                                                          engine, facts))
+                                                          engine, facts, budget), engine, budget)
         if chunks and not job.skipped.is_set() and self.cache.put(key, concat(chunks)) is not None \
                 and self.prefetcher is not None:
             self.prefetcher.check_later(job.line, key, voice, engine)
         return {"cache": "miss", "first_audio_ms": None, "wait_ms": None, **first, **facts, **self._done(job, chunks)}
 
-    def _paced(self, job: Job, source: Iterator[AudioChunk], engine: Engine, facts: dict[str, bool]) -> \
-            Iterator[AudioChunk]:
+    def _paced(self, job: Job, source: Iterator[AudioChunk], engine: Engine, facts: dict[str, bool],
+               budget: Budget) -> Iterator[AudioChunk]:
         """The line's chunks as they come; but if, when its first chunk comes, the engine is known to be slower
         than speech (Pace), every chunk is made before the first is played: no silence inside the line."""
         with closing(source):
@@ -288,15 +298,19 @@ class Speaker:
                     return
                 facts["whole"] = True
                 chunks = [chunk]
+                budget.allow(self.patience.next(engine, 0.0))
                 for more in source:
                     if job.skipped.is_set():
                         break
                     chunks.append(more)
+                    budget.allow(self.patience.next(engine, 0.0))
                 yield from chunks
                 return
 
-    def _stream(self, job: Job, source: Iterator[AudioChunk]) -> tuple[list[AudioChunk], dict[str, float | None]]:
-        """Plays chunks as they come until the line ends or is skipped."""
+    def _stream(self, job: Job, source: Iterator[AudioChunk], engine: Engine, budget: Budget) -> \
+            tuple[list[AudioChunk], dict[str, float | None]]:
+        """Plays chunks as they come until the line ends or is skipped; each next chunk may be late by
+        what is still queued for the sound card plus the grace (Patience), else the engine is given up."""
         chunks: list[AudioChunk] = []
         first: dict[str, float | None] = {}
         with closing(source):
@@ -304,6 +318,7 @@ class Speaker:
                 if job.skipped.is_set():
                     break
                 started = self.output.play(chunk)
+                budget.allow(self.patience.next(engine, self.output.buffered()))
                 if not chunks:
                     first = self._first(job, started)
                 chunks.append(chunk)

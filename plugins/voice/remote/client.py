@@ -6,7 +6,7 @@ import hashlib
 import itertools
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,14 +15,20 @@ from plugins.voice.core.audio import AudioChunk
 from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
 from plugins.voice.core.settings import XttsRemoteSettings
 from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.aio import NetworkLoop
 
 HEADER_BYTES = 44
 CHUNK_BYTES = 4800  # 0.1 s of 24 kHz PCM16 per yielded chunk
 
 
 class XttsRemoteEngine:
+    """Requests run on the engine's own loop thread (engines/aio.py): a bridge that stops sending
+    mid-line (frozen, or its model stuck) has its request cancelled when the reader's budget runs out,
+    which closes the connection, so the bridge frees its slot."""
+
     name = "xtts-remote"
     pausable = False
+    network = True
     takes_vary = True  # the bridge's XTTS samples each request
 
     def __init__(self, settings: XttsRemoteSettings) -> None:
@@ -31,16 +37,17 @@ class XttsRemoteEngine:
         self.registered: dict[str, set[str]] = {url: set() for url in settings.urls}
         self.turn = itertools.count()
         self.lock = threading.Lock()
+        self.loop = NetworkLoop(self.name)
 
     def _token(self) -> str | None:
         return os.environ.get(self.settings.token_env) or None
 
-    def _client(self) -> Any:
+    def _client(self, kind: Any = None) -> Any:
         import httpx
 
         token = self._token()
         timeout = httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)
-        return httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"} if token else {})
+        return (kind or httpx.Client)(timeout=timeout, headers={"Authorization": f"Bearer {token}"} if token else {})
 
     def missing(self) -> str | None:
         if not self.settings.urls:
@@ -77,7 +84,7 @@ class XttsRemoteEngine:
         pass
 
     def close(self) -> None:
-        pass  # no thread, nothing held between lines
+        self.loop.close()
 
     def identity(self, voice: Voice) -> str:
         return "xtts-remote"
@@ -88,19 +95,19 @@ class XttsRemoteEngine:
                 raise EngineUnavailable(self.name, "no healthy bridge")
             return self.healthy[next(self.turn) % len(self.healthy)]
 
-    def _register(self, client: Any, url: str, voice: Voice) -> str:
+    async def _register(self, client: Any, url: str, voice: Voice) -> str:
         """Uploads the voice's reference once per server (it is stored under its SHA-256)."""
         if len(voice.references) != 1:
             raise VoiceNotSupported(self.name, f"the bridge needs exactly one reference WAV for {voice.voice_id}")
         data = voice.references[0].read_bytes()
         voice_id = hashlib.sha256(data).hexdigest()
         if voice_id not in self.registered[url]:
-            known = client.get(f"{url}/v1/audio/voices")
+            known = await client.get(f"{url}/v1/audio/voices")
             _raise_for(known, self.name)
             ids = {entry["id"] for entry in known.json()["voices"]}
             if voice_id not in ids:
-                _raise_for(client.post(f"{url}/v1/audio/voices", content=data,
-                                       headers={"Content-Type": "audio/wav"}), self.name)
+                _raise_for(await client.post(f"{url}/v1/audio/voices", content=data,
+                                             headers={"Content-Type": "audio/wav"}), self.name)
             self.registered[url].add(voice_id)
         return voice_id
 
@@ -113,26 +120,32 @@ class XttsRemoteEngine:
         body = {"model": "xtts", "input": text, "response_format": "pcm", "speed": settings.speed,
                 "language": settings.language}
         try:
-            with self._client() as client:
-                body["voice"] = self._register(client, url, voice)
-                with client.stream("POST", f"{url}/v1/audio/speech", json=body) as response:
-                    if response.status_code != 200:
-                        response.read()
-                    _raise_for(response, self.name)
-                    rate = int(response.headers.get("x-sample-rate", "24000"))
-                    pending = b""
-                    for part in response.iter_bytes():
-                        pending += part
-                        usable = len(pending) - len(pending) % CHUNK_BYTES
-                        if usable:
-                            yield _chunk(pending[:usable], rate)
-                            pending = pending[usable:]
-                    if pending:
-                        yield _chunk(pending[: len(pending) - len(pending) % 2], rate)
+            yield from self.loop.stream(self._speak(url, voice, body), settings.budget)
         except httpx.TimeoutException:
             raise SynthesisFailed(self.name, f"{url} timed out") from None
         except httpx.HTTPError as exc:
             raise SynthesisFailed(self.name, f"{url} broke off ({type(exc).__name__})") from None
+
+    async def _speak(self, url: str, voice: Voice, body: dict[str, Any]) -> AsyncIterator[AudioChunk]:
+        """On the loop: registers the voice, then streams the line as 0.1 s chunks."""
+        import httpx
+
+        async with self._client(httpx.AsyncClient) as client:
+            body["voice"] = await self._register(client, url, voice)
+            async with client.stream("POST", f"{url}/v1/audio/speech", json=body) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                _raise_for(response, self.name)
+                rate = int(response.headers.get("x-sample-rate", "24000"))
+                pending = b""
+                async for part in response.aiter_bytes():
+                    pending += part
+                    usable = len(pending) - len(pending) % CHUNK_BYTES
+                    if usable:
+                        yield _chunk(pending[:usable], rate)
+                        pending = pending[usable:]
+                if pending:
+                    yield _chunk(pending[: len(pending) - len(pending) % 2], rate)
 
 
 def _chunk(data: bytes, rate: int) -> AudioChunk:

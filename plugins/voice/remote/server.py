@@ -168,7 +168,8 @@ def create_app(engine: XttsEngine, voices_dir: Path, token: str | None, max_queu
             memory = {"gpu_allocated_mb": round(torch.cuda.memory_allocated() / 2**20),
                       "gpu_peak_mb": round(torch.cuda.max_memory_allocated() / 2**20)}
         return {"model_loaded": engine.model is not None, "device": engine.device, "error": engine.missing(),
-                "memory": memory, "queue": bridge.waiting, "languages": list(XTTS_LANGUAGES)}
+                "memory": memory, "queue": bridge.waiting, "busy": bridge.slot.locked(),
+                "languages": list(XTTS_LANGUAGES)}
 
     @app.post("/v1/audio/voices", status_code=201, dependencies=[Depends(authorized)])
     async def register(request: Request) -> dict[str, Any]:

@@ -34,6 +34,7 @@ def bundled_voice() -> tuple[Path, Path] | None:
 class PiperEngine:
     name = "piper"
     pausable = True
+    network = False
 
     def __init__(self, settings: PiperSettings, styles: dict[str, PiperStyle] | None = None) -> None:
         self.settings = settings

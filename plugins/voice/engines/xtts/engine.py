@@ -50,6 +50,7 @@ def preload_torch() -> None:
 class XttsEngine:
     name = "xtts"
     pausable = False  # its owner thread puts background work aside for the speaker by itself
+    network = False
     takes_vary = True  # it samples: a retake is another performance (and a cooler one, see _temperature)
 
     def __init__(self, settings: XttsSettings, events: EngineEvents = log_event) -> None:
@@ -96,7 +97,7 @@ class XttsEngine:
         return None
 
     def probe(self) -> str | None:
-        reason = self.missing()
+        reason = self.missing() or self.owner.stuck()
         if reason is None and self.device == "cuda":
             request = self.owner.submit(lambda r: _empty_cuda_cache(), urgent=False)  # after an out-of-memory error
             with contextlib.suppress(SpeechFailure):
@@ -153,6 +154,7 @@ class XttsEngine:
                             stream_chunk_size=self.settings.stream_chunk_size, temperature=self.settings.temperature,
                             max_new_tokens=WARM_UP_TOKENS):
                         made += int(chunk.shape[-1])
+                        self.owner.beat()
         except Exception:  # noqa: BLE001 - a failure shows up again, with its reason, on the first line
             log.warning("XTTS warm-up failed", exc_info=True)
             return
@@ -196,7 +198,7 @@ class XttsEngine:
         self._ready()
         request = self.owner.submit(lambda r: self._speak(r, text, voice, language, settings),
                                     urgent=not settings.background)
-        yield from request.results()
+        yield from request.results(settings.budget, self.owner.progress)
 
     def _speak(self, request: Request, text: str, voice: Voice, language: str, settings: LineSettings) -> None:
         """Owner thread: synthesizes part by part, handing chunks to the caller as they come."""

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugins.voice.core.errors import EngineUnavailable, Preempted, SpeechFailure, SynthesisFailed
+from plugins.voice.core.budget import Budget, wait_item
+from plugins.voice.core.errors import EngineUnavailable, Preempted, SpeechFailure, Stalled, SynthesisFailed
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.engines.base import EngineEvent, EngineEvents
 from plugins.voice.engines.models import XTTS, ModelError, verify
@@ -39,14 +40,19 @@ class Request:
     urgent: bool
     out: queue.Queue[Any] = field(default_factory=queue.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    stalled: bool = False  # its reader gave up waiting: the owner is stuck on it until it ends
 
-    def results(self) -> Iterator[Any]:
-        """What `run` produced, as it comes (caller's thread); raises what it raised."""
+    def results(self, budget: Budget | None = None, progress: Callable[[], float] | None = None) -> Iterator[Any]:
+        """What `run` produced, as it comes (caller's thread); raises what it raised. With a budget, a
+        wait longer than it allows (no headway on any request: `progress`) ends with Stalled."""
         try:
-            while (item := self.out.get()) is not DONE:
+            while (item := wait_item(self.out, budget, "xtts", progress)) is not DONE:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
+        except Stalled:
+            self.stalled = True
+            raise
         finally:
             self.cancelled.set()  # a caller that stops reading stops the work
 
@@ -65,6 +71,8 @@ class XttsModel:
         self._changed = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self.serving: Request | None = None  # owner thread's current request (read by `stuck`)
+        self.headway = time.monotonic()  # when the owner last finished a chunk or a request
 
     @property
     def started(self) -> bool:
@@ -89,6 +97,21 @@ class XttsModel:
             self._queue.append(request)
             self._changed.notify_all()
         return request
+
+    def progress(self) -> float:
+        return self.headway
+
+    def beat(self) -> None:
+        """Owner thread: a chunk was made (readers waiting behind this work see the model is moving)."""
+        self.headway = time.monotonic()
+
+    def stuck(self) -> str | None:
+        """Why new work would not be served now: the owner is still inside a request whose reader gave
+        up on it for stalling (it is dropped at its next chunk). None when the owner is free or moving."""
+        request = self.serving
+        if request is not None and request.stalled:
+            return f"its model has made no audio for {time.monotonic() - self.headway:.0f} s"
+        return None
 
     def urgent_waiting(self) -> bool:
         with self._changed:
@@ -131,6 +154,7 @@ class XttsModel:
         if request.cancelled.is_set():
             request.out.put(DONE)
             return
+        self.serving = request
         try:
             if self.error or self.model is None:
                 raise EngineUnavailable("xtts", self.error or "the model did not load")
@@ -143,10 +167,14 @@ class XttsModel:
             request.out.put(SynthesisFailed("xtts", f"synthesis failed ({type(exc).__name__}: {exc})"[:200]))
         else:
             request.out.put(DONE)
+        finally:
+            self.serving = None
+            self.headway = time.monotonic()
 
     def check_turn(self, request: Request) -> bool:
         """Between two chunks (owner thread): False if the caller left; Preempted if background work
         must give way to a line being spoken."""
+        self.beat()
         if request.cancelled.is_set():
             return False
         if not request.urgent and self.urgent_waiting():

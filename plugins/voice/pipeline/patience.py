@@ -1,0 +1,48 @@
+"""How long the speaker and prefetch wait for an engine's next chunk ([voice.stall]).
+
+The silence is budgeted, not the socket: a line being heard gives its engine `first_network` or
+`first_local` seconds for the first chunk (a model measured slower than speech gets what two
+chunks take at its measured pace, so a slow but working XTTS is not mistaken for a stuck one),
+then, for each next chunk, the audio already queued for the sound card plus `grace`. A line made
+ahead (prefetch) allows `prefetch` seconds a chunk. An engine that overruns is given up for the
+line (Stalled: its stream is cancelled, it is marked down and re-probed) and the line starts again
+on the next engine. It starts again rather than going on from the next sentence: the stalled
+engine's chunks carry no text positions, so no sentence is known to have been heard whole, and a
+restart in the next voice loses no word.
+"""
+
+from __future__ import annotations
+
+from plugins.voice.core.settings import StallSettings
+from plugins.voice.engines.base import Engine
+
+CHUNK_SECONDS = 1.0  # about what one streamed chunk of a measured engine holds (XTTS: 20 tokens = 0.93 s)
+
+
+class Patience:
+    def __init__(self, settings: StallSettings) -> None:
+        self.settings = settings
+
+    def first(self, engine: Engine) -> float:
+        """Seconds from the line's turn to the engine's first chunk."""
+        if engine.network:
+            return self.settings.first_network
+        return max(self.settings.first_local, 2 * _chunk_seconds(engine))
+
+    def next(self, engine: Engine, buffered: float) -> float:
+        """Seconds the next chunk may take, with `buffered` seconds of the line still to be heard."""
+        return max(buffered, _chunk_seconds(engine)) + self.settings.grace
+
+    def first_for(self, engine: Engine, foreground: bool) -> float:
+        return self.first(engine) if foreground else self.prefetch
+
+    @property
+    def prefetch(self) -> float:
+        return self.settings.prefetch
+
+
+def _chunk_seconds(engine: Engine) -> float:
+    """What one chunk takes to make at the engine's measured pace (0 for engines that do not measure it)."""
+    measured = getattr(engine, "measured_rtf", None)  # only models that time themselves (XTTS) have it
+    found = measured() if callable(measured) else None
+    return found[0] * CHUNK_SECONDS if found else 0.0

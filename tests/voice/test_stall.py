@@ -1,0 +1,163 @@
+"""A voice that stops sending is given up within its budget ([voice.stall]) and the line goes on in the next
+engine; the stalled stream is cancelled (the server sees its socket closed, the model drops the request).
+
+Real parts: the edge engine against a local websocket server that stops mid-stream, the tiny XTTS
+checkpoint with a model call that stops producing, real Piper as the next engine. (The bridge frozen
+by SIGSTOP is in test_bridge.py, beside its server.) Timing claims are read from the trace: the
+engine was waited on for its budget and not much longer; nothing here schedules a fault by the clock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import SpokenLine, load_story
+from plugins.voice.casting.cast import Cast
+from plugins.voice.casting.references import ReferenceStore
+from plugins.voice.core.budget import Budget
+from plugins.voice.core.errors import Stalled
+from plugins.voice.core.settings import CacheSettings, EdgeSettings, StallSettings
+from plugins.voice.engines.edge import EdgeEngine
+from plugins.voice.output.playback import Output
+from plugins.voice.output.sinks import NullSink
+from plugins.voice.pipeline.cache import AudioCache
+from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.pipeline.patience import Patience
+from plugins.voice.pipeline.prefetch import Gate, Prefetcher
+from plugins.voice.pipeline.speaker import Speaker, line_key
+from tests.conftest import TOMB
+from tests.voice.edge_server import FakeEdgeServer
+
+STORY = load_story(TOMB)
+MARGIN = 2.0  # seconds past the budget that a busy 2-core machine may take to notice and hand the line on
+TEXT = "The door is sealed with wax. Nobody has opened it for a thousand years, and nobody should."
+
+
+def wait_until(condition: Any, seconds: float) -> bool:
+    stop = threading.Event()
+    deadline = threading.Timer(seconds, stop.set)
+    deadline.start()
+    try:
+        while not condition():
+            if stop.wait(0.05):
+                return bool(condition())
+        return True
+    finally:
+        deadline.cancel()
+
+
+def spoken(n: int, character_id: str = "guide", text: str = TEXT) -> SpokenLine:
+    return SpokenLine(f"stall.{n}", "stall", character_id, character_id.title(), text, False, "en")
+
+
+class Rig:
+    """A speaker over real engines, a null sink, and the trace in a list."""
+
+    def __init__(self, tmp_path: Path, engines: dict[str, Any], stall: StallSettings, prefetch: int = 0) -> None:
+        self.notices: list[str] = []
+        self.records: list[dict[str, Any]] = []
+        self.cache = AudioCache(CacheSettings(dir=tmp_path / "cache"))
+        self.fallback = Fallback(engines, list(engines), self.notices.append, 0)
+        self.cast = Cast(STORY, tmp_path / "voices", next(iter(engines)), {}, ReferenceStore(tmp_path / "checked"))
+        self.speaker = Speaker(self.cast, self.fallback, self.cache, Output(NullSink(), 24000, -20.0, self.notices.append),
+                               self.records.append, self.notices.append, prefetch_depth=prefetch, stall=stall)
+
+    def speak(self, line: SpokenLine) -> dict[str, Any]:
+        job = self.speaker.say(line)
+        assert job.done.wait(60), "the line never ended"
+        return [r for r in self.records if r["event"] == "voice" and r["line_id"] == line.line_id][0]
+
+
+@pytest.fixture
+def stalling_edge() -> Iterator[FakeEdgeServer]:
+    server = FakeEdgeServer("stall")
+    yield server
+    server.close()
+
+
+def test_an_edge_stream_that_stops_goes_to_the_next_engine_and_its_socket_is_closed(
+        tmp_path: Path, piper: Any, stalling_edge: FakeEdgeServer) -> None:
+    edge = EdgeEngine(EdgeSettings(endpoint=stalling_edge.url, receive_timeout=60))  # the socket would wait a minute
+    rig = Rig(tmp_path, {"edge": edge, "piper": piper}, StallSettings(first_network=1.0))
+    try:
+        record = rig.speak(spoken(1, "archaeologist"))
+        assert record["engine"] == "piper" and not record["skipped"] and record["seconds"] > 2
+        (passed,) = record["fallback"]
+        assert passed["engine"] == "edge" and passed["reason"].startswith("sent no audio for")
+        assert 1000 <= passed["stalled_after_ms"] <= 1000 + MARGIN * 1000
+        assert record["first_audio_ms"] <= (1.0 + MARGIN) * 1000  # the player heard the line within the budget
+        assert stalling_edge.closed.wait(10) and stalling_edge.open_sockets == 0  # the stream was cancelled
+        assert rig.notices == ["edge voice unavailable: sent no audio for 1.0 s. Using the next engine."] or \
+            rig.notices[0].startswith("edge voice unavailable: sent no audio for")
+        assert len(stalling_edge.requests) == 1
+    finally:
+        rig.speaker.close(drain=True)
+        edge.close()
+
+
+def test_a_stalled_prefetch_stream_is_cancelled_and_made_by_the_next_engine(
+        tmp_path: Path, piper: Any, stalling_edge: FakeEdgeServer) -> None:
+    edge = EdgeEngine(EdgeSettings(endpoint=stalling_edge.url, receive_timeout=60))
+    fallback = Fallback({"edge": edge, "piper": piper}, ["edge", "piper"], lambda text: None, 0)
+    cast = Cast(STORY, tmp_path / "voices", "edge", {}, ReferenceStore(tmp_path / "checked"))
+    cache = AudioCache(CacheSettings(dir=tmp_path / "cache"))
+    prefetcher = Prefetcher(cast, fallback, cache, Gate(), line_key, depth=4,
+                            patience=Patience(StallSettings(prefetch=1.0)))
+    line = spoken(2, "archaeologist")
+    try:
+        prefetcher.update([line])
+        assert stalling_edge.closed.wait(30)  # given up after its 1 s, not the socket's 60 s
+        assert stalling_edge.open_sockets == 0
+        wanted = line_key(piper, cast.voice_for("archaeologist"), line.text)
+        assert wait_until(lambda: cache.contains(wanted), 30), "the line was not made by the next engine"
+        assert "edge" in fallback.down
+    finally:
+        prefetcher.close()
+        edge.close()
+
+
+def test_a_budget_shortened_while_waiting_is_seen_at_once() -> None:
+    import queue
+
+    budget = Budget(60.0)
+    source: queue.Queue[int] = queue.Queue()
+    failure: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            budget.get(source, "edge")
+        except Stalled as exc:
+            failure.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    budget.take_over(0.2)  # the speaker adopts the line: its own patience counts now
+    budget.allow(60.0, background=True)  # and prefetch can no longer lengthen it
+    waiter.join(10)
+    assert not waiter.is_alive() and isinstance(failure[0], Stalled)
+    assert failure[0].reason.startswith("sent no audio for")
+
+
+def test_progress_on_other_work_keeps_a_queued_request_waiting() -> None:
+    import queue
+    import time
+
+    budget = Budget(0.2)
+    source: queue.Queue[int] = queue.Queue()
+
+    def serve_late() -> None:  # the model works on other lines first, past this request's own allowance
+        while (budget.left() or 0) > -0.2:
+            time.sleep(0.01)
+        source.put(7)
+
+    server = threading.Thread(target=serve_late)
+    server.start()
+    assert budget.get(source, "xtts", progress=time.monotonic) == 7  # the model kept moving: no stall
+    server.join(10)
+    with pytest.raises(Stalled):
+        Budget(0.1).get(queue.Queue(), "xtts", progress=lambda: 0.0)  # a model that stopped: stalled
