@@ -12,6 +12,9 @@ out-of-memory, ENOSPC on cache writes, a sound card that fails) and from outside
 the bridge killed and restarted, edge answering 403 / cutting streams / never answering,
 cache entries corrupted on disk, reference WAVs replaced or broken, voice_map.json edited).
 A watchdog fails the run if the game makes no progress for 30 s (and prints every stack).
+It reports what the player heard while faults were noticed: silences inside lines and waits before
+them, each long one with the faults that explain it (the engines passed over for that line, and the
+outside faults under way while it was due).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +154,10 @@ class Bridge:
             self.process = subprocess.Popen([sys.executable, "-m", "engine", "bridge", "serve", "--insecure-no-token",
                                              "--config", str(self.config)], stdout=log, stderr=log, cwd=ROOT)
 
+    def freeze(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGSTOP)
+
     def kill(self) -> None:
         if self.process is not None:
             self.process.kill()
@@ -166,6 +174,7 @@ class Chaos:
     seed: int
     counts: dict[str, int] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
+    events: list[dict[str, Any]] = field(default_factory=list)  # {"fault", "from", "to"} in Unix time
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self._run, name="soak-chaos")
@@ -177,26 +186,37 @@ class Chaos:
 
     def _run(self) -> None:
         rng = random.Random(self.seed)
-        actions = [self.kill_bridge, self.edge_fault, self.corrupt_cache, self.replace_reference,
-                   self.break_reference, self.edit_voice_map]
+        actions: dict[str, Callable[[random.Random], object]] = {
+            "kill_bridge": self.kill_bridge, "edge_fault": self.edge_fault, "corrupt_cache": self.corrupt_cache,
+            "replace_reference": self.replace_reference, "break_reference": self.break_reference,
+            "edit_voice_map": self.edit_voice_map}
         while not self.stopping.wait(rng.uniform(2.0, 5.0)):
-            action = rng.choice(actions)
+            name = rng.choice(list(actions))
+            begun = time.time()
             try:
-                action(rng)
+                detail = actions[name](rng)
             except OSError:
                 continue  # e.g. a cache entry evicted meanwhile
-            self.counts[action.__name__] = self.counts.get(action.__name__, 0) + 1
+            self.counts[name] = self.counts.get(name, 0) + 1
+            self.events.append({"fault": f"{name} ({detail})" if detail else name, "from": begun, "to": time.time()})
 
-    def kill_bridge(self, rng: random.Random) -> None:
+    def kill_bridge(self, rng: random.Random) -> str:
+        """Killed at once, or frozen first (SIGSTOP: its connections stay up and silent, like a hung GPU box)."""
+        how = rng.choice(["kill", "freeze"])
+        if how == "freeze":
+            self.bridge.freeze()
+            self.stopping.wait(rng.uniform(2.0, 6.0))
         self.bridge.kill()
         if not self.stopping.wait(rng.uniform(1.0, 4.0)):
             self.bridge.start()
             self.bridge.restarts += 1
+        return str(how)
 
-    def edge_fault(self, rng: random.Random) -> None:
-        self.edge.mode = rng.choice(["403", "disconnect", "silent"])
+    def edge_fault(self, rng: random.Random) -> str:
+        self.edge.mode = mode = rng.choice(["403", "disconnect", "silent", "stall"])
         self.stopping.wait(rng.uniform(2.0, 6.0))
         self.edge.mode = "ok"
+        return str(mode)
 
     def corrupt_cache(self, rng: random.Random) -> None:
         entries = sorted((self.work / "cache").glob("??/*.wav"))
@@ -269,6 +289,40 @@ def count_lines(trace: Path) -> dict[str, Any]:
             "unvoiced_with_reason": silent_with_reason, "quality_checks": checked}
 
 
+LONG_GAP_MS = 500.0  # a silence inside a line this long is listed with its cause
+LONG_WAIT_MS = 1000.0  # ... and a wait before a line
+
+
+def silences(trace: Path, outside: list[dict[str, Any]]) -> dict[str, Any]:
+    """Silences inside lines (the longest gap of each) and waits before lines, from the voice records;
+    each long one with what explains it: the engines passed over for it and the outside faults under way."""
+    records = [json.loads(raw) for raw in trace.read_text().splitlines()]
+    clock = next((r["unix"] - r["t_ms"] / 1000 for r in records if r["event"] == "chaos_clock"), None)
+    voiced = [r for r in records if r["event"] == "voice" and r.get("engine")]
+    gaps = sorted(float(r.get("gaps_ms_max") or 0.0) for r in voiced)
+    waits = sorted(float(r["wait_ms"]) for r in voiced if r.get("wait_ms") is not None)
+    long = []
+    for r in voiced:
+        gap, wait = float(r.get("gaps_ms_max") or 0.0), float(r.get("wait_ms") or 0.0)
+        if gap < LONG_GAP_MS and wait < LONG_WAIT_MS:
+            continue
+        ended = r["t_ms"] / 1000
+        due = ended - float(r.get("seconds") or 0.0) - wait / 1000 - gap / 1000
+        under_way = [e["fault"] for e in outside
+                     if clock is not None and e["from"] - clock <= ended and e["to"] - clock >= due - 1.0]
+        long.append({"line": r["line_id"], "t_s": round(ended, 1), "gap_ms": gap, "wait_ms": wait, "engine": r["engine"],
+                     "cache": r.get("cache"), "whole": r.get("whole"),
+                     "passed_over": [f"{f['engine']}: {f['reason']}" for f in r.get("fallback") or []],
+                     "outside": under_way})
+    return {"inside_ms": {"max": _at(gaps, 1.0), "p99": _at(gaps, 0.99), "over_500": sum(g > 500 for g in gaps)},
+            "before_ms": {"median": _at(waits, 0.5), "p95": _at(waits, 0.95), "max": _at(waits, 1.0)},
+            "long": long}
+
+
+def _at(values: list[float], share: float) -> float:
+    return round(values[min(len(values) - 1, int(share * len(values)))], 1) if values else 0.0
+
+
 def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True, quality: bool = True) -> dict[str, Any]:
     """Plays until about `lines` lines were reached; returns the figures (also used by the suite)."""
     from tests.voice.conftest import free_port
@@ -304,7 +358,7 @@ def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True, qualit
                "tracebacks": output.count("Traceback"),
                "bridge_tracebacks": (work / "bridge.log").read_text(errors="replace").count("Traceback"),
                "rss_mb": rss, "outside_faults": outside.counts, "bridge_restarts": bridge.restarts,
-               **count_lines(trace), "notices": notices(output)}
+               **count_lines(trace), "notices": notices(output), "silences": silences(trace, outside.events)}
     figures.update(json.loads(report.read_text()) if report.exists() else {"report": "missing"})
     return figures
 
@@ -357,6 +411,10 @@ def main() -> None:
         tenth = max(1, len(rss) // 10)
         print(f"RSS MB: first 10% median {sorted(rss[:tenth])[tenth // 2]:.0f}, last 10% median "
               f"{sorted(rss[-tenth:])[tenth // 2]:.0f}, max {max(rss):.0f}")
+    quiet = figures["silences"]
+    print(f"silences inside lines (ms): max {quiet['inside_ms']['max']}, p99 {quiet['inside_ms']['p99']}, "
+          f"{quiet['inside_ms']['over_500']} over 500; waits before lines (ms): median {quiet['before_ms']['median']}, "
+          f"p95 {quiet['before_ms']['p95']}, max {quiet['before_ms']['max']}; {len(quiet['long'])} long ones listed above")
     lost = figures["reached"] - figures["voice_records"]
     print(f"lines reached {figures['reached']}, voice records {figures['voice_records']}, lost {lost}, "
           f"spoken by an engine {figures['reached'] - figures['engines'].get('none', 0)}, "

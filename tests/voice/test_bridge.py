@@ -88,7 +88,7 @@ def test_tokens_request_ids_and_voices(setup: Any, reference_wav: Path) -> None:
         assert refused.status_code == 401 and refused.headers["x-request-id"]
     health = httpx.get(f"{server.url}/health", headers={**auth(), "X-Request-ID": "abc-1"})
     assert health.status_code == 200 and health.headers["x-request-id"] == "abc-1"
-    assert health.json()["device"] == "cpu" and health.json()["queue"] == 0
+    assert health.json()["device"] == "cpu" and health.json()["queue"] == 0 and health.json()["busy"] is False
     data = reference_wav.read_bytes()
     created = register(server.url, data)
     assert created.status_code == 201 and created.json()["id"] == hashlib.sha256(data).hexdigest()
@@ -202,7 +202,7 @@ def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: 
     from engine import SpokenLine, load_story
     from plugins.voice.casting.cast import Cast
     from plugins.voice.casting.references import ReferenceStore
-    from plugins.voice.core.settings import CacheSettings, XttsRemoteSettings
+    from plugins.voice.core.settings import CacheSettings, StallSettings, XttsRemoteSettings
     from plugins.voice.output.playback import Output
     from plugins.voice.pipeline.cache import AudioCache
     from plugins.voice.pipeline.fallback import Fallback
@@ -235,7 +235,7 @@ def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: 
         cast = Cast(load_story(TOMB), tmp / "voices", "xtts-remote", {}, ReferenceStore(tmp / "checked-mid"))
         speaker = Speaker(cast, Fallback({"xtts-remote": remote, "piper": piper}, ["xtts-remote", "piper"], print, 0),
                           AudioCache(CacheSettings(tmp / "cache-mid")), Output(KillOnFirstAudio(), 24000, -20.0, print),
-                          records.append, print)
+                          records.append, print, stall=StallSettings(first_network=60))  # a busy machine: no stall here
         long_line = " ".join(["I carried the sun beneath the world, and each night I lifted it through the water."] * 6)
         job = speaker.say(SpokenLine("god.x", "s", "god", "Khepri-Anu", long_line, False, "en"))
         assert job.done.wait(120)
@@ -246,6 +246,82 @@ def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: 
     finally:
         os.environ.pop("VOICED_IF_BRIDGE_TOKEN", None)
         server.start()
+
+
+def _established_to(port: int) -> int:
+    """TCP connections on this machine in state ESTABLISHED whose remote end is `port` (clients of it)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                count += 1
+    return count
+
+
+def test_a_frozen_bridge_is_given_up_within_the_budget_and_its_slot_freed(setup: Any, piper: Any,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGSTOP mid-line: the TCP connection stays up and silent (no socket error would come for 20 s)."""
+    from engine import SpokenLine, load_story
+    from plugins.voice.casting.cast import Cast
+    from plugins.voice.casting.references import ReferenceStore
+    from plugins.voice.core.settings import CacheSettings, StallSettings, XttsRemoteSettings
+    from plugins.voice.output.playback import Output
+    from plugins.voice.pipeline.cache import AudioCache
+    from plugins.voice.pipeline.fallback import Fallback
+    from plugins.voice.pipeline.speaker import Speaker
+    from plugins.voice.remote.client import XttsRemoteEngine
+
+    server, tmp, _ = setup
+    assert server.process is not None
+
+    class FreezeOnFirstAudio:
+        name = "null"
+        writes = 0
+
+        def write(self, pcm: Any) -> None:
+            self.writes += 1
+            if self.writes == 1:
+                server.process.send_signal(signal.SIGSTOP)
+
+        def drain(self) -> None: ...
+        def stop(self) -> None: ...
+        def close(self) -> None: ...
+
+    monkeypatch.setenv("VOICED_IF_BRIDGE_TOKEN", TOKEN)
+    remote = XttsRemoteEngine(XttsRemoteSettings(urls=(server.url,), read_timeout=20))
+    records: list[dict[str, Any]] = []
+    cast = Cast(load_story(TOMB), tmp / "voices", "xtts-remote", {}, ReferenceStore(tmp / "checked-frozen"))
+    speaker = Speaker(cast, Fallback({"xtts-remote": remote, "piper": piper}, ["xtts-remote", "piper"], print, 0),
+                      AudioCache(CacheSettings(tmp / "cache-frozen")), Output(FreezeOnFirstAudio(), 24000, -20.0, print),
+                      records.append, print, stall=StallSettings(grace=1.0, first_network=60))
+    long_line = " ".join(["I carried the sun beneath the world, and each night I lifted it through the water."] * 6)
+    try:
+        job = speaker.say(SpokenLine("god.frozen", "s", "god", "Khepri-Anu", long_line, False, "en"))
+        assert job.done.wait(120)
+        (record,) = [r for r in records if r["event"] == "voice"]
+        assert record["engine"] == "piper" and record["fallback"][0]["engine"] == "xtts-remote"
+        assert record["fallback"][0]["reason"].startswith("stopped sending audio for")
+        # the client waited for what it had queued (at most one 0.1 s chunk is ahead of a NullSink) plus the grace
+        assert record["fallback"][0]["stalled_after_ms"] <= (1.0 + 1.0 + 2.0) * 1000
+        assert _established_to(server.port) == 0  # the client closed its connection
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+        speaker.close(drain=True)
+        remote.close()
+    deadline = time.monotonic() + 30  # the bridge, running again, sees the client gone and frees its slot
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        state = httpx.get(f"{server.url}/health", headers=auth(), timeout=5).json()
+        if not state["busy"] and state["queue"] == 0:
+            break
+        time.sleep(0.1)
+    assert not state["busy"] and state["queue"] == 0, state
+    # it serves the next line at once
+    voice = register(server.url, (tmp / "voices" / "god_deep.wav").read_bytes()).json()["id"]
+    done = httpx.post(f"{server.url}/v1/audio/speech", headers=auth(), timeout=60,
+                      json={"input": "Again.", "voice": voice, "response_format": "pcm"})
+    assert done.status_code == 200 and len(done.content) > 0
 
 
 def test_requests_go_to_healthy_bridges(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,6 +44,7 @@ class Counting:
     def __init__(self, inner: Engine, fail_after_first: bool = False) -> None:
         self.inner = inner
         self.name = inner.name
+        self.network = inner.network
         self.calls = 0
         self.fail_after_first = fail_after_first
 

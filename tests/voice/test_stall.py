@@ -161,3 +161,74 @@ def test_progress_on_other_work_keeps_a_queued_request_waiting() -> None:
     server.join(10)
     with pytest.raises(Stalled):
         Budget(0.1).get(queue.Queue(), "xtts", progress=lambda: 0.0)  # a model that stopped: stalled
+
+
+class Freezing:
+    """Wraps the real model's inference_stream: lines with `marker` give one chunk, then the model stops
+    producing until `release` is set (what a hung CUDA kernel or a deadlocked call looks like from outside)."""
+
+    def __init__(self, engine: Any, marker: str) -> None:
+        self.model = engine.model
+        self.real = engine.model.inference_stream
+        self.marker = marker
+        self.release = threading.Event()
+        self.frozen = threading.Event()
+        self.after_release = 0
+        self.closed = threading.Event()
+
+    def __enter__(self) -> Freezing:
+        self.model.inference_stream = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        del self.model.inference_stream
+
+    def __call__(self, text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        if self.marker not in text:
+            yield from self.real(text, *args, **kwargs)
+            return
+        try:
+            for number, chunk in enumerate(self.real(text, *args, **kwargs)):
+                if number == 1:
+                    self.frozen.set()
+                    assert self.release.wait(120), "never released"
+                if self.release.is_set():
+                    self.after_release += 1
+                yield chunk
+        finally:
+            self.closed.set()
+
+
+@pytest.mark.slow
+def test_an_xtts_model_that_stops_producing_is_given_up_and_its_request_dropped(
+        tmp_path: Path, installed_xtts: Path, reference_wav: Path, piper: Any) -> None:
+    import shutil
+
+    from plugins.voice.core.settings import XttsSettings
+    from plugins.voice.engines.xtts.engine import XttsEngine
+
+    (tmp_path / "voices").mkdir()
+    shutil.copy(reference_wav, tmp_path / "voices" / "god_deep.wav")
+    xtts = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "latents", while_loading="wait"))
+    rig = Rig(tmp_path, {"xtts": xtts, "piper": piper}, StallSettings(grace=0.5, first_local=60))
+    try:
+        assert rig.speak(spoken(1, "god", "Who walks so softly in my house?"))["engine"] == "xtts"
+        assert xtts.warmed.wait(60)
+        with Freezing(xtts, "sealed") as freezing:
+            record = rig.speak(spoken(2, "god"))
+            assert freezing.frozen.is_set()  # it did stop after its first chunk
+            assert record["engine"] == "piper" and record["seconds"] > 2
+            (passed,) = record["fallback"]
+            assert passed["engine"] == "xtts" and passed["reason"].startswith("stopped sending audio for")
+            # waited for: the audio queued (about 1 s), or as long as the first chunk took, plus the grace; with no
+            # budget this wait would never end (the model never answers)
+            assert 500 <= passed["stalled_after_ms"] <= 15_000
+            assert (xtts.probe() or "").startswith("its model has made no audio")  # down while the owner is stuck
+            freezing.release.set()
+            assert freezing.closed.wait(30)  # the owner dropped the abandoned request at its next chunk
+            assert freezing.after_release <= 1
+            assert wait_until(lambda: xtts.probe() is None, 30)  # and a re-probe would bring it back
+    finally:
+        rig.speaker.close(drain=True)
+        xtts.close()

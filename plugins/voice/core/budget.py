@@ -34,7 +34,6 @@ class Budget:
         self._allowed = 0.0
         self._first = True
         self._foreground = False
-        self.waited = 0.0  # how long the engine had been waited on when it was given up (for the trace)
         if seconds is not None:
             self.allow(seconds)
 
@@ -53,6 +52,11 @@ class Budget:
         with self._lock:
             self._foreground = True
         self.allow(seconds)
+
+    def elapsed(self) -> float:
+        """Seconds since the current allowance began (on a chunk's arrival: how long it took)."""
+        with self._lock:
+            return time.monotonic() - self._since
 
     @property
     def foreground(self) -> bool:
@@ -78,7 +82,6 @@ class Budget:
     def stalled(self, engine: str) -> Stalled:
         with self._lock:
             waited, first = time.monotonic() - self._since, self._first
-        self.waited = waited
         what = "sent no audio" if first else "stopped sending audio"
         return Stalled(engine, f"{what} for {waited:.1f} s", waited)
 

@@ -111,7 +111,7 @@ class StallSettings:
 
     grace: float = 1.5  # inside a line: seconds a chunk may be late beyond the audio already queued
     first_network: float = 3.0  # from the line's turn to the first audio of edge, xtts-remote
-    first_local: float = 3.0  # ... of a model on this machine (XTTS; more when it is measured slower than speech)
+    first_local: float = 6.0  # ... of a model on this machine (XTTS; more when it is measured slower than speech)
     prefetch: float = 10.0  # a line made ahead: seconds without a chunk before its stream is cancelled
 
 

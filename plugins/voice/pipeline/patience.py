@@ -2,8 +2,10 @@
 
 The silence is budgeted, not the socket: a line being heard gives its engine `first_network` or
 `first_local` seconds for the first chunk (a model measured slower than speech gets what two
-chunks take at its measured pace, so a slow but working XTTS is not mistaken for a stuck one),
-then, for each next chunk, the audio already queued for the sound card plus `grace`. A line made
+chunks take at its measured pace), then, for each next chunk, the audio already queued for the
+sound card plus `grace`. A model on this machine also gets the time its previous chunk took, so a
+slow but steady XTTS is not mistaken for a stuck one (slowness is Pace's business: its lines start
+whole); a network stream gets no such allowance, since its pace is the server's. A line made
 ahead (prefetch) allows `prefetch` seconds a chunk. An engine that overruns is given up for the
 line (Stalled: its stream is cancelled, it is marked down and re-probed) and the line starts again
 on the next engine. It starts again rather than going on from the next sentence: the stalled
@@ -29,9 +31,11 @@ class Patience:
             return self.settings.first_network
         return max(self.settings.first_local, 2 * _chunk_seconds(engine))
 
-    def next(self, engine: Engine, buffered: float) -> float:
-        """Seconds the next chunk may take, with `buffered` seconds of the line still to be heard."""
-        return max(buffered, _chunk_seconds(engine)) + self.settings.grace
+    def next(self, engine: Engine, buffered: float, took: float = 0.0) -> float:
+        """Seconds the next chunk may take, with `buffered` seconds of the line still to be heard and
+        `took` seconds spent waiting for the previous one."""
+        pace = 0.0 if engine.network else max(_chunk_seconds(engine), took)
+        return max(buffered, pace) + self.settings.grace
 
     def first_for(self, engine: Engine, foreground: bool) -> float:
         return self.first(engine) if foreground else self.prefetch

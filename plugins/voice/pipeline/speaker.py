@@ -298,12 +298,12 @@ class Speaker:
                     return
                 facts["whole"] = True
                 chunks = [chunk]
-                budget.allow(self.patience.next(engine, 0.0))
+                budget.allow(self.patience.next(engine, 0.0, budget.elapsed()))
                 for more in source:
                     if job.skipped.is_set():
                         break
                     chunks.append(more)
-                    budget.allow(self.patience.next(engine, 0.0))
+                    budget.allow(self.patience.next(engine, 0.0, budget.elapsed()))
                 yield from chunks
                 return
 
@@ -317,8 +317,9 @@ class Speaker:
             for chunk in source:
                 if job.skipped.is_set():
                     break
+                took = budget.elapsed()
                 started = self.output.play(chunk)
-                budget.allow(self.patience.next(engine, self.output.buffered()))
+                budget.allow(self.patience.next(engine, self.output.buffered(), took))
                 if not chunks:
                     first = self._first(job, started)
                 chunks.append(chunk)

@@ -193,6 +193,7 @@ class XttsModel:
         except Exception as exc:  # torch and coqui raise many kinds; all mean "this model cannot load"
             self.error = load_failure(exc, folder)
         finally:
+            self.beat()  # a line that waited for the load gets its whole budget from now
             self.loaded.set()
         if self.error:
             self.events(EngineEvent("xtts", "failed", self.error))
