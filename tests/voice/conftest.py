@@ -19,6 +19,9 @@ from tests.voice.edge_server import FakeEdgeServer
 from tests.voice.xtts_helpers import speak_reference
 
 OFFLINE_EDGE = "ws://127.0.0.1:9/edge/v1?x=1"  # nothing listens there: edge fails at once, network or not
+# Budgets of silence far above what a busy machine needs: which engine speaks must not depend on the machine's
+# speed in tests about other things (the stall budgets themselves are tested in test_stall.py and test_bridge.py).
+STALL = "[voice.stall]\ngrace = 30.0\nfirst_network = 30.0\nfirst_local = 60.0\nprefetch = 60.0\n"
 
 
 def write_config(tmp_path: Path, voice: str = "", engine: str = "") -> Path:
@@ -29,7 +32,8 @@ def write_config(tmp_path: Path, voice: str = "", engine: str = "") -> Path:
         f'[voice]\nsink = "null"\nvoices_dir = "{tmp_path / "voices"}"\nreprobe_seconds = 0.0\n'
         f'checked_dir = "{tmp_path / "checked"}"\n{voice}\n'
         f'[voice.cache]\ndir = "{tmp_path / "cache"}"\n'
-        f'[voice.edge]\nendpoint = "{OFFLINE_EDGE}"\nconnect_timeout = 2\nreceive_timeout = 5\n',
+        f'[voice.edge]\nendpoint = "{OFFLINE_EDGE}"\nconnect_timeout = 2\nreceive_timeout = 5\n'
+        f'{STALL}',
         encoding="utf-8",
     )
     (tmp_path / "voices").mkdir(exist_ok=True)

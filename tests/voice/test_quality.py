@@ -19,7 +19,6 @@ from plugins.voice.core.audio import AudioChunk, concat
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import CacheSettings, QualitySettings, SpeechInputSettings
 from plugins.voice.core.voice import LineSettings, Voice
-from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.listening.transcriber import Transcriber
 from plugins.voice.pipeline.cache import AudioCache
@@ -77,17 +76,17 @@ def gate(transcriber: Transcriber, book: ReferenceBook) -> QualityGate:
 
 
 @pytest.fixture(scope="module")
-def verdicts(tomb: tuple[Cast, PiperEngine], kokoro: KokoroEngine, gate: QualityGate) -> list[tuple[Take, Verdict]]:
+def verdicts(tomb: tuple[Cast, PiperEngine], book: ReferenceBook, gate: QualityGate) -> list[tuple[Take, Verdict]]:
+    """Piper's takes only: Kokoro's correct takes pass too in bench/quality.py (its calibration, the five seed
+    texts spoken at Kokoro's pace, cost this suite two minutes)."""
     cast, piper = tomb
-    book = ReferenceBook(gate.speakers, lambda voice: cast.seed_text(voice.character_id))
-    calibrations = {"piper": book.calibration(piper, cast.voices()), "kokoro": book.calibration(kokoro, cast.voices())}
-    return [(take, gate.check(take.text, take.audio, take.character_id, calibrations[take.engine]))
-            for take in takes(cast, piper, kokoro)]
+    calibration = book.calibration(piper, cast.voices())
+    return [(take, gate.check(take.text, take.audio, take.character_id, calibration)) for take in takes(cast, piper)]
 
 
-def test_correct_takes_of_piper_and_kokoro_pass(verdicts: list[tuple[Take, Verdict]]) -> None:
+def test_correct_takes_pass(verdicts: list[tuple[Take, Verdict]]) -> None:
     good = [(take, verdict) for take, verdict in verdicts if take.kind == "ok"]
-    assert {take.engine for take, _ in good} == {"piper", "kokoro"} and len(good) == 20
+    assert {take.engine for take, _ in good} == {"piper"} and len(good) == 10
     refused = [(take.engine, take.text, verdict.faults) for take, verdict in good if not verdict.passed]
     assert not refused
     assert all(verdict.scores["margin"] > 0 for _, verdict in good)  # each nearer its own reference

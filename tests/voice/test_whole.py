@@ -70,28 +70,13 @@ def play(tmp_path: Path, tiny_xtts_dir: Path, chaos: dict[str, Any], *args: str 
     return result.stdout, [json.loads(x) for x in trace.read_text().splitlines()], json.loads(report.read_text())
 
 
-def test_xtts_prefetch_read_pace_and_spoken_answers_together(tmp_path: Path, tiny_xtts_dir: Path,
-                                                              config_file: Path) -> None:
-    """The hang (prefetch holding XTTS across a yield while the speaker waited) and the torch import
-    race (Whisper's resampling while XTTS imported torch) both showed in exactly this game."""
-    answers = say_answers(labels_of(ENDINGS[SUN], tmp_path, config_file), tmp_path)
-    out, records, report = play(tmp_path, tiny_xtts_dir, {}, "--speech-input-files", ",".join(map(str, answers)))
-    assert out.rstrip().endswith(f"*** {SUN} ***")
-    heard = [r for r in records if r["event"] == "speech_input"]
-    assert len(heard) == len(answers) and all(r["heard"] for r in heard)  # no answer lost
-    reached = [r["line_id"] for r in records if r["event"] in ("narration", "dialogue")]
-    voiced = [r for r in records if r["event"] == "voice"]
-    assert [r["line_id"] for r in voiced] == reached  # each line spoken, in order
-    engines = [r["engine"] for r in voiced]
-    assert None not in engines and characters_keep_xtts(voiced)
-    assert any(r["prefetched"] for r in voiced)
-    assert report["end"]["threads"] == ["MainThread"]  # every thread of ours was joined
-
-
 def test_xtts_prefetch_spoken_answers_and_the_quality_gate_together(tmp_path: Path, tiny_xtts_dir: Path,
                                                                     config_file: Path) -> None:
-    """The gate adds Whisper (shared with speech input) and resemblyzer (torch) on the prefetch thread,
-    and XTTS retakes in the background: the game must still end whole, in order, with every thread joined."""
+    """The hang (prefetch holding XTTS across a yield while the speaker waited) and the torch import
+    race (Whisper's resampling while XTTS imported torch) both showed in this game without the gate. The gate
+    adds Whisper (shared with speech input) and resemblyzer (torch) on the prefetch thread, and XTTS retakes in
+    the background: the game must still end whole, in order, with every thread joined. (One game for both:
+    the same game without the gate took another 100 s of the suite.)"""
     answers = say_answers(labels_of(ENDINGS[SUN], tmp_path, config_file), tmp_path)
     out, records, report = play(tmp_path, tiny_xtts_dir, {}, "--speech-input-files", ",".join(map(str, answers)),
                                 more="[voice.quality]\nplay = true\n")
@@ -99,7 +84,8 @@ def test_xtts_prefetch_spoken_answers_and_the_quality_gate_together(tmp_path: Pa
     assert len([r for r in records if r["event"] == "speech_input" and r["heard"]]) == len(answers)
     reached = [r["line_id"] for r in records if r["event"] in ("narration", "dialogue")]
     voiced = [r for r in records if r["event"] == "voice"]
-    assert [r["line_id"] for r in voiced] == reached and None not in [r["engine"] for r in voiced]
+    assert [r["line_id"] for r in voiced] == reached and None not in [r["engine"] for r in voiced]  # in order
+    assert characters_keep_xtts(voiced) and any(r["prefetched"] for r in voiced)
     checked = [r for r in records if r["event"] == "quality"]
     assert checked and not [r for r in checked if "error" in r]
     assert {r["line_id"] for r in checked} <= set(reached) | {line for r in records if r["event"] == "upcoming"
@@ -145,10 +131,10 @@ def test_short_soak_with_faults(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     import soak
 
-    figures = soak.run(tmp_path, lines=120, seed=11, quality=False)  # the gate in play: the test above
+    figures = soak.run(tmp_path, lines=80, seed=11, quality=False)  # the gate in play: the test above
     assert figures["exit"] == 0 and not figures["hang"]
     assert figures["tracebacks"] == 0
-    assert figures["reached"] >= 100 and figures["voice_records"] == figures["reached"]  # 0 lost
+    assert figures["reached"] >= 70 and figures["voice_records"] == figures["reached"]  # 0 lost
     assert figures["end"]["threads"] == ["MainThread"]
     assert sum(figures["outside_faults"].values()) >= 5 and figures["bridge_restarts"] >= 1
     assert set(figures["engines"]) >= {"piper", "xtts", "kokoro", "edge"}
