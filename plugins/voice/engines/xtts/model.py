@@ -40,7 +40,7 @@ class Request:
     urgent: bool
     out: queue.Queue[Any] = field(default_factory=queue.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
-    stalled: bool = False  # its reader gave up waiting: the owner is stuck on it until it ends
+    on_stall: Callable[[], None] = lambda: None  # its reader gave up waiting (the owner made no headway)
 
     def results(self, budget: Budget | None = None, progress: Callable[[], float] | None = None) -> Iterator[Any]:
         """What `run` produced, as it comes (caller's thread); raises what it raised. With a budget, a
@@ -51,7 +51,7 @@ class Request:
                     raise item
                 yield item
         except Stalled:
-            self.stalled = True
+            self.on_stall()
             raise
         finally:
             self.cancelled.set()  # a caller that stops reading stops the work
@@ -73,6 +73,7 @@ class XttsModel:
         self._thread: threading.Thread | None = None
         self.serving: Request | None = None  # owner thread's current request (read by `stuck`)
         self.headway = time.monotonic()  # when the owner last finished a chunk or a request
+        self.stalled_at = 0.0  # when a reader last gave up waiting on it
 
     @property
     def started(self) -> bool:
@@ -89,7 +90,7 @@ class XttsModel:
             self.submit(functools.partial(_run_job, job), urgent=False)
 
     def submit(self, run: Callable[[Request], None], urgent: bool) -> Request:
-        request = Request(run, urgent)
+        request = Request(run, urgent, on_stall=self._reader_gave_up)
         with self._changed:
             if self._stopping:
                 request.out.put(EngineUnavailable("xtts", "the game is ending"))
@@ -105,11 +106,13 @@ class XttsModel:
         """Owner thread: a chunk was made (readers waiting behind this work see the model is moving)."""
         self.headway = time.monotonic()
 
+    def _reader_gave_up(self) -> None:
+        self.stalled_at = time.monotonic()
+
     def stuck(self) -> str | None:
-        """Why new work would not be served now: the owner is still inside a request whose reader gave
-        up on it for stalling (it is dropped at its next chunk). None when the owner is free or moving."""
-        request = self.serving
-        if request is not None and request.stalled:
+        """Why new work would not be served now: a reader gave up waiting and the owner has made no headway
+        since, still inside a request (an abandoned one is dropped at its next chunk). None when free or moving."""
+        if self.serving is not None and self.stalled_at > self.headway:
             return f"its model has made no audio for {time.monotonic() - self.headway:.0f} s"
         return None
 
