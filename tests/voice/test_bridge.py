@@ -198,6 +198,25 @@ def test_schemathesis_finds_no_server_errors(setup: Any) -> None:
     assert len(calls) >= 40 and len({(m, p) for m, p, _ in calls}) >= 4  # it really explored the API
 
 
+class OnFirstAudio:
+    """A sink that plays nothing and does something to the bridge as soon as the first audio arrives."""
+
+    name = "null"
+
+    def __init__(self, act: Any) -> None:
+        self.act = act
+        self.writes = 0
+
+    def write(self, pcm: Any) -> None:
+        self.writes += 1
+        if self.writes == 1:
+            self.act()
+
+    def drain(self) -> None: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+
+
 def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: Any) -> None:
     from engine import SpokenLine, load_story
     from plugins.voice.casting.cast import Cast
@@ -211,21 +230,6 @@ def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: 
 
     server, tmp, _ = setup
 
-    class KillOnFirstAudio:
-        """Plays nothing; pulls the plug on the bridge as soon as its first audio arrives."""
-
-        name = "null"
-        writes = 0
-
-        def write(self, pcm: Any) -> None:
-            self.writes += 1
-            if self.writes == 1:
-                server.kill()
-
-        def drain(self) -> None: ...
-        def stop(self) -> None: ...
-        def close(self) -> None: ...
-
     import os
 
     os.environ["VOICED_IF_BRIDGE_TOKEN"] = TOKEN
@@ -233,8 +237,9 @@ def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: 
         remote = XttsRemoteEngine(XttsRemoteSettings(urls=(server.url,), read_timeout=20))
         records: list[dict[str, Any]] = []
         cast = Cast(load_story(TOMB), tmp / "voices", "xtts-remote", {}, ReferenceStore(tmp / "checked-mid"))
+        sink = OnFirstAudio(server.kill)  # pulls the plug on the bridge as soon as its first audio arrives
         speaker = Speaker(cast, Fallback({"xtts-remote": remote, "piper": piper}, ["xtts-remote", "piper"], print, 0),
-                          AudioCache(CacheSettings(tmp / "cache-mid")), Output(KillOnFirstAudio(), 24000, -20.0, print),
+                          AudioCache(CacheSettings(tmp / "cache-mid")), Output(sink, 24000, -20.0, print),
                           records.append, print, stall=StallSettings(first_network=60))  # a busy machine: no stall here
         long_line = " ".join(["I carried the sun beneath the world, and each night I lifted it through the water."] * 6)
         job = speaker.say(SpokenLine("god.x", "s", "god", "Khepri-Anu", long_line, False, "en"))
@@ -275,25 +280,13 @@ def test_a_frozen_bridge_is_given_up_within_the_budget_and_its_slot_freed(setup:
     server, tmp, _ = setup
     assert server.process is not None
 
-    class FreezeOnFirstAudio:
-        name = "null"
-        writes = 0
-
-        def write(self, pcm: Any) -> None:
-            self.writes += 1
-            if self.writes == 1:
-                server.process.send_signal(signal.SIGSTOP)
-
-        def drain(self) -> None: ...
-        def stop(self) -> None: ...
-        def close(self) -> None: ...
-
     monkeypatch.setenv("VOICED_IF_BRIDGE_TOKEN", TOKEN)
     remote = XttsRemoteEngine(XttsRemoteSettings(urls=(server.url,), read_timeout=20))
     records: list[dict[str, Any]] = []
     cast = Cast(load_story(TOMB), tmp / "voices", "xtts-remote", {}, ReferenceStore(tmp / "checked-frozen"))
+    sink = OnFirstAudio(lambda: server.process.send_signal(signal.SIGSTOP))  # frozen mid-line
     speaker = Speaker(cast, Fallback({"xtts-remote": remote, "piper": piper}, ["xtts-remote", "piper"], print, 0),
-                      AudioCache(CacheSettings(tmp / "cache-frozen")), Output(FreezeOnFirstAudio(), 24000, -20.0, print),
+                      AudioCache(CacheSettings(tmp / "cache-frozen")), Output(sink, 24000, -20.0, print),
                       records.append, print, stall=StallSettings(grace=1.0, first_network=60))
     long_line = " ".join(["I carried the sun beneath the world, and each night I lifted it through the water."] * 6)
     try:
