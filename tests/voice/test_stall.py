@@ -92,8 +92,7 @@ def test_an_edge_stream_that_stops_goes_to_the_next_engine_and_its_socket_is_clo
         assert 1000 <= passed["stalled_after_ms"] <= 1000 + MARGIN * 1000
         assert record["first_audio_ms"] <= (1.0 + MARGIN) * 1000  # the player heard the line within the budget
         assert stalling_edge.closed.wait(10) and stalling_edge.open_sockets == 0  # the stream was cancelled
-        assert rig.notices == ["edge voice unavailable: sent no audio for 1.0 s. Using the next engine."] or \
-            rig.notices[0].startswith("edge voice unavailable: sent no audio for")
+        assert rig.notices[0].startswith("edge voice unavailable: sent no audio for")
         assert len(stalling_edge.requests) == 1
     finally:
         rig.speaker.close(drain=True)

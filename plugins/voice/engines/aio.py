@@ -56,9 +56,7 @@ class NetworkLoop:
                 async for item in items:
                     out.put(item)
                 out.put(_END)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - handed to the reader, who raises it
+            except Exception as exc:  # noqa: BLE001 - handed to the reader; a cancel (BaseException) passes
                 out.put(exc)
             finally:
                 await _close(items)
