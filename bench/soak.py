@@ -300,14 +300,15 @@ def silences(trace: Path, outside: list[dict[str, Any]]) -> dict[str, Any]:
     clock = next((r["unix"] - r["t_ms"] / 1000 for r in records if r["event"] == "chaos_clock"), None)
     voiced = [r for r in records if r["event"] == "voice" and r.get("engine")]
     gaps = sorted(float(r.get("gaps_ms_max") or 0.0) for r in voiced)
-    waits = sorted(float(r["wait_ms"]) for r in voiced if r.get("wait_ms") is not None)
+    ready = next((r["t_ms"] for r in records if r["event"] == "engine" and r.get("kind") == "ready"), 0.0)
+    loading = [r for r in voiced if r.get("wait_ms") is not None and _due_ms(r) < ready]  # waited for XTTS's first load
+    waits = sorted(float(r["wait_ms"]) for r in voiced if r.get("wait_ms") is not None and r not in loading)
     long = []
     for r in voiced:
         gap, wait = float(r.get("gaps_ms_max") or 0.0), float(r.get("wait_ms") or 0.0)
         if gap < LONG_GAP_MS and wait < LONG_WAIT_MS:
             continue
-        ended = r["t_ms"] / 1000
-        due = ended - float(r.get("seconds") or 0.0) - wait / 1000 - gap / 1000
+        ended, due = r["t_ms"] / 1000, _due_ms(r) / 1000
         under_way = [e["fault"] for e in outside
                      if clock is not None and e["from"] - clock <= ended and e["to"] - clock >= due - 1.0]
         long.append({"line": r["line_id"], "t_s": round(ended, 1), "gap_ms": gap, "wait_ms": wait, "engine": r["engine"],
@@ -316,29 +317,39 @@ def silences(trace: Path, outside: list[dict[str, Any]]) -> dict[str, Any]:
                      "outside": under_way})
     return {"inside_ms": {"max": _at(gaps, 1.0), "p99": _at(gaps, 0.99), "over_500": sum(g > 500 for g in gaps)},
             "before_ms": {"median": _at(waits, 0.5), "p95": _at(waits, 0.95), "max": _at(waits, 1.0)},
+            "first_load": {"lines": len(loading), "wait_ms_max": max((r["wait_ms"] for r in loading), default=0.0)},
             "long": long}
+
+
+def _due_ms(record: dict[str, Any]) -> float:
+    """When the line could have started: its end less its audio, its silences and the wait before it."""
+    return record["t_ms"] - 1000 * float(record.get("seconds") or 0.0) - float(record.get("wait_ms") or 0.0) - \
+        float(record.get("gaps_ms_total") or 0.0)
 
 
 def _at(values: list[float], share: float) -> float:
     return round(values[min(len(values) - 1, int(share * len(values)))], 1) if values else 0.0
 
 
-def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True, quality: bool = True) -> dict[str, Any]:
-    """Plays until about `lines` lines were reached; returns the figures (also used by the suite)."""
+def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True, quality: bool = True,
+        listening: bool = True) -> dict[str, Any]:
+    """Plays until about `lines` lines were reached; returns the figures (also used by the suite).
+    listening: the player hears each line in its own time (a sound card's pace), else instantly."""
     from tests.voice.conftest import free_port
     from tests.voice.edge_server import FakeEdgeServer
 
     story, answers = prepare(work, lines, seed)
     edge = FakeEdgeServer("ok")
     port = free_port()
-    config = write_config(work, port, edge.url, chaos, quality=quality)
+    config = write_config(work, port, edge.url, chaos or listening, quality=quality)  # the plugin holds the sink too
     bridge = Bridge(write_config(work, port, edge.url, False, "bridge.toml"), port, work / "bridge.log")
     os.environ["VOICED_IF_BRIDGE_TOKEN"] = "soak-token"  # the bridge and the game share it
     bridge.start()
     trace, report = work / "trace.jsonl", work / "chaos.json"
     env = {**os.environ, "XDG_STATE_HOME": str(work / "state"), "NO_COLOR": "1",
            "PYTHONPATH": os.pathsep.join([str(SUPPORT), str(ROOT)]),
-           "CHAOS": json.dumps({"seed": seed, "report": str(report), **(IN_GAME_FAULTS if chaos else {})})}
+           "CHAOS": json.dumps({"seed": seed, "report": str(report), "listening": listening,
+                                **(IN_GAME_FAULTS if chaos else {})})}
     command = [sys.executable, "-m", "engine", "play", str(story), "--trace", str(trace), "--record",
                str(work / "heard.wav"), "--speech-input-files", ",".join(map(str, answers)), "--config", str(config)]
     outside = Chaos(work, bridge, edge, seed)
@@ -398,10 +409,13 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--quiet", action="store_true", help="no faults, inside or outside the game")
+    parser.add_argument("--instant", action="store_true", help="a player who hears each line instantly (the "
+                        "sound card takes no time): the harshest case for prefetch")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="soak-"))
     try:
-        figures = run(work, args.lines, args.seed)
+        figures = run(work, args.lines, args.seed, chaos=not args.quiet, listening=not args.instant)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -411,10 +425,12 @@ def main() -> None:
         tenth = max(1, len(rss) // 10)
         print(f"RSS MB: first 10% median {sorted(rss[:tenth])[tenth // 2]:.0f}, last 10% median "
               f"{sorted(rss[-tenth:])[tenth // 2]:.0f}, max {max(rss):.0f}")
-    quiet = figures["silences"]
-    print(f"silences inside lines (ms): max {quiet['inside_ms']['max']}, p99 {quiet['inside_ms']['p99']}, "
-          f"{quiet['inside_ms']['over_500']} over 500; waits before lines (ms): median {quiet['before_ms']['median']}, "
-          f"p95 {quiet['before_ms']['p95']}, max {quiet['before_ms']['max']}; {len(quiet['long'])} long ones listed above")
+    heard = figures["silences"]
+    print(f"silences inside lines (ms): max {heard['inside_ms']['max']}, p99 {heard['inside_ms']['p99']}, "
+          f"{heard['inside_ms']['over_500']} over 500; waits before lines (ms): median {heard['before_ms']['median']}, "
+          f"p95 {heard['before_ms']['p95']}, max {heard['before_ms']['max']} (less {heard['first_load']['lines']} line(s) "
+          f"that waited for XTTS's first load, up to {heard['first_load']['wait_ms_max']} ms); "
+          f"{len(heard['long'])} long ones listed above")
     lost = figures["reached"] - figures["voice_records"]
     print(f"lines reached {figures['reached']}, voice records {figures['voice_records']}, lost {lost}, "
           f"spoken by an engine {figures['reached'] - figures['engines'].get('none', 0)}, "

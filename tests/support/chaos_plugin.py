@@ -6,6 +6,7 @@ seed, rates of each fault, and `report`, a file that gets what the process saw a
 Faults are injected where the real failure would come from: inside Piper's, Kokoro's and
 XTTS's own calls (exceptions, CUDA out-of-memory), in the cache's file writes (ENOSPC),
 and in the sound card (a sink that fails once). What cannot happen here: a real CUDA error.
+`listening`: the sink takes as long as the audio lasts, like a sound card (a player who listens).
 """
 
 from __future__ import annotations
@@ -146,10 +147,46 @@ class FlakySink(NullSink):
             raise NoAudioDevice("chaos: the sound card went away")
 
 
+class ListeningSink(FlakySink):
+    """Takes as long as a sound card to play what it is given (a player who listens, so prefetch has
+    the time it would have): a write returns once the audio before it has played, drain once all of it has."""
+
+    name = "listening"
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.until = 0.0  # when the audio written so far ends, on the monotonic clock
+        self.cuts = 0  # stop() count: a wait ends early when it changes
+        self.changed = threading.Condition()
+
+    def write(self, pcm: np.ndarray) -> None:
+        super().write(pcm)
+        with self.changed:
+            start = max(self.until, time.monotonic())
+            self.until = start + len(pcm) / self.rate
+        self._wait(start)
+
+    def drain(self) -> None:
+        self._wait(self.until)
+
+    def stop(self) -> None:
+        with self.changed:
+            self.until = 0.0
+            self.cuts += 1
+            self.changed.notify_all()
+
+    def _wait(self, moment: float) -> None:
+        with self.changed:
+            cuts = self.cuts
+            while self.cuts == cuts and (left := moment - time.monotonic()) > 0:
+                self.changed.wait(left)
+
+
 def _patch_sink() -> None:
     from plugins.voice import session
 
-    session.open_sink = lambda name, rate: FlakySink()  # type: ignore[assignment]
+    listening = bool(SETTINGS.get("listening"))
+    session.open_sink = lambda name, rate: ListeningSink(rate) if listening else FlakySink()  # type: ignore[assignment]
 
 
 def _patch_speaker() -> None:

@@ -5,20 +5,31 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import soundfile
 
+from engine import SpokenLine, load_story
+from plugins.voice.casting.cast import Cast
+from plugins.voice.casting.references import ReferenceStore
 from plugins.voice.core.audio import concat
 from plugins.voice.core.errors import EngineUnavailable, VoiceNotSupported
-from plugins.voice.core.settings import KokoroSettings
+from plugins.voice.core.settings import CacheSettings, KokoroSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.models import KOKORO, ModelError, bundled_files, install, sha256_of
+from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.listening.transcriber import Transcriber, word_error_rate
-from tests.conftest import ENDINGS, run_engine
+from plugins.voice.output.playback import Output
+from plugins.voice.output.sinks import NullSink
+from plugins.voice.pipeline.cache import AudioCache
+from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.pipeline.speaker import Speaker
+from tests.conftest import ENDINGS, TOMB, run_engine
 from tests.voice.audio_checks import median_pitch
 from tests.voice.conftest import write_config
 
@@ -181,3 +192,40 @@ def test_check_names_unknown_kokoro_voices_and_languages(tmp_path: Path, story_c
     assert (f"{profile}:{voice_line}: Kokoro voice 'af_bella' is not in its voices file "
             "(known: jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo)") in result.stdout
     assert "Kokoro cannot speak language 'de'" in result.stdout
+
+
+def test_a_kokoro_behind_speech_measures_itself_and_its_lines_wait_to_be_whole(
+        tmp_path: Path, piper: PiperEngine) -> None:
+    """On a CPU busy with other work (the quality gate, XTTS) Kokoro can fall behind speech for a while. It times
+    its own model calls, so Pace judges it as it does XTTS: its next lines start once whole, with no silence inside.
+    The busy CPU is imitated: each of the real model's calls is followed by a sleep as long as its audio."""
+    engine = KokoroEngine(KokoroSettings(model_dir=tmp_path / "no-kokoro-installed"))
+    engine.prepare()
+    real = engine.model.create
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        samples, rate = real(*args, **kwargs)
+        time.sleep(len(samples) / rate)
+        return samples, rate
+
+    engine.model.create = busy
+    records: list[dict[str, Any]] = []
+    notices: list[str] = []
+    fallback = Fallback({"kokoro": engine, "piper": piper}, ["kokoro", "piper"], notices.append, 0)
+    cast = Cast(load_story(TOMB), tmp_path, "kokoro", {}, ReferenceStore(tmp_path / "checked"))
+    speaker = Speaker(cast, fallback, AudioCache(CacheSettings(tmp_path / "c")),
+                      Output(NullSink(), 24000, -20.0, notices.append), records.append, notices.append)
+    try:
+        for n in range(2):
+            text = f"Stop. Follow the lantern, {n}."  # a short first chunk, then a longer one
+            assert speaker.say(SpokenLine(f"l.{n}", "s", "god", "God", text, False, "en")).done.wait(120)
+    finally:
+        speaker.close(drain=True)
+        engine.close()
+    first, second = [r for r in records if r["event"] == "voice"]
+    measured = engine.measured_rtf()
+    assert measured is not None and measured[1] == 2 and measured[0] > 1.5
+    assert first["engine"] == "kokoro" and not first["whole"] and first["gaps_ms_max"] > 1000  # streamed: it ran dry
+    assert second["engine"] == "kokoro" and second["whole"] and second["gaps_ms_max"] == 0  # whole: no silence
+    assert [r["engine"] for r in records if r["event"] == "slow_engine"] == ["kokoro"]
+    assert sum("kokoro makes speech" in n for n in notices) == 1

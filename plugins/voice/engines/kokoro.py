@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from plugins.voice.core.settings import KokoroSettings
 from plugins.voice.core.text import pack, sentences
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.models import KOKORO, ModelError, installed, model_files
+from plugins.voice.engines.speeds import Speeds
 
 # Story language -> espeak-ng language Kokoro phonemizes with.
 LANGUAGES = {"en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "fr": "fr-fr", "es": "es", "it": "it",
@@ -39,6 +41,7 @@ class KokoroEngine:
         self.error: str | None = None  # a model that failed its check stays refused until restart
         self.load_lock = threading.Lock()
         self.lock = threading.Lock()  # espeak-ng (the phonemizer) is not thread-safe
+        self.speeds = Speeds()  # on a busy CPU it can fall behind speech: Pace then waits for whole lines
 
     def missing(self) -> str | None:
         if importlib.util.find_spec("kokoro_onnx") is None:
@@ -80,6 +83,10 @@ class KokoroEngine:
                 self.model_hash = f"{files['model.onnx'][1][:12]}/{files['voices.bin'][1][:12]}"
             return self.model
 
+    def measured_rtf(self) -> tuple[float, int] | None:
+        """(median real-time factor of its last lines, lines measured): the time inside the model's calls only."""
+        return self.speeds.measured()
+
     def voices(self) -> list[str]:
         return sorted(self._load().voices.keys())
 
@@ -115,11 +122,17 @@ class KokoroEngine:
             raise VoiceNotSupported(self.name, f"Kokoro does not speak '{settings.language}' "
                                                f"(it speaks {', '.join(sorted(LANGUAGES))})")
         speed = min(2.0, max(0.5, settings.speed))
+        working = made = 0.0
         for sentence in sentences(text):  # one chunk per sentence: the first plays while the rest is made
             for part in pack(sentence, MAX_CHARS):
                 try:
                     with self.lock:
+                        started = time.perf_counter()
                         samples, rate = model.create(part, voice=name, speed=speed, lang=language)
+                        working += time.perf_counter() - started
                 except (ValueError, RuntimeError, OSError) as exc:
                     raise SynthesisFailed(self.name, f"Kokoro failed: {exc}") from exc
-                yield AudioChunk(np.asarray(samples, dtype=np.float32), int(rate))
+                chunk = AudioChunk(np.asarray(samples, dtype=np.float32), int(rate))
+                made += chunk.seconds
+                yield chunk
+        self.speeds.add(working, made)  # a line read to its end (one closed early says nothing of the pace)

@@ -7,14 +7,12 @@ model; the line being spoken goes before prefetch work.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import functools
 import importlib.util
 import json
 import logging
 import math
-import statistics
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -27,11 +25,11 @@ from plugins.voice.core.text import pack
 from plugins.voice.core.voice import LineSettings
 from plugins.voice.engines.base import EngineEvents, Voice, log_event
 from plugins.voice.engines.models import MANIFEST
+from plugins.voice.engines.speeds import Speeds
 from plugins.voice.engines.xtts.latents import Latents
 from plugins.voice.engines.xtts.model import Request, XttsModel, short
 
 log = logging.getLogger(__name__)
-SPEED_WINDOW = 5  # lines the measured real-time factor is the median of
 WARM_UP = "The door opens onto a quiet hall."
 WARM_UP_TOKENS = 24  # about a second of speech
 XTTS_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja",
@@ -56,9 +54,7 @@ class XttsEngine:
     def __init__(self, settings: XttsSettings, events: EngineEvents = log_event) -> None:
         self.settings = settings
         self.owner = XttsModel(settings, events)
-        self.speeds: collections.deque[float] = collections.deque(maxlen=SPEED_WINDOW)  # seconds made per second
-        self.lines_measured = 0
-        self._speeds_lock = threading.Lock()
+        self.speeds = Speeds()
         self.warmed = threading.Event()  # the warm-up line is done (or there was none to make)
 
     # what tests, benches and the bridge read
@@ -115,9 +111,7 @@ class XttsEngine:
 
     def measured_rtf(self) -> tuple[float, int] | None:
         """(median real-time factor of the last lines made whole, how many lines it comes from), or None."""
-        with self._speeds_lock:
-            speeds = list(self.speeds)
-        return (statistics.median(speeds), self.lines_measured) if speeds else None
+        return self.speeds.measured()
 
     # --- loading --------------------------------------------------------------------
 
@@ -160,10 +154,8 @@ class XttsEngine:
             return
         finally:
             self.warmed.set()
-        if made and self.device == "cpu":
-            with self._speeds_lock:
-                self.speeds.append((time.perf_counter() - started) / (made / SAMPLE_RATE))
-                self.lines_measured += 1
+        if self.device == "cpu":
+            self.speeds.add(time.perf_counter() - started, made / SAMPLE_RATE)
 
     # --- synthesis -----------------------------------------------------------------
 
@@ -234,10 +226,7 @@ class XttsEngine:
                 raise SynthesisFailed(self.name, "ran out of GPU memory") from None
             except (RuntimeError, ValueError, IndexError, AssertionError, OSError) as exc:
                 raise SynthesisFailed(self.name, f"synthesis failed ({short(exc)})") from exc
-        if made > 0:
-            with self._speeds_lock:
-                self.speeds.append(working / made)
-                self.lines_measured += 1
+        self.speeds.add(working, made)
 
 
 def _temperature(base: float, take: int) -> float:
