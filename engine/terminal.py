@@ -122,9 +122,10 @@ class Terminal:
 
     def choose(self, options: Sequence[ChoiceOption], scene: Scene,
                listen: Callable[[], list[AnswerSource]] = list) -> ChoiceOption:
-        self.say("")
-        for option in options:
-            self.say(f"  {option.number}. {option.label}", "green")
+        with self.lock:  # the menu is printed whole: a notice from another thread comes before or after it
+            self.console.print()
+            for option in options:
+                self.console.print(escape(f"  {option.number}. {option.label}"), style="green")
         if self.answers is not None:
             return self._scripted(options, scene)
         sources = listen()

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
+from plugins.voice.core import alsa
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.listening.transcriber import RATE, Transcriber, TranscriberError
 
@@ -163,6 +164,7 @@ class MicrophoneAnswers:
         self.thread.join(timeout=2 * BLOCK + 1)  # the stream closes before the game goes on (or exits)
 
     def _listen(self) -> None:
+        alsa.quiet()  # PortAudio probes every ALSA device: our notice, not the library's lines
         try:
             import sounddevice
         except (ImportError, OSError):  # OSError: PortAudio itself is missing

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from plugins.voice.core import alsa
 from plugins.voice.core.errors import NoAudioDevice
 
 __all__ = ["NoAudioDevice", "NullSink", "Sink", "SimpleaudioSink", "SounddeviceSink", "open_sink"]
@@ -147,6 +148,8 @@ class SounddeviceSink:
 
 def open_sink(name: str, rate: int) -> Sink:
     """Builds the named sink; raises NoAudioDevice with the reason when it cannot."""
+    if name in ("simpleaudio", "sounddevice"):
+        alsa.quiet()  # our notice says it once, not the library in a dozen lines
     if name == "simpleaudio":
         return SimpleaudioSink(rate)
     if name == "sounddevice":
