@@ -31,6 +31,7 @@ _CHOICE = re.compile(
     r"(?:~(?P<effects>.*))?$"
 )
 _DIVERT = re.compile(rf"^->\s*(?P<target>{IDENT})(?:\s+(?P<title>.+?))?\s*$")
+_BRACES = re.compile(r"\{[^{}]*\}?|\}")
 _DIALOGUE = re.compile(r"^@(?P<who>[A-Za-z0-9_][\w-]*)\s*:\s*(?P<text>.*)$")
 _LINE_ID = re.compile(rf"\s+#(?P<id>{IDENT}(?:[.-]\w+)*)\s*$")
 
@@ -150,6 +151,11 @@ class _SceneFileParser:
         text = text.strip()
         if not text:
             self.fail(number, "this line has nothing to say")
+            return
+        braces = _BRACES.search(text)
+        if braces:  # it would be shown, and read aloud, as it is written
+            self.fail(number, f"'{braces[0]}' inside a line: this format does not put values into text; say each "
+                              f"case in its own line under a condition (e.g. '{{visits >= 2}} You know this room.')")
             return
         scene.spoken += 1
         line_id = explicit["id"] if explicit else f"{scene.scene_id}.{scene.spoken}"

@@ -62,6 +62,8 @@ BROKEN = {
                             "main.story:7: scenes a -> b -> a jump to each other for ever with no choice"),
     "title after a scene in a choice": (_scenes(SCENES.replace("* Go on -> b", "* Go on -> b Later")),
                                         "main.story:4: unexpected text after '-> b'"),
+    "a value in text": (_scenes(SCENES.replace("Hi there.", "You came back {visits} times.")),
+                        "main.story:3: '{visits}' inside a line: this format does not put values into text"),
     "not utf-8": (lambda root: _bytes(write_story(root), "main.story", SCENES.encode() + b"\n\xff\xfe"),
                   "main.story:10: this file is not UTF-8 text"),
 }
