@@ -12,6 +12,7 @@ from typing import Any
 
 import pluggy
 
+from engine import crashes
 from engine.config import PACES, Config, engine_settings, load_config
 from engine.context import PlayContext
 from engine.errors import EngineError, Problem, QuitGame, ScriptedChoicesExhausted
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     early.add_argument("-v", "--verbose", action="store_true")
     known, _ = early.parse_known_args(argv)
     setup_logging(known.verbose)
+    crashes.install(log_file())
     try:
         config = load_config(known.config)
         pm = make_plugin_manager(config)
@@ -42,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("engine: interrupted.", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug of ours or a plugin's: the log gets the traceback, the player one sentence
+        logging.getLogger("engine").exception("the command failed")
+        print(f"engine: {crashes.sentence('The command', exc)}.", file=sys.stderr)
+        return 1
 
 
 def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
@@ -150,9 +156,10 @@ def play_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMana
     ending: str | None = None
     reason = "error"
     try:
-        pm.hook.engine_story_loaded(context=context)
-        runner = Runner(story, pm.hook, terminal, settings, args.pace or settings.pace, playthrough)
-        ending = runner.run()
+        with crashes.telling(terminal.notice):
+            pm.hook.engine_story_loaded(context=context)
+            runner = Runner(story, pm.hook, terminal, settings, args.pace or settings.pace, playthrough)
+            ending = runner.run()
         reason = "ending"
     except (QuitGame, KeyboardInterrupt) as stop:
         save_game(saved_at, playthrough.save())

@@ -10,6 +10,8 @@ from engine import Config, Problem, Story, hookimpl
 
 
 def _hello(args: argparse.Namespace, config: Config, pm: Any) -> int:
+    if config.get("extra", {}).get("broken"):
+        raise RuntimeError("a bug in the hello command")
     print(f"hello {args.name}")
     return 7
 
