@@ -1,16 +1,18 @@
 """The whole product at once, for a long time, with faults: no hang, no lost line, no traceback.
 
-    .venv/bin/python bench/soak.py [--lines 1000] [--seed 7]
+    .venv/bin/python bench/soak.py [--lines 1000] [--seed 7] [--quiet] [--instant]
 
 Plays a generated branching story that loops (answers said aloud: recorded WAVs heard by
 Whisper) with every part on: XTTS (the tiny test checkpoint) with prefetch, xtts-remote to
 a real bridge process, a Kokoro character, Piper, edge against a local fake server, the
 voices/ watcher, the quality gate in play (Whisper shared with speech input, resemblyzer, XTTS
-retakes), --record, read pace with a fast reader. Faults come at random from a fixed
+retakes), --record, read pace with a fast reader who listens to every line (the sink takes as
+long as the audio, like a sound card; --instant: lines heard at once). Faults come at random from a fixed
 seed: inside the game (tests/support/chaos_plugin.py: engine exceptions mid-line, CUDA
 out-of-memory, ENOSPC on cache writes, a sound card that fails) and from outside (here:
 the bridge killed and restarted, edge answering 403 / cutting streams / never answering,
-cache entries corrupted on disk, reference WAVs replaced or broken, voice_map.json edited).
+cache entries corrupted on disk, reference WAVs replaced or broken, voice_map.json edited);
+--quiet: none of them.
 A watchdog fails the run if the game makes no progress for 30 s (and prints every stack).
 It reports what the player heard while faults were noticed: silences inside lines and waits before
 them, each long one with the faults that explain it (the engines passed over for that line, and the

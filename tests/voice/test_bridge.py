@@ -248,6 +248,7 @@ def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: 
         (record,) = [r for r in records if r["event"] == "voice"]  # (and voice_prepare)
         assert record["engine"] == "piper" and record["fallback"][0]["engine"] == "xtts-remote"
         assert "broke off" in record["fallback"][0]["reason"] or "timed out" in record["fallback"][0]["reason"]
+        assert remote.measured_rtf() is None  # a stream that broke off says nothing of the bridge's pace
     finally:
         os.environ.pop("VOICED_IF_BRIDGE_TOKEN", None)
         server.start()
@@ -317,8 +318,12 @@ def test_a_frozen_bridge_is_given_up_within_the_budget_and_its_slot_freed(setup:
     assert done.status_code == 200 and len(done.content) > 0
 
 
-def test_requests_go_to_healthy_bridges(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_requests_go_to_healthy_bridges_which_are_timed(setup: Any, monkeypatch: pytest.MonkeyPatch,
+                                                       reference_wav: Path) -> None:
+    import time
+
     from plugins.voice.core.settings import XttsRemoteSettings
+    from plugins.voice.core.voice import LineSettings, Voice
     from plugins.voice.remote.client import XttsRemoteEngine
 
     server, _, _ = setup
@@ -326,6 +331,16 @@ def test_requests_go_to_healthy_bridges(setup: Any, monkeypatch: pytest.MonkeyPa
     dead = f"http://127.0.0.1:{free_port()}"
     remote = XttsRemoteEngine(XttsRemoteSettings(urls=(dead, server.url), connect_timeout=1))
     assert remote.probe() is None and remote.healthy == [server.url]
+    assert remote.measured_rtf() is None
+    voice = Voice("god", "god_deep", "xtts-remote", "en", 1.0, 0, references=(reference_wav,))
+    started = time.perf_counter()
+    try:
+        audio = sum(chunk.seconds for chunk in remote.synthesize("The door opens.", voice, LineSettings()))
+    finally:
+        remote.close()
+    elapsed = time.perf_counter() - started
+    measured = remote.measured_rtf()  # the bridge's pace as heard here: within what the whole call took
+    assert measured is not None and measured[1] == 1 and 0 < measured[0] * audio <= elapsed
     monkeypatch.setenv("VOICED_IF_BRIDGE_TOKEN", "wrong")
     assert "HTTP 401" in (remote.probe() or "")
 

@@ -233,3 +233,22 @@ def test_the_opening_scene_is_prefetched_when_the_first_engine_is_offline(tmp_pa
         assert cache.contains(line_key(piper, cast.voice_for(line.character_id), line.text)), line.line_id
     assert notices == ["edge voice unavailable: cannot reach the speech service (ClientConnectorError). "
                        "Using the next engine."]  # once, like the speaker says it
+
+
+def test_background_checks_wait_while_a_live_line_is_made_and_not_past_a_stop() -> None:
+    gate = Gate()
+    checked = threading.Event()
+    stopping = threading.Event()
+    with gate.urgent():  # the speaker synthesizes the line being heard
+        checker = threading.Thread(target=lambda: (gate.wait_quiet(lambda: False), checked.set()))
+        checker.start()
+        assert not checked.wait(0.3)  # a quality check does not start beside it
+    assert checked.wait(10)
+    with gate.urgent():
+        stopped = threading.Thread(target=gate.wait_quiet, args=(stopping.is_set,))
+        stopped.start()
+        stopping.set()
+        gate.wake()  # what Prefetcher.close does after setting its stopping flag
+        stopped.join(10)
+        assert not stopped.is_alive()
+    checker.join(10)

@@ -7,6 +7,8 @@ import importlib.util
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +59,40 @@ def test_whisper_hears_our_synthesized_speech(steady_piper: PiperEngine, transcr
     heard = transcriber.transcribe(audio.samples, audio.sample_rate)
     assert word_error_rate(text, heard) <= 0.2, heard
     assert transcriber.transcribe(np.zeros(RATE * 2, dtype=np.float32), RATE) == ""  # silence is no answer
+
+
+def test_a_spoken_answer_goes_before_the_quality_gate_s_checks_on_the_shared_whisper(
+        steady_piper: PiperEngine, transcriber: Transcriber, monkeypatch: pytest.MonkeyPatch) -> None:
+    audio = concat(list(steady_piper.synthesize("Take the left door.", Voice("n", "n", "piper", "en", 1.0, 0),
+                                                LineSettings())))
+    order: list[str] = []
+    real = transcriber.model.transcribe
+    monkeypatch.setattr(transcriber.model, "transcribe",
+                        lambda *args, **kwargs: (order.append(threading.current_thread().name), real(*args, **kwargs))[1])
+    heard: dict[str, str] = {}
+
+    def hear(name: str, background: bool) -> threading.Thread:
+        thread = threading.Thread(name=name, target=lambda: heard.setdefault(
+            name, transcriber.transcribe(audio.samples, audio.sample_rate, background=background)))
+        thread.start()
+        return thread
+
+    def until(count: int) -> None:
+        deadline = time.monotonic() + 30
+        while transcriber.waiting < count:
+            assert time.monotonic() < deadline, "the transcriber never had its callers waiting"
+            time.sleep(0.01)
+
+    with transcriber._turn(background=True):  # a check is under way
+        check = hear("check", background=True)
+        until(1)
+        answer = hear("answer", background=False)  # the player speaks while the check waits
+        until(2)
+    for thread in (check, answer):
+        thread.join(60)
+        assert not thread.is_alive()
+    assert order == ["answer", "check"]
+    assert "left door" in heard["answer"].lower() and heard["check"] == heard["answer"]
 
 
 def test_word_error_rate_normalizes_case_punctuation_and_numbers() -> None:

@@ -120,6 +120,27 @@ def test_a_stalled_prefetch_stream_is_cancelled_and_made_by_the_next_engine(
         edge.close()
 
 
+class Measured:
+    """An engine that says how fast it has been (measured_rtf), as XTTS, Kokoro and the bridge client do."""
+
+    name = "measured"
+
+    def __init__(self, network: bool, found: tuple[float, int] | None) -> None:
+        self.network, self.found = network, found
+
+    def measured_rtf(self) -> tuple[float, int] | None:
+        return self.found
+
+
+def test_patience_for_a_first_chunk_grows_with_a_measured_pace_network_or_local() -> None:
+    patience = Patience(StallSettings(grace=1.5, first_network=3.0, first_local=6.0))
+    assert patience.first(Measured(True, None)) == 3.0 and patience.first(Measured(False, None)) == 6.0
+    assert patience.first(Measured(True, (4.0, 3))) == 8.0  # a bridge slower than speech: two chunks at its pace
+    assert patience.first(Measured(False, (4.0, 3))) == 8.0 and patience.first(Measured(False, (0.5, 3))) == 6.0
+    assert patience.next(Measured(True, (4.0, 3)), 0.5, 3.0) == 2.0  # a stream's next chunk: what is queued + grace
+    assert patience.next(Measured(False, (4.0, 3)), 0.5, 3.0) == 5.5  # a model here: also its own chunk time
+
+
 def test_a_budget_shortened_while_waiting_is_seen_at_once() -> None:
     import queue
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,13 +29,18 @@ class TranscriberError(VoiceError):
 
 
 class Transcriber:
-    """One Whisper model, loaded once (in the background if asked), used by one thread at a time."""
+    """One Whisper model, loaded once (in the background if asked), used by one thread at a time; the
+    player's spoken answers go before background work (the quality gate's checks) waiting for it."""
 
     def __init__(self, settings: SpeechInputSettings) -> None:
         self.settings = settings
         self.model: Any = None
         self.error: str | None = None
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # for loading
+        self.turns = threading.Condition()  # for `busy` and the counts of who waits
+        self.busy = False
+        self.waiting = 0
+        self.answers_waiting = 0
         self.load_seconds = 0.0
 
     def missing(self) -> str | None:
@@ -67,16 +74,34 @@ class Transcriber:
         self.load_seconds = time.monotonic() - started
         return model
 
-    def transcribe(self, samples: np.ndarray, rate: int) -> str:
-        """The words heard in mono float samples; '' if none."""
+    def transcribe(self, samples: np.ndarray, rate: int, background: bool = False) -> str:
+        """The words heard in mono float samples; '' if none. `background` work waits for any answer waiting."""
         model = self.load()
         audio = resample(np.asarray(samples, dtype=np.float32), rate, RATE)
         if len(audio) < RATE // 10:
             return ""
-        with self.lock:
+        with self._turn(background):
             segments, _ = model.transcribe(audio, language=self.settings.language or None, beam_size=5,
                                            vad_filter=True, condition_on_previous_text=False)
             return " ".join(segment.text.strip() for segment in segments).strip()
+
+    @contextlib.contextmanager
+    def _turn(self, background: bool) -> Iterator[None]:
+        with self.turns:
+            self.waiting += 1
+            self.answers_waiting += 0 if background else 1
+            try:
+                self.turns.wait_for(lambda: not self.busy and (not background or self.answers_waiting == 0))
+            finally:
+                self.waiting -= 1
+                self.answers_waiting -= 0 if background else 1
+            self.busy = True
+        try:
+            yield
+        finally:
+            with self.turns:
+                self.busy = False
+                self.turns.notify_all()
 
 
 def words(text: str) -> list[str]:

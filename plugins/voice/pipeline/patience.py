@@ -1,8 +1,8 @@
 """How long the speaker and prefetch wait for an engine's next chunk ([voice.stall]).
 
 The silence is budgeted, not the socket: a line being heard gives its engine `first_network` or
-`first_local` seconds for the first chunk (a model measured slower than speech gets what two
-chunks take at its measured pace), then, for each next chunk, the audio already queued for the
+`first_local` seconds for the first chunk (an engine measured slower than speech, a bridge included,
+gets what two chunks take at its measured pace), then, for each next chunk, the audio already queued for the
 sound card plus `grace`. A model on this machine also gets the time its previous chunk took, so a
 slow but steady XTTS is not mistaken for a stuck one (slowness is Pace's business: its lines start
 whole); a network stream gets no such allowance, since its pace is the server's. A line made
@@ -27,9 +27,8 @@ class Patience:
 
     def first(self, engine: Engine) -> float:
         """Seconds from the line's turn to the engine's first chunk."""
-        if engine.network:
-            return self.settings.first_network
-        return max(self.settings.first_local, 2 * _chunk_seconds(engine))
+        base = self.settings.first_network if engine.network else self.settings.first_local
+        return max(base, 2 * _chunk_seconds(engine))
 
     def next(self, engine: Engine, buffered: float, took: float = 0.0) -> float:
         """Seconds the next chunk may take, with `buffered` seconds of the line still to be heard and
@@ -47,6 +46,6 @@ class Patience:
 
 def _chunk_seconds(engine: Engine) -> float:
     """What one chunk takes to make at the engine's measured pace (0 for engines that do not measure it)."""
-    measured = getattr(engine, "measured_rtf", None)  # only models that time themselves (XTTS) have it
+    measured = getattr(engine, "measured_rtf", None)  # engines that time themselves (XTTS, Kokoro, xtts-remote)
     found = measured() if callable(measured) else None
     return found[0] * CHUNK_SECONDS if found else 0.0

@@ -120,6 +120,11 @@ class Gate:
             self.urgent_count += change
             self.changed.notify_all()
 
+    def wait_quiet(self, stopping: Callable[[], bool]) -> None:
+        """Blocks while urgent work runs (a quality check starts after it, not beside it), or until `stopping()`."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.urgent_count == 0 or stopping())
+
     def wait_turn(self, task: Task) -> bool:
         """Blocks while urgent work runs (never for a task the speaker follows); False if it was cancelled."""
         with self.changed:
@@ -340,6 +345,9 @@ class Prefetcher:
 
     def _check(self, check: Check) -> None:
         assert self.checker is not None
+        self.gate.wait_quiet(lambda: self.stopping)  # Whisper and the speaker model take the CPU a live line needs
+        if self.stopping:
+            return
         try:
             self.checker.run(check, self._retake)
         except Deferred:

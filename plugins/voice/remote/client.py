@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceN
 from plugins.voice.core.settings import XttsRemoteSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.aio import NetworkLoop
+from plugins.voice.engines.speeds import Speeds
 
 HEADER_BYTES = 44
 CHUNK_BYTES = 4800  # 0.1 s of 24 kHz PCM16 per yielded chunk
@@ -38,6 +40,7 @@ class XttsRemoteEngine:
         self.turn = itertools.count()
         self.lock = threading.Lock()
         self.loop = NetworkLoop(self.name)
+        self.speeds = Speeds()  # the bridge's pace as heard here (queue and network included)
 
     def _token(self) -> str | None:
         return os.environ.get(self.settings.token_env) or None
@@ -89,6 +92,11 @@ class XttsRemoteEngine:
     def identity(self, voice: Voice) -> str:
         return "xtts-remote"
 
+    def measured_rtf(self) -> tuple[float, int] | None:
+        """(median real-time factor of the last lines streamed whole, lines measured): from the request to its
+        last byte. A bridge slower than speech is then paced like a slow local model (whole lines, longer patience)."""
+        return self.speeds.measured()
+
     def _url(self) -> str:
         with self.lock:
             if not self.healthy:
@@ -132,6 +140,7 @@ class XttsRemoteEngine:
 
         async with self._client(httpx.AsyncClient) as client:
             body["voice"] = await self._register(client, url, voice)
+            started, received = time.perf_counter(), 0
             async with client.stream("POST", f"{url}/v1/audio/speech", json=body) as response:
                 if response.status_code != 200:
                     await response.aread()
@@ -140,12 +149,14 @@ class XttsRemoteEngine:
                 pending = b""
                 async for part in response.aiter_bytes():
                     pending += part
+                    received += len(part)
                     usable = len(pending) - len(pending) % CHUNK_BYTES
                     if usable:
                         yield _chunk(pending[:usable], rate)
                         pending = pending[usable:]
                 if pending:
                     yield _chunk(pending[: len(pending) - len(pending) % 2], rate)
+            self.speeds.add(time.perf_counter() - started, received / 2 / rate)  # the loop runs ahead of the reader
 
 
 def _chunk(data: bytes, rate: int) -> AudioChunk:
