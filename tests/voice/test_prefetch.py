@@ -240,7 +240,12 @@ def test_background_checks_wait_while_a_live_line_is_made_and_not_past_a_stop() 
     checked = threading.Event()
     stopping = threading.Event()
     with gate.urgent():  # the speaker synthesizes the line being heard
-        checker = threading.Thread(target=lambda: (gate.wait_quiet(lambda: False), checked.set()))
+
+        def check() -> None:
+            gate.wait_quiet(lambda: False)
+            checked.set()
+
+        checker = threading.Thread(target=check)
         checker.start()
         assert not checked.wait(0.3)  # a quality check does not start beside it
     assert checked.wait(10)

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pexpect
@@ -67,8 +68,12 @@ def test_a_spoken_answer_goes_before_the_quality_gate_s_checks_on_the_shared_whi
                                                 LineSettings())))
     order: list[str] = []
     real = transcriber.model.transcribe
-    monkeypatch.setattr(transcriber.model, "transcribe",
-                        lambda *args, **kwargs: (order.append(threading.current_thread().name), real(*args, **kwargs))[1])
+
+    def noted(*args: Any, **kwargs: Any) -> Any:
+        order.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transcriber.model, "transcribe", noted)
     heard: dict[str, str] = {}
 
     def hear(name: str, background: bool) -> threading.Thread:

@@ -133,7 +133,7 @@ class Measured:
 
 
 def test_patience_for_a_first_chunk_grows_with_a_measured_pace_network_or_local() -> None:
-    patience = Patience(StallSettings(grace=1.5, first_network=3.0, first_local=6.0))
+    patience: Any = Patience(StallSettings(grace=1.5, first_network=3.0, first_local=6.0))  # Measured: not whole engines
     assert patience.first(Measured(True, None)) == 3.0 and patience.first(Measured(False, None)) == 6.0
     assert patience.first(Measured(True, (4.0, 3))) == 8.0  # a bridge slower than speech: two chunks at its pace
     assert patience.first(Measured(False, (4.0, 3))) == 8.0 and patience.first(Measured(False, (0.5, 3))) == 6.0
