@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from engine import crashes
 from engine.config import PACES, Config, engine_settings, load_config
 from engine.context import PlayContext
 from engine.errors import EngineError, Problem, QuitGame, ScriptedChoicesExhausted
+from engine.folders import state_home
 from engine.formats import open_playthrough
 from engine.loader import load_story, read_story
 from engine.plugins import make_plugin_manager
@@ -85,8 +85,7 @@ _HANDLERS: list[logging.Handler] = []
 
 
 def log_file() -> Path:
-    state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return Path(state_home) / "voiced-if" / "engine.log"
+    return state_home() / "engine.log"
 
 
 def setup_logging(verbose: bool) -> None:

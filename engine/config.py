@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -10,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.folders import state_home
+from engine.tables import at_least, choice, read_table
 
 PACES = ("read", "listen", "instant")
 DEFAULT_CONFIG = Path("config.toml")
@@ -39,13 +40,17 @@ class Config(Mapping[str, Any]):
         return len(self.tables)
 
 
+def _default_saves_dir() -> Path:
+    return state_home() / "saves"
+
+
 @dataclass(frozen=True)
 class EngineSettings:
-    pace: str = "read"
-    words_per_minute: int = 250
-    min_pause: float = 0.6  # seconds, the shortest reading pause in `read` pace
-    opening_lines: int = 3  # lines per reachable scene in the upcoming-lines hook
-    saves_dir: Path = Path()
+    pace: str = field(default="read", metadata=choice(*PACES))
+    words_per_minute: int = field(default=250, metadata=at_least(1))
+    min_pause: float = field(default=0.6, metadata=at_least(0))  # seconds, the shortest reading pause in `read` pace
+    opening_lines: int = field(default=3, metadata=at_least(1))  # lines per reachable scene in the upcoming-lines hook
+    saves_dir: Path = field(default_factory=_default_saves_dir)
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -66,31 +71,6 @@ def load_config(path: str | Path | None) -> Config:
 
 
 def engine_settings(config: Mapping[str, Any]) -> EngineSettings:
-    table = config.get("engine", {})
-    if not isinstance(table, Mapping):
-        raise ConfigError("[engine] in config.toml must be a table.")
-    pace = table.get("pace", "read")
-    if pace not in PACES:
-        raise ConfigError(f"[engine] pace must be one of {', '.join(PACES)}, not {pace!r}.")
-    try:
-        return EngineSettings(
-            pace=pace,
-            words_per_minute=_positive(table, "words_per_minute", 250),
-            min_pause=float(table.get("min_pause", 0.6)),
-            opening_lines=_positive(table, "opening_lines", 3),
-            saves_dir=Path(os.path.expanduser(table.get("saves_dir", _default_saves_dir()))),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"Bad value in [engine] of config.toml: {exc}.") from None
-
-
-def _positive(table: Mapping[str, Any], key: str, default: int) -> int:
-    value = table.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"[engine] {key} must be a positive whole number, not {value!r}.")
-    return value
-
-
-def _default_saves_dir() -> str:
-    state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return os.path.join(state_home, "voiced-if", "saves")
+    """The [engine] table, checked like every table (engine/tables.py)."""
+    folder = config.folder if isinstance(config, Config) else Path.cwd()
+    return read_table(EngineSettings, config.get("engine", {}), folder, "engine")

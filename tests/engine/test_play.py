@@ -142,6 +142,9 @@ def test_expected_failures_are_one_sentence(args: list[str], message: str) -> No
 def test_bad_config_is_one_sentence(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     for text, message in [("[engine\n", "is not valid TOML"), ('[engine]\npace = "fast"\n', "pace must be one of"),
+                          ("[engine]\nwords_per_minute = 0\n", "[engine] words_per_minute must be 1 or more, not 0"),
+                          ("[engine]\nspeed = 2\n", "[engine] has unknown keys ['speed']"),
+                          ('[engine]\nmin_pause = "long"\n', "[engine] min_pause must be a number, not 'long'"),
                           ("[plugins]\nmodules = ['no_such_plugin']\n", "could not be loaded")]:
         config.write_text(text)
         result = run_engine("play", TOMB, "--pace", "instant", "--config", config)

@@ -47,7 +47,7 @@ def test_a_notice_from_another_thread_never_splits_the_menu() -> None:
         os.close(read_fd)
         assert screen.notice is not None
         screen.notice.join(timeout=10)
-    lines = [line.strip() for line in screen.getvalue().splitlines() if line.strip()]
+    lines = [line.strip().removeprefix("> ") for line in screen.getvalue().splitlines() if line.strip()]  # piped: no echo
     assert chosen.number == 2
     menu = [lines.index(f"{o.number}. {o.label}") for o in OPTIONS]
     assert menu == list(range(menu[0], menu[0] + 3))  # the three choices together

@@ -85,9 +85,13 @@ def test_say_falls_back_and_names_the_reasons(tmp_path: Path) -> None:
 def test_bad_voice_config_is_one_sentence(tmp_path: Path) -> None:
     cases = [('sink = "speakers"', "sink must be one of"), ("fallback = ['robot']", "fallback"),
              ("colour = 1", "unknown keys ['colour']"), ('output_rate = "high"', "output_rate must be a whole number"),
-             ('when_slow = "panic"', "when_slow is adapt or stream"),
-             ("[voice.quality]\nretries = -1", "[voice.quality] retries is 0 or more"),
-             ("[voice.quality]\nmax_cer = 2.0", "max_cer in (0, 1]")]
+             ('when_slow = "panic"', "when_slow must be one of adapt, stream, not 'panic'"),
+             ("output_rate = 0", "[voice] output_rate must be from 8000 to 192000, not 0"),
+             ("[voice.cache]\nmax_mb = -5", "[voice.cache] max_mb must be 0 or more, not -5"),
+             ("[voice.quality]\nretries = -1", "[voice.quality] retries must be 0 or more"),
+             ("[voice.quality]\nmax_cer = 2.0", "max_cer must be from 0.01 to 1, not 2.0"),
+             ("[voice.stall]\ngrace = 0", "[voice.stall] grace must be above 0, not 0.0"),
+             ("[voice.xtts]\ndevice = 'tpu'", "[voice.xtts] device must be one of auto, cpu, cuda, not 'tpu'")]
     for setting, message in cases:
         config = tmp_path / "config.toml"
         config.write_text(f"[voice]\n{setting}\n")
