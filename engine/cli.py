@@ -57,7 +57,7 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="engine", description="Play voiced interactive fiction.", parents=[common])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    play = sub.add_parser("play", parents=[common], help="play a story in the terminal")
+    play = sub.add_parser("play", help="play a story in the terminal")
     play.add_argument("story", metavar="STORY_DIR", type=Path)
     play.add_argument("--continue", dest="resume", action="store_true", help="resume the saved game")
     play.add_argument("--choices", metavar="1,2,1", type=_choice_list, help="answer choices from this list")
@@ -66,12 +66,12 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     play.set_defaults(handler=play_command)
     pm.hook.engine_add_play_options(parser=play)
 
-    check = sub.add_parser("check", parents=[common], help="validate a story and report every problem")
+    check = sub.add_parser("check", help="validate a story and report every problem")
     check.add_argument("story", metavar="STORY_DIR", type=Path)
     check.set_defaults(handler=check_command)
 
     pm.hook.engine_register_commands(subparsers=sub)
-    for command in sub.choices.values():  # `--config` and `-v` work after any command, plugins' too
+    for command in _commands(sub):  # `--config` and `-v` work after any command, plugins' and nested ones too
         for flags, options in ((("--config",), {"metavar": "FILE", "help": "config file (default ./config.toml)"}),
                                (("-v", "--verbose"), {"action": "store_true", "help": "show the log in the terminal"})):
             try:
@@ -79,6 +79,17 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
             except argparse.ArgumentError:
                 pass  # it has one already
     return parser
+
+
+def _commands(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
+    """Every command parser under `sub`, at any depth (`engine models install`)."""
+    found = []
+    for command in sub.choices.values():
+        found.append(command)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found += _commands(action)
+    return found
 
 
 _HANDLERS: list[logging.Handler] = []

@@ -86,6 +86,14 @@ def test_hook_engine_add_play_options() -> None:
     assert args.shout is True
 
 
+def test_config_and_verbose_work_after_every_command_at_any_depth() -> None:
+    parser = build_parser(make_plugin_manager({}))  # the voice plugin's commands too
+    for command in (["play", "stories/tomb"], ["check", "stories/tomb"], ["models", "verify"],
+                    ["voices", "seed", "stories/tomb"], ["bridge", "serve"], ["pack", "verify", "stories/tomb"]):
+        args = parser.parse_args([*command, "--config", "mine.toml", "-v"])
+        assert args.config == "mine.toml" and args.verbose, command
+
+
 def test_hook_engine_validate(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[plugins]\ndisabled = ["voice"]\nmodules = ["extra_plugin"]\n[extra]\ncomplain = true\n')

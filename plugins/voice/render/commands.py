@@ -39,7 +39,6 @@ def register(subparsers: Any) -> None:
     verify.add_argument("story", metavar="STORY_DIR", type=Path)
     verify.add_argument("--pack", type=Path, metavar="DIR", help="the pack's folder (default packs/<story>)")
     verify.add_argument("--engine", choices=ENGINES, help="the engine it was rendered with, as given to render")
-    verify.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
     verify.set_defaults(handler=verify_command)
 
 

@@ -69,15 +69,12 @@ def register(subparsers: Any) -> None:
     install.set_defaults(handler=models_install_command)
     check = actions.add_parser("verify", help="check every installed model against its manifest")
     check.set_defaults(handler=models_verify_command)
-    for sub in (install, check):
-        sub.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
 
     voices = subparsers.add_parser("voices", help="make and manage reference voices")
     voice_actions = voices.add_subparsers(dest="action", required=True, metavar="ACTION")
     seed = voice_actions.add_parser("seed", help="make a reference WAV per character with Piper (VoiceSeeder)")
     seed.add_argument("story", type=Path, metavar="STORY_DIR")
     seed.add_argument("--force-regenerate-voices", action="store_true", help="regenerate every character's WAV")
-    seed.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
     seed.set_defaults(handler=seed_command)
     report = voice_actions.add_parser("report", help="how alike each character's lines are to its reference and "
                                       "to the others' (quality gate, extra [quality])")
@@ -85,7 +82,6 @@ def register(subparsers: Any) -> None:
     report.add_argument("--engine", choices=ENGINES, help="speak every character with this engine (default: its own)")
     report.add_argument("--lines", type=int, default=6, metavar="N", help="lines per character (default 6)")
     report.add_argument("--html", type=Path, metavar="FILE", help="also write a page with the similarity matrix")
-    report.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
     report.set_defaults(handler=report_command)
 
     bridge = subparsers.add_parser("bridge", help="serve XTTS to other machines over HTTP")
@@ -94,7 +90,6 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--host", help="address to listen on (default from [voice.bridge], 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8020)")
     serve.add_argument("--insecure-no-token", action="store_true", help="no token (only on a loopback address)")
-    serve.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
     serve.set_defaults(handler=serve_command)
 
     cache = subparsers.add_parser("cache", help="inspect or empty the audio cache")
