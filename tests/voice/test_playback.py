@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from plugins.voice.core.audio import normalize, resample, speech_rms
+from plugins.voice.core.audio import decode, encode, normalize, resample, speech_rms
 from tests.conftest import ENDINGS, TOMB, engine_env, run_engine
 from tests.voice.conftest import write_config
 
@@ -85,3 +86,17 @@ def test_loudness_is_levelled_between_engines() -> None:
     levels = [20 * np.log10(speech_rms(normalize(x, -20.0))) for x in (quiet, loud)]
     assert all(abs(level + 20.0) < 0.5 for level in levels)
     assert np.all(normalize(np.zeros(100, dtype=np.float32), -20.0) == 0)
+
+
+def test_every_file_we_write_clips_by_one_rule_and_reads_back() -> None:
+    samples = np.array([0.0, 0.5, -0.25, 1.5, -1.5, 1.0], dtype=np.float32)  # two samples past full scale
+    for container, subtype in (("WAV", "PCM_16"), ("FLAC", "PCM_16"), ("OGG", "OPUS")):
+        rate = 48000 if subtype == "OPUS" else 24000
+        audio = decode(encode(np.tile(samples, 800), rate, container, subtype))
+        assert audio.sample_rate == rate and audio.samples.dtype == np.float32 and audio.samples.ndim == 1
+        assert np.max(np.abs(audio.samples)) <= 1.0 + 1e-3  # clipped, never wrapped around
+        if subtype == "PCM_16":
+            assert np.allclose(audio.samples[:6], [0.0, 0.5, -0.25, 1.0, -1.0, 1.0], atol=1 / 32767)
+    with_note = encode(samples, 24000, comment='{"take": 2}')
+    with soundfile.SoundFile(io.BytesIO(with_note)) as sound:
+        assert sound.comment == '{"take": 2}'

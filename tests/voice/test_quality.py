@@ -15,7 +15,7 @@ import soundfile
 
 from engine import SpokenLine
 from plugins.voice.casting.cast import Cast
-from plugins.voice.core.audio import AudioChunk, concat
+from plugins.voice.core.audio import AudioChunk, concat, decode
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import CacheSettings, QualitySettings, SpeechInputSettings
 from plugins.voice.core.voice import LineSettings, Voice
@@ -29,7 +29,6 @@ from plugins.voice.quality.gate import Judge, QualityGate, Verdict
 from plugins.voice.quality.play import PlayChecker
 from plugins.voice.quality.references import ReferenceBook
 from plugins.voice.quality.speakers import Calibration, SpeakerModel
-from plugins.voice.render.manifest import decode
 from plugins.voice.render.workers import Task, synthesize
 from tests.conftest import TOMB, run_engine
 from tests.support.quality_takes import CAUGHT_BY, FAULTS, Take, takes, tomb_cast

@@ -17,8 +17,9 @@ import soundfile
 
 from engine import load_story
 from engine.config import load_config
+from plugins.voice.core.audio import decode
 from plugins.voice.core.settings import voice_settings
-from plugins.voice.render.manifest import Manifest, decode, file_sha_matches
+from plugins.voice.render.manifest import Manifest, file_sha_matches
 from plugins.voice.render.ray_pool import RayPool
 from plugins.voice.render.render import Job, Renderer
 from tests.conftest import LIGHTHOUSE, LIGHTHOUSE_ENDINGS, ROOT, TOMB, engine_env, run_engine

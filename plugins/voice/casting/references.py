@@ -8,7 +8,6 @@ not silent, not clipped and at least 16-bit. Accepted audio is converted to mono
 from __future__ import annotations
 
 import hashlib
-import io
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 import soundfile
 
 from engine import write_atomic
-from plugins.voice.core.audio import resample
+from plugins.voice.core.audio import encode, resample
 from plugins.voice.core.errors import VoiceError
 
 MIN_SECONDS = 1.0
@@ -81,9 +80,7 @@ class ReferenceStore:
         """Checks `source` and makes it the voice's reference; raises BadReference and keeps the old one."""
         mono, rate = check(source)
         converted = resample(mono, rate, RATE)
-        buffer = io.BytesIO()
-        soundfile.write(buffer, converted, RATE, format="WAV", subtype="PCM_16")
-        data = buffer.getvalue()
+        data = encode(converted, RATE)
         digest = hashlib.sha256(data).hexdigest()
         target = self.folder / f"{digest}.wav"
         if not target.exists():

@@ -7,7 +7,6 @@ are kept and an unchanged map is not rewritten, unless force regenerates every W
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -21,7 +20,7 @@ import soundfile
 from engine import Story, write_atomic
 from plugins.voice.casting.cast import VOICE_MAP, read_voice_map
 from plugins.voice.casting.seed_texts import profile_seed_text
-from plugins.voice.core.audio import AudioChunk, concat, resample, to_int16
+from plugins.voice.core.audio import AudioChunk, concat, encode, resample
 from plugins.voice.core.errors import SpeechFailure, VoiceError
 from plugins.voice.core.settings import PiperSettings
 from plugins.voice.engines.piper.engine import PiperEngine
@@ -110,9 +109,7 @@ class VoiceSeeder:
             audio = self._speak(text, voice_id, target)
         except (SpeechFailure, VoiceError, OSError, ValueError) as exc:
             return SeedResult(character_id, voice_id, SEED_FAILED, detail=str(exc))
-        buffer = io.BytesIO()
-        soundfile.write(buffer, to_int16(audio), RATE, format="WAV", subtype="PCM_16")
-        write_atomic(path, buffer.getvalue())
+        write_atomic(path, encode(audio, RATE))
         return SeedResult(character_id, voice_id, "regenerated" if existed else "created", len(audio) / RATE)
 
     def _speak(self, text: str, voice_id: str, target_seconds: float) -> np.ndarray:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+import soundfile
 from scipy.signal import resample_poly
 
 
@@ -57,4 +59,24 @@ def normalize(samples: np.ndarray, target_dbfs: float) -> np.ndarray:
 
 
 def to_int16(samples: np.ndarray) -> np.ndarray:
-    return (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+    """The one clipping rule: float samples outside [-1, 1] are clipped, then scaled by 32767 and rounded."""
+    return np.rint(np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+
+
+def encode(samples: np.ndarray, rate: int, container: str = "WAV", subtype: str = "PCM_16",
+           comment: str | None = None) -> bytes:
+    """An audio file's bytes (mono); every file we write goes through here, clipped by `to_int16`'s rule."""
+    clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    buffer = io.BytesIO()
+    with soundfile.SoundFile(buffer, "w", rate, 1, subtype, format=container) as sound:
+        if comment is not None:
+            sound.comment = comment
+        sound.write(to_int16(clipped) if subtype == "PCM_16" else clipped)
+    return buffer.getvalue()
+
+
+def decode(data: bytes) -> AudioChunk:
+    """Mono float32 audio from a file's bytes (WAV, FLAC, Opus, MP3; channels are mixed down).
+    Raises soundfile.LibsndfileError (a RuntimeError) on data it cannot read."""
+    samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return AudioChunk(samples.mean(axis=1).astype(np.float32), int(rate))

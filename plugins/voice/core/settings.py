@@ -158,7 +158,7 @@ class VoiceSettings:
     output_rate: int = field(default=24000, metadata=between(8000, 192000))
     loudness_dbfs: float = field(default=-20.0, metadata=between(-60, 0))
     line_gap: float = field(default=0.3, metadata=at_least(0))  # silence between lines in --record
-    reprobe_seconds: float = field(default=20.0, metadata=SECONDS)
+    reprobe_seconds: float = field(default=20.0, metadata=at_least(0))  # 0: at once
     # an engine slower than speech: adapt (whole lines, narration on piper) | stream
     when_slow: str = field(default="adapt", metadata=choice("adapt", "stream"))
     auto_seed: bool = True  # seed missing reference WAVs with Piper before play

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import Iterator, Sequence
 
-from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.audio import AudioChunk, decode
 from plugins.voice.core.budget import Budget
 from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, SynthesisFailed
 from plugins.voice.core.settings import EdgeSettings
@@ -68,17 +67,13 @@ class EdgeEngine:
         return f"edge:{self.voice_name(voice)}"
 
     def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
-        import soundfile
-
         rate = f"{round((settings.speed - 1.0) * 100):+d}%"
         mp3 = self._fetch(text, self.voice_name(voice), rate, settings.budget)
         try:
-            samples, sample_rate = soundfile.read(io.BytesIO(mp3), dtype="float32")
-        except (soundfile.LibsndfileError, RuntimeError) as exc:
+            audio = decode(mp3)
+        except RuntimeError as exc:  # libsndfile's error
             raise SynthesisFailed(self.name, f"its audio could not be decoded ({exc})") from exc
-        if samples.ndim > 1:
-            samples = samples.mean(axis=1)
-        yield AudioChunk(samples, sample_rate)
+        yield audio
 
     def _fetch(self, text: str, voice_name: str, rate: str, budget: Budget | None = None) -> bytes:
         """Runs one edge-tts request on the engine's loop and returns the MP3; every failure means

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import io
 import json
 import logging
 import os
@@ -21,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import soundfile
 
 from engine import write_atomic
-from plugins.voice.core.audio import AudioChunk
+from plugins.voice.core.audio import AudioChunk, decode, encode
 from plugins.voice.core.settings import CacheSettings
 
 FORMAT = 1
@@ -77,12 +75,12 @@ class AudioCache:
                 log.warning("cache entry %s is damaged; regenerating", path.name)
                 path.unlink(missing_ok=True)
                 continue
-            samples, rate = soundfile.read(io.BytesIO(data), dtype="float32")
+            audio = decode(data)
             try:
                 os.utime(path)  # most recently used
             except OSError:
                 pass
-            return AudioChunk(samples, rate)
+            return audio
         return None
 
     def note(self, key: str) -> dict[str, Any] | None:
@@ -103,15 +101,10 @@ class AudioCache:
     def put(self, key: str, audio: AudioChunk, note: dict[str, Any] | None = None) -> Path | None:
         """Stores a line's audio (replacing an older take of the key); a full or read-only disk only
         costs the replay (logged, None)."""
-        buffer = io.BytesIO()
-        with soundfile.SoundFile(buffer, "w", audio.sample_rate, 1, "PCM_16", format="WAV") as sound:
-            if note is not None:
-                text = json.dumps(note, sort_keys=True, default=str)
-                if len(text) > NOTE_LIMIT:
-                    raise ValueError(f"a cache note holds at most {NOTE_LIMIT} characters, not {len(text)}")
-                sound.comment = text
-            sound.write(np.asarray(audio.samples, dtype=np.float32))
-        data = buffer.getvalue()
+        text = json.dumps(note, sort_keys=True, default=str) if note is not None else None
+        if text is not None and len(text) > NOTE_LIMIT:
+            raise ValueError(f"a cache note holds at most {NOTE_LIMIT} characters, not {len(text)}")
+        data = encode(audio.samples, audio.sample_rate, comment=text)
         path = self.dir / key[:2] / f"{key}.{hashlib.sha256(data).hexdigest()[:16]}.wav"
         older = [old for old in self._entries(key) if old != path]
         try:

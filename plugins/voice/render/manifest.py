@@ -13,18 +13,15 @@ list is not part of the pack.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import soundfile
-
 from engine import write_atomic
 from plugins.voice.core.audio import AudioChunk, resample
+from plugins.voice.core.audio import encode as encode_audio
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.pipeline.cache import normalize_text
 
@@ -99,14 +96,7 @@ def encode(audio: AudioChunk, audio_format: str) -> tuple[bytes, int]:
     container, subtype, _ = FORMATS[audio_format]
     rate = OPUS_RATE if audio_format == "opus" else audio.sample_rate
     samples = resample(audio.samples, audio.sample_rate, rate)
-    buffer = io.BytesIO()
-    soundfile.write(buffer, np.clip(samples, -1.0, 1.0), rate, format=container, subtype=subtype)
-    return buffer.getvalue(), rate
-
-
-def decode(data: bytes) -> AudioChunk:
-    samples, rate = soundfile.read(io.BytesIO(data), dtype="float32")
-    return AudioChunk(np.asarray(samples, dtype=np.float32), int(rate))
+    return encode_audio(samples, rate, container, subtype), rate
 
 
 def file_name(key: str, audio_format: str) -> str:

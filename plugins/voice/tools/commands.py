@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import secrets
 import sys
@@ -12,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import soundfile
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
@@ -20,7 +18,7 @@ from rich.table import Table
 from engine import Config, load_story, write_atomic
 from plugins.voice.casting.cast import build_cast, read_voice_map
 from plugins.voice.casting.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
-from plugins.voice.core.audio import concat, resample
+from plugins.voice.core.audio import concat, encode, resample
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import ENGINES, BridgeSettings, VoiceSettings, voice_settings
 from plugins.voice.core.voice import LineSettings
@@ -140,9 +138,7 @@ def _say(args: argparse.Namespace, story: Any, settings: VoiceSettings, engines:
     audio = concat(outcome.result)
     rate = args.rate or settings.output_rate
     samples = resample(audio.samples, audio.sample_rate, rate)  # polyphase: same pitch and length
-    buffer = io.BytesIO()
-    soundfile.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
-    write_atomic(args.output, buffer.getvalue())
+    write_atomic(args.output, encode(samples, rate))
     skipped = f" (passed over {'; '.join(reasons)})" if reasons else ""
     print(f"Wrote {args.output}: {audio.seconds:.1f} s at {rate} Hz by {outcome.engine.name}{skipped}.")
     return speech_check(args.text, samples, rate, settings, args.max_wer) if args.check else 0
