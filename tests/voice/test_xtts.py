@@ -246,3 +246,56 @@ def test_the_line_being_spoken_goes_before_background_work(xtts: XttsEngine, ref
     with pytest.raises(Preempted):
         list(background)
     assert list(xtts.synthesize("And the model is free again.", voice, LineSettings(background=True)))
+
+
+def test_an_owner_thread_that_dies_fails_every_pending_and_later_request(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugins.voice.engines.xtts.model import XttsModel
+
+    owner = XttsModel(XttsSettings(model_dir=tmp_path / "none"), lambda event: None)  # no model: it fails to load
+    gate = threading.Event()
+    served: list[Any] = []
+
+    def bug(request: Any) -> None:  # a bug in the owner's own loop, outside any request's work
+        served.append(request)
+        gate.wait(30)
+        raise RuntimeError("a bug in the owner")
+
+    monkeypatch.setattr(owner, "_serve", bug)
+    owner.start()
+    first = owner.submit(lambda request: None, urgent=True)
+    while not served:  # the owner holds the first request; the second waits in its queue
+        time.sleep(0.01)
+    second = owner.submit(lambda request: None, urgent=False)
+    gate.set()
+    for request in (first, second, owner.submit(lambda request: None, urgent=True)):  # later ones too
+        with pytest.raises(EngineUnavailable, match=r"its model thread stopped \(RuntimeError: a bug in the owner\)"):
+            list(request.results())
+    assert owner.error and "model thread stopped" in owner.error
+    owner.close()
+
+
+def test_a_quit_while_the_model_loads_does_not_wait_for_the_load(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugins.voice.engines.xtts.model import XttsModel
+
+    owner = XttsModel(XttsSettings(model_dir=tmp_path / "none"), lambda event: None)
+    loading, release = threading.Event(), threading.Event()
+
+    def slow_load() -> None:  # loading the full model takes tens of seconds on a CPU, and cannot be interrupted
+        loading.set()
+        release.wait(60)
+        owner.loaded.set()
+
+    monkeypatch.setattr(owner, "_load", slow_load)
+    owner.start()
+    assert loading.wait(10)
+    thread = owner._thread
+    closer = threading.Thread(target=owner.close)
+    closer.start()
+    closer.join(10)
+    assert not closer.is_alive()  # the quit went on
+    release.set()  # the load ends; the thread sees the game is over and ends by itself
+    assert thread is not None
+    thread.join(10)
+    assert not thread.is_alive()

@@ -5,7 +5,8 @@ request at a time, so no lock guards the model and none is ever held across a `y
 Who waits on whom: callers put a Request in the queue and read its `out` queue, holding no
 lock; the owner never waits on a caller (it only puts into unbounded queues). Urgent requests
 (the line being spoken) go first; a background one (prefetch) gives way between two chunks
-by ending with Preempted, and its caller queues it again later. `close()` stops and joins it.
+by ending with Preempted, and its caller queues it again later. `close()` stops and joins it (not
+while the model still loads). If the thread stops on a bug, every pending and later request fails.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class XttsModel:
         self._queue: list[Request] = []
         self._changed = threading.Condition()
         self._stopping = False
+        self._died: str | None = None  # why the owner thread stopped on a bug: every request fails with it
         self._thread: threading.Thread | None = None
         self.serving: Request | None = None  # owner thread's current request (read by `stuck`)
         self.headway = time.monotonic()  # when the owner last finished a chunk or a request
@@ -92,8 +94,8 @@ class XttsModel:
     def submit(self, run: Callable[[Request], None], urgent: bool) -> Request:
         request = Request(run, urgent, on_stall=self._reader_gave_up)
         with self._changed:
-            if self._stopping:
-                request.out.put(EngineUnavailable("xtts", "the game is ending"))
+            if self._stopping or self._died:
+                request.out.put(EngineUnavailable("xtts", self._died or "the game is ending"))
                 return request
             self._queue.append(request)
             self._changed.notify_all()
@@ -121,6 +123,8 @@ class XttsModel:
             return any(request.urgent for request in self._queue)
 
     def close(self) -> None:
+        """Stops the owner and joins it; one still loading the model (which cannot be interrupted) is left
+        to end by itself once loaded (a daemon thread), so a quit does not wait for a load."""
         with self._changed:
             self._stopping = True
             pending, self._queue = self._queue, []
@@ -129,29 +133,46 @@ class XttsModel:
         for request in pending:
             request.cancelled.set()
             request.out.put(EngineUnavailable("xtts", "the game is ending"))
-        if thread is not None:
+        if thread is not None and self.loaded.is_set():
             thread.join()
+        elif thread is not None:
+            log.info("the game ends while XTTS is still loading: the load is left to finish on its own")
         with self._changed:
             self._thread = None
 
     # --- the owner thread ------------------------------------------------------------
 
     def _run(self) -> None:
-        if self.model is None and self.error is None:
-            self._load()
-        while True:
-            with self._changed:
-                self._changed.wait_for(lambda: self._stopping or bool(self._queue), timeout=self._idle_left())
-                if self._stopping:
-                    return
-                urgent = [r for r in self._queue if r.urgent]
-                request = urgent[0] if urgent else self._queue[0] if self._queue else None
-                if request is not None:
-                    self._queue.remove(request)
-            if request is None:
-                self._to_ram()  # woken by the idle deadline
-            else:
-                self._serve(request)
+        request: Request | None = None
+        try:
+            if self.model is None and self.error is None:
+                self._load()
+            while True:
+                with self._changed:
+                    self._changed.wait_for(lambda: self._stopping or bool(self._queue), timeout=self._idle_left())
+                    if self._stopping:
+                        return
+                    urgent = [r for r in self._queue if r.urgent]
+                    request = urgent[0] if urgent else self._queue[0] if self._queue else None
+                    if request is not None:
+                        self._queue.remove(request)
+                if request is None:
+                    self._to_ram()  # woken by the idle deadline
+                else:
+                    self._serve(request)
+                    request = None
+        except Exception as exc:  # a bug of ours: no request may wait for ever on a thread that is gone
+            log.exception("the XTTS model thread stopped")
+            self._die(f"its model thread stopped ({type(exc).__name__}: {short(exc)})", request)
+
+    def _die(self, reason: str, request: Request | None) -> None:
+        with self._changed:
+            self._died = reason
+            pending, self._queue = self._queue, []
+        for waiting in pending + ([request] if request is not None else []):
+            waiting.out.put(EngineUnavailable("xtts", reason))
+        self.error = reason  # probes report it: the engine stays down for this game
+        self.loaded.set()
 
     def _serve(self, request: Request) -> None:
         if request.cancelled.is_set():
