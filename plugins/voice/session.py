@@ -11,9 +11,13 @@ Threads. Each has a name, one owner that starts it, a stop signal, and a join in
 - `voice-reprobe` (Fallback) re-probes engines that dropped out;
 - `xtts-model` (XttsModel) is the only thread that touches the XTTS model;
 - `voice-edge-loop`, `voice-xtts-remote-loop` (NetworkLoop, owned by those engines, started at their first
-  request, joined by their `close()`) run network requests, so a stalled one can be cancelled;
-- the watchdog observer (VoicesWatcher) calls `voices_changed`: Cast, then Speaker.refresh;
-- `whisper-load`, `speech-file`, `microphone` (SpeechInput) transcribe answers into queues.
+  request, joined by their `close()`) run network requests, so a stalled one can be cancelled; their
+  loop's default executor (`asyncio_N`, asyncio's own) resolves host names and is shut down with the loop;
+- `voices-watch` (VoicesWatcher) settles a burst of file events, then calls `voices_changed`: Cast, then
+  Speaker.refresh; the watchdog observer and its inotify reader under it are the library's (`Thread-N`),
+  stopped and joined by VoicesWatcher.close;
+- `whisper-load`, `speech-file`, `microphone` (SpeechInput) transcribe answers into queues; Faster-Whisper's
+  progress bar may start `tqdm_monitor` (tqdm's, a daemon that ends when no bar is left).
 Who waits on whom: the runner waits on a line's `done` event and on answers; the speaker waits
 on the sink, on a prefetch task's chunks (Task.follow) and on XTTS's output queue; prefetch
 waits on the Gate and on XTTS's output queue. Every wait for an engine's chunk is bounded by the

@@ -34,6 +34,7 @@ SETTINGS: dict[str, Any] = json.loads(os.environ.get("CHAOS", "{}"))
 RANDOM = random.Random(SETTINGS.get("seed", 7))
 LOCK = threading.Lock()
 INJECTED: Counter[str] = Counter()
+SEEN: set[str] = set()  # every thread name alive at a line or at a choice (the busiest moments)
 def _fds() -> list[str]:
     found = []
     for fd in sorted(os.listdir("/proc/self/fd"), key=int):
@@ -62,7 +63,7 @@ def _report() -> None:
         return
     end = {"threads": [t.name for t in threading.enumerate()], "fds": _fds()}
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump({"start": START, "end": end, "injected": dict(INJECTED)}, handle)
+        json.dump({"start": START, "end": end, "injected": dict(INJECTED), "seen": sorted(SEEN)}, handle)
 
 
 atexit.register(_report)
@@ -213,3 +214,24 @@ def engine_story_loaded(context: PlayContext) -> None:
     _patch_cache()
     _patch_sink()
     _patch_speaker()
+
+
+def _look() -> None:
+    names = {thread.name for thread in threading.enumerate()}
+    with LOCK:
+        SEEN.update(names)
+
+
+@hookimpl
+def engine_narration(line: Any) -> None:
+    _look()
+
+
+@hookimpl
+def engine_dialogue(line: Any) -> None:
+    _look()
+
+
+@hookimpl
+def engine_choices_presented(options: Any) -> None:
+    _look()

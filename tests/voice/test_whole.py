@@ -93,6 +93,20 @@ def test_xtts_prefetch_spoken_answers_and_the_quality_gate_together(tmp_path: Pa
     noise = [r for r in checked if r["engine"] == "xtts"]
     assert noise and not [r for r in noise if r["passed"]]  # the tiny random XTTS says no word: never kept as good
     assert report["end"]["threads"] == ["MainThread"]
+    documented = documented_threads()
+    assert {"voice-speaker", "voice-prefetch-0", "xtts-model", "whisper-load", "voices-watch"} <= set(report["seen"])
+    assert [name for name in report["seen"] if not documented(name)] == []  # session.py lists every thread
+
+
+def documented_threads() -> Any:
+    """Whether a thread name is one session.py's docstring lists (`voice-prefetch-N` stands for any number)."""
+    import re
+
+    from plugins.voice import session
+
+    names = re.findall(r"`([A-Za-z][\w-]*)`", session.__doc__ or "")
+    patterns = [re.compile(re.escape(name).replace("N", r"\d+") + "$") for name in names]
+    return lambda name: name in ("MainThread",) or any(pattern.match(name) for pattern in patterns)
 
 
 def test_an_ink_story_with_xtts_prefetch_and_spoken_answers(tmp_path: Path, tiny_xtts_dir: Path) -> None:
