@@ -167,16 +167,52 @@ class Bridge:
 
 
 @dataclass
+class LineClock:
+    """Counts the game's voice records as its trace grows (read from where it was left)."""
+
+    trace: Path
+    lines: int = 0
+    offset: int = 0
+
+    def count(self) -> int:
+        try:
+            with self.trace.open("rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return self.lines
+        whole = data[: data.rfind(b"\n") + 1]
+        self.offset += len(whole)
+        self.lines += whole.count(b'"event": "voice"')
+        return self.lines
+
+
+@dataclass
 class Chaos:
-    """Faults from outside the game, at random moments from a fixed seed (one thread, joined by stop())."""
+    """Faults from outside the game, at random moments from a fixed seed (one thread, joined by stop()).
+    Their moments and lengths are seconds, or, with `per_second` and a `clock`, as many lines as the game
+    speaks in that time at that pace (the suite's schedule: the same faults on a fast or a slow machine)."""
 
     work: Path
     bridge: Bridge
     edge: Any
     seed: int
+    clock: LineClock | None = None
+    per_second: float = 1.0  # lines the clock counts for a second of the schedule
     counts: dict[str, int] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
     events: list[dict[str, Any]] = field(default_factory=list)  # {"fault", "from", "to"} in Unix time
+
+    def wait(self, rng: random.Random, low: float, high: float) -> bool:
+        """Waits a random while (seconds, or lines); True if the soak is stopping."""
+        span = rng.uniform(low, high)
+        if self.clock is None:
+            return self.stopping.wait(span)
+        target = self.clock.count() + max(1, round(span * self.per_second))
+        while self.clock.count() < target:
+            if self.stopping.wait(0.05):
+                return True
+        return self.stopping.is_set()
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self._run, name="soak-chaos")
@@ -192,7 +228,7 @@ class Chaos:
             "kill_bridge": self.kill_bridge, "edge_fault": self.edge_fault, "corrupt_cache": self.corrupt_cache,
             "replace_reference": self.replace_reference, "break_reference": self.break_reference,
             "edit_voice_map": self.edit_voice_map}
-        while not self.stopping.wait(rng.uniform(2.0, 5.0)):
+        while not self.wait(rng, 2.0, 5.0):
             name = rng.choice(list(actions))
             begun = time.time()
             try:
@@ -207,16 +243,16 @@ class Chaos:
         how = rng.choice(["kill", "freeze"])
         if how == "freeze":
             self.bridge.freeze()
-            self.stopping.wait(rng.uniform(2.0, 6.0))
+            self.wait(rng, 2.0, 6.0)
         self.bridge.kill()
-        if not self.stopping.wait(rng.uniform(1.0, 4.0)):
+        if not self.wait(rng, 1.0, 4.0):
             self.bridge.start()
             self.bridge.restarts += 1
         return str(how)
 
     def edge_fault(self, rng: random.Random) -> str:
         self.edge.mode = mode = rng.choice(["403", "disconnect", "silent", "stall"])
-        self.stopping.wait(rng.uniform(2.0, 6.0))
+        self.wait(rng, 2.0, 6.0)
         self.edge.mode = "ok"
         return str(mode)
 
@@ -239,14 +275,14 @@ class Chaos:
         path = self.work / "voices" / f"{who}_voice.wav"
         good = path.read_bytes()
         path.write_bytes(good[:200])  # truncated: refused, the previous voice stays
-        self.stopping.wait(rng.uniform(1.0, 3.0))
+        self.wait(rng, 1.0, 3.0)
         path.write_bytes(good)
 
     def edit_voice_map(self, rng: random.Random) -> None:
         path = self.work / "voices" / "voice_map.json"
         good = path.read_text() if path.exists() else "{}"
         path.write_text("{broken json")
-        self.stopping.wait(rng.uniform(1.0, 3.0))
+        self.wait(rng, 1.0, 3.0)
         path.write_text(good)
 
 
@@ -334,9 +370,10 @@ def _at(values: list[float], share: float) -> float:
 
 
 def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True, quality: bool = True,
-        listening: bool = True) -> dict[str, Any]:
+        listening: bool = True, by_lines: bool = False) -> dict[str, Any]:
     """Plays until about `lines` lines were reached; returns the figures (also used by the suite).
-    listening: the player hears each line in its own time (a sound card's pace), else instantly."""
+    listening: the player hears each line in its own time (a sound card's pace), else instantly.
+    by_lines: outside faults come after so many lines (a line a second of the schedule), not seconds."""
     from tests.voice.conftest import free_port
     from tests.voice.edge_server import FakeEdgeServer
 
@@ -354,7 +391,7 @@ def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True, qualit
                                 **(IN_GAME_FAULTS if chaos else {})})}
     command = [sys.executable, "-m", "engine", "play", str(story), "--trace", str(trace), "--record",
                str(work / "heard.wav"), "--speech-input-files", ",".join(map(str, answers)), "--config", str(config)]
-    outside = Chaos(work, bridge, edge, seed)
+    outside = Chaos(work, bridge, edge, seed, LineClock(trace) if by_lines else None)
     started = time.monotonic()
     with open(work / "game.out", "wb") as out:
         game = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,

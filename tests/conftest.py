@@ -74,6 +74,7 @@ def ink_story(tmp_path: Path) -> Callable[[str], Path]:
 
 
 STATE = Path(tempfile.mkdtemp(prefix="voiced-if-test-state-"))  # engine.log of the games tests play
+os.environ["XDG_STATE_HOME"] = str(STATE)  # in-process commands too: no test writes the real ~/.local/state
 
 
 def engine_env(**extra: str) -> dict[str, str]:

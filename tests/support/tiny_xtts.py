@@ -20,19 +20,22 @@ import shutil
 from pathlib import Path
 
 LANGUAGES = ["en", "es", "fr", "de", "it", "pt", "pl", "tr", "ru", "nl", "cs", "ar", "zh-cn", "hu", "ko", "ja", "hi"]
-VERSION = "tiny-xtts-2"
-FULL_VERSION = "full-xtts-2"
 RELEASED_TEXT_TOKENS = 6681  # the released vocab.json's size: the text embedding's rows
 
 
-def default_cache(version: str = VERSION) -> Path:
+def default_cache(kind: str = "tiny") -> Path:
+    """Where a built model is kept between runs: named by a hash of this builder and coqui-tts's version,
+    so a change to either builds it again (a stale model is never reused)."""
+    from importlib.metadata import version
+
+    builder = hashlib.sha256(Path(__file__).read_bytes() + version("coqui-tts").encode()).hexdigest()[:12]
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "voiced-if-tests" / version
+    return base / "voiced-if-tests" / f"{kind}-xtts-{builder}"
 
 
 def build_full_xtts(folder: Path | None = None, seed: int = 1234) -> Path:
     """Returns a folder holding the full-size random model, building it if needed (about a minute)."""
-    return build_tiny_xtts(folder or default_cache(FULL_VERSION), seed, full=True)
+    return build_tiny_xtts(folder or default_cache("full"), seed, full=True)
 
 
 def build_tiny_xtts(folder: Path | None = None, seed: int = 1234, max_audio_tokens: int = 24,

@@ -64,7 +64,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_xtts_dir: Path, referen
     (tmp / "gpu-box").mkdir()
     server_config = write_config(tmp / "gpu-box", voice=(
         f'[voice.bridge]\nvoices_dir = "{tmp / "served"}"\nmax_queue = 1\ntoken_file = "{tmp / "token"}"\n'
-        f'[voice.xtts]\nmodel_dir = "{tmp / "models"}"\nlatents_dir = "{tmp / "latents"}"\n'))
+        f'[voice.xtts]\nmodel_dir = "{tmp / "models"}"\nlatents_dir = "{tmp / "latents"}"\n'
+        'device = "cpu"\n'))  # the same on a machine with a GPU: /health says so below
     install(XTTS, tiny_xtts_dir, tmp / "models")
     # the laptop: no XTTS model of its own; one line points it at the bridge
     client_config = write_config(tmp, voice=(

@@ -114,7 +114,6 @@ def test_a_recording_killed_mid_game_is_a_playable_wav_of_what_was_heard(tmp_pat
     assert len(spoken) >= 4
     samples, rate = soundfile.read(record, dtype="int16")
     assert rate == 24000 and len(samples) > 0
-    assert not (tmp_path / f".{record.name}.part").exists()
     # at least the lines the trace says were spoken are in it (a line being played may be there too)
     assert len(samples) / rate >= 0.9 * sum(r.get("seconds", 0.0) for r in spoken)
 

@@ -71,6 +71,7 @@ class RayPool:
     def __init__(self, address: str, workers: int, settings: VoiceSettings, styles: dict[str, PiperStyle],
                  engine_name: str, voices: Sequence[Voice], judge: Judge | None = None) -> None:
         self.ray = ray = import_ray()
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # a cluster we start reports nothing anywhere
         try:
             if address == "auto":
                 ray.init(num_cpus=workers or None, include_dashboard=False, log_to_driver=False,
