@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,39 @@ def test_a_kokoro_behind_speech_measures_itself_and_its_lines_wait_to_be_whole(
     assert second["engine"] == "kokoro" and second["whole"] and second["gaps_ms_max"] == 0  # whole: no silence
     assert [r["engine"] for r in records if r["event"] == "slow_engine"] == ["kokoro"]
     assert sum("kokoro makes speech" in n for n in notices) == 1
+
+
+def test_the_line_being_heard_goes_before_background_work_waiting_for_kokoro(
+        kokoro: KokoroEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The soak once hung here: the gate's calibration (six voices in a row, each taking Kokoro's lock again at
+    once) kept the speaker waiting over 30 s. Background work waiting for Kokoro now lets the speaker go first."""
+    order: list[str] = []
+    real = kokoro.model.create
+
+    def noted(*args: Any, **kwargs: Any) -> Any:
+        order.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kokoro.model, "create", noted)
+
+    def speak(name: str, background: bool) -> threading.Thread:
+        settings = LineSettings(background=background)
+        thread = threading.Thread(name=name, target=lambda: list(kokoro.synthesize("Wait.", voice(), settings)))
+        thread.start()
+        return thread
+
+    def until(count: int) -> None:
+        deadline = time.monotonic() + 30
+        while kokoro.turns.waiting < count:
+            assert time.monotonic() < deadline, "Kokoro never had its callers waiting"
+            time.sleep(0.01)
+
+    with kokoro.turns.turn(background=True):  # a calibration line is being made
+        calibration = speak("calibration", background=True)
+        until(1)
+        speaker = speak("speaker", background=False)
+        until(2)
+    for thread in (calibration, speaker):
+        thread.join(60)
+        assert not thread.is_alive()
+    assert order == ["speaker", "calibration"]

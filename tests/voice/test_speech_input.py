@@ -84,11 +84,11 @@ def test_a_spoken_answer_goes_before_the_quality_gate_s_checks_on_the_shared_whi
 
     def until(count: int) -> None:
         deadline = time.monotonic() + 30
-        while transcriber.waiting < count:
+        while transcriber.turns.waiting < count:
             assert time.monotonic() < deadline, "the transcriber never had its callers waiting"
             time.sleep(0.01)
 
-    with transcriber._turn(background=True):  # a check is under way
+    with transcriber.turns.turn(background=True):  # a check is under way
         check = hear("check", background=True)
         until(1)
         answer = hear("answer", background=False)  # the player speaks while the check waits

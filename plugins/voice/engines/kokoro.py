@@ -18,6 +18,7 @@ from plugins.voice.core.audio import AudioChunk
 from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
 from plugins.voice.core.settings import KokoroSettings
 from plugins.voice.core.text import pack, sentences
+from plugins.voice.core.turns import Turns
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.models import KOKORO, ModelError, installed, model_files
 from plugins.voice.engines.speeds import Speeds
@@ -40,7 +41,7 @@ class KokoroEngine:
         self.model_hash = ""
         self.error: str | None = None  # a model that failed its check stays refused until restart
         self.load_lock = threading.Lock()
-        self.lock = threading.Lock()  # espeak-ng (the phonemizer) is not thread-safe
+        self.turns = Turns()  # espeak-ng (the phonemizer) is not thread-safe; the line being heard goes first
         self.speeds = Speeds()  # on a busy CPU it can fall behind speech: Pace then waits for whole lines
 
     def missing(self) -> str | None:
@@ -126,7 +127,7 @@ class KokoroEngine:
         for sentence in sentences(text):  # one chunk per sentence: the first plays while the rest is made
             for part in pack(sentence, MAX_CHARS):
                 try:
-                    with self.lock:
+                    with self.turns.turn(settings.background):
                         started = time.perf_counter()
                         samples, rate = model.create(part, voice=name, speed=speed, lang=language)
                         working += time.perf_counter() - started

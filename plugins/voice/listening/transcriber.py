@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import re
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -16,6 +14,7 @@ import numpy as np
 from plugins.voice.core.audio import resample
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import SpeechInputSettings
+from plugins.voice.core.turns import Turns
 from plugins.voice.engines.models import WHISPER, ModelError, model_files
 
 RATE = 16000  # what Whisper listens at
@@ -37,10 +36,7 @@ class Transcriber:
         self.model: Any = None
         self.error: str | None = None
         self.lock = threading.Lock()  # for loading
-        self.turns = threading.Condition()  # for `busy` and the counts of who waits
-        self.busy = False
-        self.waiting = 0
-        self.answers_waiting = 0
+        self.turns = Turns()  # one transcription at a time; the player's answers first
         self.load_seconds = 0.0
 
     def missing(self) -> str | None:
@@ -80,28 +76,10 @@ class Transcriber:
         audio = resample(np.asarray(samples, dtype=np.float32), rate, RATE)
         if len(audio) < RATE // 10:
             return ""
-        with self._turn(background):
+        with self.turns.turn(background):
             segments, _ = model.transcribe(audio, language=self.settings.language or None, beam_size=5,
                                            vad_filter=True, condition_on_previous_text=False)
             return " ".join(segment.text.strip() for segment in segments).strip()
-
-    @contextlib.contextmanager
-    def _turn(self, background: bool) -> Iterator[None]:
-        with self.turns:
-            self.waiting += 1
-            self.answers_waiting += 0 if background else 1
-            try:
-                self.turns.wait_for(lambda: not self.busy and (not background or self.answers_waiting == 0))
-            finally:
-                self.waiting -= 1
-                self.answers_waiting -= 0 if background else 1
-            self.busy = True
-        try:
-            yield
-        finally:
-            with self.turns:
-                self.busy = False
-                self.turns.notify_all()
 
 
 def words(text: str) -> list[str]:

@@ -54,8 +54,9 @@ class ReferenceBook:
         self.lock = threading.Lock()
 
     def calibration(self, engine: Engine, voices: Sequence[Voice]) -> Calibration:
-        key = engine.name + "|" + "|".join(f"{v.character_id}={_identity(engine, v)}:{v.reference_hash}"
-                                           for v in voices)
+        cloning = engine.name in CLONING  # only a cloning engine's calibration changes with the reference WAVs
+        key = engine.name + "|" + "|".join(f"{v.character_id}={_identity(engine, v)}" +
+                                           (f":{v.reference_hash}" if cloning else "") for v in voices)
         with self.lock:
             known = self.made.get(key)
         if known is not None:
