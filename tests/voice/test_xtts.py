@@ -111,8 +111,15 @@ def test_latents_are_prepared_ahead_of_the_first_line(installed_xtts: Path, refe
     while engine.latents.computed == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert engine.latents.computed == 1
+    assert engine.warmed.wait(60)
+    measured = engine.measured_rtf()
+    assert measured is not None and measured[1] == 1  # the warm-up line, once
+    engine.prepare([xtts_voice(reference_wav)])  # again, as when a reference WAV changes during play
+    list(engine.owner.submit(lambda request: None, urgent=False).results())  # after whatever that queued
+    assert engine.measured_rtf() == measured  # no second warm-up line: it would hold the model from the player
     list(engine.synthesize("Now.", xtts_voice(reference_wav), LineSettings()))
     assert engine.latents.computed == 1
+    engine.close()
 
 
 def test_cross_lingual_cloning(xtts: XttsEngine, reference_wav: Path) -> None:

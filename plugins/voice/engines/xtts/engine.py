@@ -56,6 +56,7 @@ class XttsEngine:
         self.owner = XttsModel(settings, events)
         self.speeds = Speeds()
         self.warmed = threading.Event()  # the warm-up line is done (or there was none to make)
+        self.measuring = False  # the warm-up line was asked for (prepare runs again when a reference changes)
 
     # what tests, benches and the bridge read
     @property
@@ -123,7 +124,9 @@ class XttsEngine:
         warm = [functools.partial(self._warm, voice) for voice in wanted]
         if not wanted:
             self.warmed.set()
-        self.owner.start(warm + ([functools.partial(self._measure, wanted[0])] if wanted else []))
+        first = wanted and not self.measuring
+        self.measuring = self.measuring or bool(wanted)  # once per game: later prepares (a new WAV) only warm latents
+        self.owner.start(warm + ([functools.partial(self._measure, wanted[0])] if first else []))
 
     def close(self) -> None:
         self.owner.close()
