@@ -474,8 +474,9 @@ def main() -> None:
     print(f"lines reached {figures['reached']}, voice records {figures['voice_records']}, lost {lost}, "
           f"spoken by an engine {figures['reached'] - figures['engines'].get('none', 0)}, "
           f"hang {figures['hang']}, tracebacks {figures['tracebacks']}, "
-          f"threads start/end {len(figures['start']['threads'])}/{len(figures['end']['threads'])}, "
-          f"fds start/end {len(figures['start']['fds'])}/{len(figures['end']['fds'])}")
+          + (f"threads start/end {len(figures['start']['threads'])}/{len(figures['end']['threads'])}, "
+             f"fds start/end {len(figures['start']['fds'])}/{len(figures['end']['fds'])}" if "start" in figures
+             else "no exit report (the game was killed)"))
 
 
 if __name__ == "__main__":
