@@ -29,7 +29,7 @@ from plugins.voice.casting.cast import Voice  # noqa: E402
 from plugins.voice.core.settings import XttsRemoteSettings, XttsSettings  # noqa: E402
 from plugins.voice.engines.base import LineSettings  # noqa: E402
 from plugins.voice.engines.xtts.engine import XttsEngine  # noqa: E402
-from plugins.voice.remote.client import XttsRemoteEngine  # noqa: E402
+from plugins.voice.engines.xtts_remote import XttsRemoteEngine  # noqa: E402
 from plugins.voice.remote.server import create_app  # noqa: E402
 
 

@@ -36,9 +36,10 @@ from plugins.voice.engines.base import LineSettings  # noqa: E402
 from plugins.voice.engines.piper.engine import PiperEngine  # noqa: E402
 from plugins.voice.output.playback import Output  # noqa: E402
 from plugins.voice.output.sinks import open_sink  # noqa: E402
-from plugins.voice.pipeline.cache import AudioCache  # noqa: E402
 from plugins.voice.pipeline.fallback import Fallback  # noqa: E402
-from plugins.voice.pipeline.speaker import Speaker, line_key  # noqa: E402
+from plugins.voice.pipeline.speaker import Speaker  # noqa: E402
+from plugins.voice.store.cache import AudioCache  # noqa: E402
+from plugins.voice.store.keys import line_key  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:

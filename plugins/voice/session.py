@@ -47,14 +47,14 @@ from plugins.voice.listening.speech_input import SpeechInput
 from plugins.voice.listening.transcriber import Transcriber
 from plugins.voice.output.playback import Output, Recording
 from plugins.voice.output.sinks import NullSink, Sink, open_sink
-from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.speaker import Job, Speaker
 from plugins.voice.quality.gate import QualityGate
 from plugins.voice.quality.play import PlayChecker
 from plugins.voice.quality.references import ReferenceBook
 from plugins.voice.quality.speakers import SpeakerModel
-from plugins.voice.render.pack import Pack
+from plugins.voice.store.cache import AudioCache
+from plugins.voice.store.pack import Pack
 
 
 class VoiceSession:

@@ -126,7 +126,7 @@ def _patch_xtts() -> None:
 
 
 def _patch_cache() -> None:
-    from plugins.voice.pipeline import cache
+    from plugins.voice.store import cache
 
     real = cache.write_atomic
 

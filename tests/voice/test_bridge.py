@@ -223,11 +223,11 @@ def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: 
     from plugins.voice.casting.cast import Cast
     from plugins.voice.casting.references import ReferenceStore
     from plugins.voice.core.settings import CacheSettings, StallSettings, XttsRemoteSettings
+    from plugins.voice.engines.xtts_remote import XttsRemoteEngine
     from plugins.voice.output.playback import Output
-    from plugins.voice.pipeline.cache import AudioCache
     from plugins.voice.pipeline.fallback import Fallback
     from plugins.voice.pipeline.speaker import Speaker
-    from plugins.voice.remote.client import XttsRemoteEngine
+    from plugins.voice.store.cache import AudioCache
 
     server, tmp, _ = setup
 
@@ -273,11 +273,11 @@ def test_a_frozen_bridge_is_given_up_within_the_budget_and_its_slot_freed(setup:
     from plugins.voice.casting.cast import Cast
     from plugins.voice.casting.references import ReferenceStore
     from plugins.voice.core.settings import CacheSettings, StallSettings, XttsRemoteSettings
+    from plugins.voice.engines.xtts_remote import XttsRemoteEngine
     from plugins.voice.output.playback import Output
-    from plugins.voice.pipeline.cache import AudioCache
     from plugins.voice.pipeline.fallback import Fallback
     from plugins.voice.pipeline.speaker import Speaker
-    from plugins.voice.remote.client import XttsRemoteEngine
+    from plugins.voice.store.cache import AudioCache
 
     server, tmp, _ = setup
     assert server.process is not None
@@ -325,7 +325,7 @@ def test_requests_go_to_healthy_bridges_which_are_timed(setup: Any, monkeypatch:
 
     from plugins.voice.core.settings import XttsRemoteSettings
     from plugins.voice.core.voice import LineSettings, Voice
-    from plugins.voice.remote.client import XttsRemoteEngine
+    from plugins.voice.engines.xtts_remote import XttsRemoteEngine
 
     server, _, _ = setup
     monkeypatch.setenv("VOICED_IF_BRIDGE_TOKEN", TOKEN)

@@ -12,7 +12,7 @@ import pytest
 
 from plugins.voice.core.audio import AudioChunk
 from plugins.voice.core.settings import CacheSettings
-from plugins.voice.pipeline.cache import AudioCache, cache_key
+from plugins.voice.store.cache import AudioCache, cache_key
 from tests.conftest import run_engine
 from tests.voice.conftest import write_config
 

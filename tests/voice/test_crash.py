@@ -21,7 +21,7 @@ import soundfile
 
 from plugins.voice.casting.references import check
 from plugins.voice.core.settings import CacheSettings
-from plugins.voice.pipeline.cache import STALE_SECONDS, AudioCache, cache_key
+from plugins.voice.store.cache import STALE_SECONDS, AudioCache, cache_key
 from tests.conftest import ENDINGS, ROOT, TOMB, engine_env, run_engine
 from tests.voice.conftest import write_config
 
@@ -33,7 +33,7 @@ import sys
 import numpy as np
 from pathlib import Path
 from plugins.voice.core.audio import AudioChunk
-from plugins.voice.pipeline.cache import AudioCache, cache_key
+from plugins.voice.store.cache import AudioCache, cache_key
 from plugins.voice.core.settings import CacheSettings
 
 cache = AudioCache(CacheSettings(dir=Path(sys.argv[1])))

@@ -27,9 +27,9 @@ from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.listening.transcriber import Transcriber, word_error_rate
 from plugins.voice.output.playback import Output
 from plugins.voice.output.sinks import NullSink
-from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.speaker import Speaker
+from plugins.voice.store.cache import AudioCache
 from tests.conftest import ENDINGS, TOMB, run_engine
 from tests.voice.audio_checks import median_pitch
 from tests.voice.conftest import write_config

@@ -25,10 +25,11 @@ from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.output.playback import Output, Recording
 from plugins.voice.output.sinks import NullSink
-from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
-from plugins.voice.pipeline.speaker import Speaker, line_key
+from plugins.voice.pipeline.speaker import Speaker
+from plugins.voice.store.cache import AudioCache
+from plugins.voice.store.keys import line_key
 from tests.conftest import TOMB
 
 STORY = load_story(TOMB)

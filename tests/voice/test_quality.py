@@ -21,15 +21,15 @@ from plugins.voice.core.settings import CacheSettings, QualitySettings, SpeechIn
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.listening.transcriber import Transcriber
-from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
-from plugins.voice.pipeline.speaker import line_key
 from plugins.voice.quality.gate import Judge, QualityGate, Verdict
 from plugins.voice.quality.play import PlayChecker
 from plugins.voice.quality.references import ReferenceBook
 from plugins.voice.quality.speakers import Calibration, SpeakerModel
 from plugins.voice.render.workers import Task, synthesize
+from plugins.voice.store.cache import AudioCache
+from plugins.voice.store.keys import line_key
 from tests.conftest import TOMB, run_engine
 from tests.support.quality_takes import CAUGHT_BY, FAULTS, Take, takes, tomb_cast
 from tests.voice.conftest import write_config

@@ -19,9 +19,9 @@ from engine import load_story
 from engine.config import load_config
 from plugins.voice.core.audio import decode
 from plugins.voice.core.settings import voice_settings
-from plugins.voice.render.manifest import Manifest, file_sha_matches
 from plugins.voice.render.ray_pool import RayPool
 from plugins.voice.render.render import Job, Renderer
+from plugins.voice.store.manifest import Manifest, file_sha_matches
 from tests.conftest import LIGHTHOUSE, LIGHTHOUSE_ENDINGS, ROOT, TOMB, engine_env, run_engine
 from tests.voice.conftest import write_config
 

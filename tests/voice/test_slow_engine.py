@@ -22,9 +22,9 @@ from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.engines.xtts.engine import XttsEngine
 from plugins.voice.output.playback import Output
 from plugins.voice.output.sinks import NullSink
-from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.speaker import Speaker
+from plugins.voice.store.cache import AudioCache
 from tests.conftest import TOMB
 
 pytestmark = pytest.mark.slow

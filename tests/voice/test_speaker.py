@@ -24,9 +24,9 @@ from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.engines.xtts.engine import XttsEngine
 from plugins.voice.output.playback import Output, Recording
 from plugins.voice.output.sinks import NullSink
-from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.speaker import Speaker
+from plugins.voice.store.cache import AudioCache
 from tests.conftest import TOMB
 from tests.voice.conftest import free_port
 from tests.voice.edge_server import FakeEdgeServer, edge_url

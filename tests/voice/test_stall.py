@@ -25,11 +25,12 @@ from plugins.voice.core.settings import CacheSettings, EdgeSettings, StallSettin
 from plugins.voice.engines.edge import EdgeEngine
 from plugins.voice.output.playback import Output
 from plugins.voice.output.sinks import NullSink
-from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.patience import Patience
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
-from plugins.voice.pipeline.speaker import Speaker, line_key
+from plugins.voice.pipeline.speaker import Speaker
+from plugins.voice.store.cache import AudioCache
+from plugins.voice.store.keys import line_key
 from tests.conftest import TOMB
 from tests.voice.edge_server import FakeEdgeServer
 

@@ -11,7 +11,7 @@ from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.engines.piper.styles import PiperStyle
 from plugins.voice.engines.xtts.engine import XttsEngine
-from plugins.voice.remote.client import XttsRemoteEngine
+from plugins.voice.engines.xtts_remote import XttsRemoteEngine
 
 log = logging.getLogger(__name__)
 

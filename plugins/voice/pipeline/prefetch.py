@@ -31,10 +31,10 @@ from plugins.voice.core.errors import Preempted, SpeechFailure, VoiceError
 from plugins.voice.core.settings import StallSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine, closing
-from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.patience import Patience
 from plugins.voice.quality.play import Check, Deferred, PlayChecker
+from plugins.voice.store.cache import AudioCache
 
 log = logging.getLogger(__name__)
 

@@ -20,14 +20,15 @@ from plugins.voice.core.settings import StallSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine, closing
 from plugins.voice.output.playback import Output
-from plugins.voice.pipeline.cache import AudioCache, cache_key
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.pace import Pace
 from plugins.voice.pipeline.patience import Patience
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
 from plugins.voice.quality.play import PlayChecker
-from plugins.voice.render.manifest import Entry
-from plugins.voice.render.pack import Pack
+from plugins.voice.store.cache import AudioCache
+from plugins.voice.store.keys import line_key
+from plugins.voice.store.manifest import Entry
+from plugins.voice.store.pack import Pack
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,6 @@ def _failure(engine: str, reason: str, exc: SpeechFailure | None, voice: Voice) 
         elif not isinstance(exc, VoiceNotSupported):
             entry["code"] = "XTTS_FAILED"
     return entry
-
-
-def line_key(engine: Engine, voice: Voice, text: str) -> str:
-    return cache_key(engine=engine.name, model=engine.identity(voice), reference=voice.reference_hash,
-                     language=voice.language, speed=voice.speed, text=text)
 
 
 class Speaker:

@@ -21,9 +21,9 @@ from plugins.voice.core.audio import AudioChunk
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.voice import Voice
 from plugins.voice.engines.base import Engine
-from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.quality.gate import Kept, QualityGate, Takes, best_take, kept_of, retries_for
 from plugins.voice.quality.references import ReferenceBook
+from plugins.voice.store.cache import AudioCache
 
 log = logging.getLogger(__name__)
 KEPT_FIELDS = ("passed", "take", "takes", "faults", "wer", "similarity", "floor", "margin", "tail_db", "seconds")

@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from engine import Config, load_story
 from plugins.voice.core.settings import ENGINES, voice_settings
-from plugins.voice.render.manifest import FORMATS, Manifest, file_sha_matches, text_sha
 from plugins.voice.render.render import Job, Renderer, Report
+from plugins.voice.store.manifest import FORMATS, Manifest, file_sha_matches, text_sha
 
 
 def register(subparsers: Any) -> None:

@@ -9,8 +9,8 @@ from engine.formats.explore import Reach
 from plugins.voice.casting.cast import Cast
 from plugins.voice.core.voice import Voice
 from plugins.voice.engines.base import Engine
-from plugins.voice.pipeline.speaker import line_key
-from plugins.voice.render.manifest import Manifest, entry_key, file_sha_matches
+from plugins.voice.store.keys import line_key
+from plugins.voice.store.manifest import Manifest, entry_key, file_sha_matches
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from plugins.voice.listening.transcriber import Transcriber
 from plugins.voice.quality.gate import Judge, QualityGate
 from plugins.voice.quality.references import ReferenceBook
 from plugins.voice.quality.speakers import SpeakerModel
-from plugins.voice.render.manifest import Entry, Manifest, file_name, text_sha
 from plugins.voice.render.plan import Plan, Synthesis, make_plan, wanted_entries
 from plugins.voice.render.workers import LocalPool, Pool, Result, Task
+from plugins.voice.store.manifest import Entry, Manifest, file_name, text_sha
 
 FLUSH_SECONDS = 1.0
 

@@ -22,7 +22,7 @@ from plugins.voice.engines.base import Engine
 from plugins.voice.engines.piper.styles import PiperStyle
 from plugins.voice.engines.registry import build_engines
 from plugins.voice.quality.gate import Judge, best_take, retries_for
-from plugins.voice.render.manifest import encode
+from plugins.voice.store.manifest import encode
 
 
 @dataclass(frozen=True)

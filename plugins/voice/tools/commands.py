@@ -38,8 +38,8 @@ from plugins.voice.engines.piper.styles import read_styles
 from plugins.voice.engines.registry import build_engines
 from plugins.voice.engines.xtts.engine import preload_torch
 from plugins.voice.listening.transcriber import Transcriber, word_error_rate, words
-from plugins.voice.pipeline.cache import AudioCache
 from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.store.cache import AudioCache
 
 MODEL_KINDS = {"xtts": XTTS, "kokoro": KOKORO, "whisper": WHISPER}
 
@@ -223,8 +223,8 @@ def seed_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
 
 def report_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     from plugins.voice.quality.gate import QualityGate
-    from plugins.voice.quality.report import make_report, write_html
     from plugins.voice.render.render import Job, Renderer
+    from plugins.voice.tools.report import make_report, write_html
 
     settings = voice_settings(config)
     story = load_story(args.story)

@@ -23,7 +23,7 @@ from engine import write_atomic
 from plugins.voice.core.audio import AudioChunk, resample
 from plugins.voice.core.audio import encode as encode_audio
 from plugins.voice.core.errors import VoiceError
-from plugins.voice.pipeline.cache import normalize_text
+from plugins.voice.store.cache import normalize_text
 
 MANIFEST = "manifest.json"
 FORMAT = 1

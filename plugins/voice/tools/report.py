@@ -19,11 +19,11 @@ from engine import write_atomic
 from plugins.voice.core.audio import AudioChunk, concat
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.voice import LineSettings
-from plugins.voice.pipeline.cache import AudioCache
-from plugins.voice.pipeline.speaker import line_key
 from plugins.voice.quality.gate import QualityGate, Verdict
 from plugins.voice.quality.speakers import MIN_VOICED_SECONDS, RATE, VoicePrint
 from plugins.voice.render.render import Renderer
+from plugins.voice.store.cache import AudioCache
+from plugins.voice.store.keys import line_key
 
 TOO_CLOSE = 0.05
 MIN_WORDS = 4  # lines this short say little about a voice; used only when a character has no longer ones

@@ -15,7 +15,7 @@ from pathlib import Path
 from engine import SpokenLine
 from plugins.voice.core.audio import AudioChunk, decode
 from plugins.voice.core.errors import VoiceError
-from plugins.voice.render.manifest import Entry, Manifest, entry_key, text_sha
+from plugins.voice.store.manifest import Entry, Manifest, entry_key, text_sha
 
 log = logging.getLogger(__name__)
 
