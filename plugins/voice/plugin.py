@@ -8,12 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from engine import ChoiceOption, Config, PlayContext, Problem, SpokenLine, Story, hookimpl
-from plugins.voice.casting.cast import VOICE_MAP, build_cast, read_voice_map
-from plugins.voice.casting.seeder import STYLES_FILE
+from plugins.voice.casting.assembly import assemble
 from plugins.voice.casting.validate import profile_problems
-from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import SINKS, voice_settings
-from plugins.voice.engines.piper.styles import read_styles
 from plugins.voice.render import commands as render_commands
 from plugins.voice.session import VoiceSession
 from plugins.voice.tools import commands
@@ -44,17 +41,9 @@ class VoicePlugin:
     @hookimpl
     def engine_validate(self, story: Story, config: Config) -> list[Problem]:
         settings = voice_settings(config)
-        problems = []
-        try:
-            voice_map = read_voice_map(settings.voices_dir)
-        except VoiceError as exc:
-            problems.append(Problem(settings.voices_dir / VOICE_MAP, 1, str(exc)))
-            voice_map = {}
-        try:
-            read_styles(settings.voices_dir / STYLES_FILE)
-        except VoiceError as exc:
-            problems.append(Problem(settings.voices_dir / STYLES_FILE, 1, str(exc)))
-        return problems + profile_problems(story, build_cast(story, settings, voice_map), settings)
+        voices = assemble(story, settings)
+        problems = [Problem(unreadable.path, 1, unreadable.message) for unreadable in voices.unreadable]
+        return problems + profile_problems(story, voices.cast, settings)
 
     @hookimpl
     def engine_story_loaded(self, context: PlayContext) -> None:

@@ -34,14 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from engine import PlayContext, SpokenLine
-from plugins.voice.casting.cast import VOICE_MAP, Cast, build_cast, read_voice_map
-from plugins.voice.casting.seeder import STYLES_FILE, VoiceSeeder
+from plugins.voice.casting.assembly import assemble
+from plugins.voice.casting.cast import VOICE_MAP, Cast, read_voice_map
 from plugins.voice.casting.watcher import VoicesWatcher
 from plugins.voice.core.errors import NoAudioDevice, VoiceError
 from plugins.voice.core.settings import VoiceSettings, voice_settings
 from plugins.voice.engines.base import Engine, EngineEvent
-from plugins.voice.engines.piper.styles import read_styles
-from plugins.voice.engines.registry import build_engines
 from plugins.voice.engines.xtts.engine import preload_torch
 from plugins.voice.listening.speech_input import SpeechInput
 from plugins.voice.listening.transcriber import Transcriber
@@ -77,17 +75,19 @@ class VoiceSession:
         files = context.options.get("speech_input_files")
         if files or context.options.get("speech_input") or settings.speech_input.enabled:
             speech = SpeechInput(Transcriber(settings.speech_input), notify, files, context.trace)  # may refuse
-        voice_map = _read(lambda: read_voice_map(settings.voices_dir), {}, notify, "Voices come from the profiles.")
-        styles = _read(lambda: read_styles(settings.voices_dir / STYLES_FILE), {}, notify, "Piper uses defaults.")
-        cast = build_cast(context.story, settings, voice_map)
+        voices = assemble(context.story, settings)
+        for unreadable in voices.unreadable:
+            notify(f"{unreadable.message} {unreadable.consequence}")
+        cast = voices.cast
+
         def told(event: EngineEvent) -> None:
             context.trace({"event": "engine", "engine": event.engine, "kind": event.kind, "text": event.text})
             notify(f"{event.engine}: {event.text}")
 
-        engines = build_engines(settings, told, styles)
+        engines = voices.engines(told)
         if engines["xtts"].missing() is None:
             preload_torch()  # before any of our threads exist (see preload_torch)
-        seeder = VoiceSeeder(context.story, settings.voices_dir, settings.piper) if settings.auto_seed else None
+        seeder = voices if settings.auto_seed else None
         depth = settings.prefetch.depth if settings.prefetch.enabled else 0
         cache = AudioCache(settings.cache)
         checker = _checker(settings, depth, cast, cache, speech, context) if settings.quality.play else None
@@ -148,14 +148,6 @@ class VoiceSession:
         self.speaker.close(drain=drain)
         for engine in self.engines:
             engine.close()
-
-
-def _read(read: Callable[[], Any], default: Any, notify: Callable[[str], None], consequence: str) -> Any:
-    try:
-        return read()
-    except VoiceError as exc:
-        notify(f"{exc} {consequence}")
-        return default
 
 
 def _checker(settings: VoiceSettings, depth: int, cast: Cast, cache: AudioCache, speech: SpeechInput | None,

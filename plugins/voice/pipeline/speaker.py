@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine import SpokenLine
+from plugins.voice.casting.assembly import StoryVoices
 from plugins.voice.casting.cast import Cast
-from plugins.voice.casting.seeder import SEED_FAILED, VoiceSeeder
+from plugins.voice.casting.seeder import SEED_FAILED
 from plugins.voice.core.audio import AudioChunk, concat
 from plugins.voice.core.budget import Budget
 from plugins.voice.core.errors import Preempted, SpeechFailure, Stalled, VoiceError, VoiceNotSupported
@@ -58,7 +59,7 @@ def _failure(engine: str, reason: str, exc: SpeechFailure | None, voice: Voice) 
 class Speaker:
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, output: Output,
                  trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None],
-                 seeder: VoiceSeeder | None = None, prefetch_depth: int = 0, prefetch_workers: int = 1,
+                 seeder: StoryVoices | None = None, prefetch_depth: int = 0, prefetch_workers: int = 1,
                  pack: Pack | None = None, checker: PlayChecker | None = None, when_slow: str = "adapt",
                  stall: StallSettings | None = None) -> None:
         self.cast = cast
@@ -149,18 +150,17 @@ class Speaker:
         self.cast.check_references(self.notify)
         self.refresh(self.cast.order)
 
-    def _seed(self, seeder: VoiceSeeder) -> None:
+    def _seed(self, seeder: StoryVoices) -> None:
         if not self.fallback.ready("xtts"):
             return  # nothing would clone these voices now: no need to make them yet
         needed = seeder.needs_seed()
         if not needed:
             return
         self.notify(f"Seeding {len(needed)} reference voice(s) with Piper before the first line...")
-        results = seeder.seed(only=needed, progress=lambda n, total, c: self.notify(f"seeding {c} ({n}/{total})"))
+        results = seeder.seed(needed, progress=lambda n, total, c: self.notify(f"seeding {c} ({n}/{total})"))
         for result in results:
             self.trace({"event": "seed", **asdict(result)})
             if result.status == SEED_FAILED:
-                self.cast.mark_seed_failed(result.character_id)
                 self.notify(f"{SEED_FAILED} for {result.character_id}: {result.detail}. Its lines use another engine.")
 
     def refresh(self, character_ids: list[str]) -> None:

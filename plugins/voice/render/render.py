@@ -17,13 +17,11 @@ from pathlib import Path
 
 from engine import Story, write_atomic
 from engine.formats.explore import Reach, reachable_lines
-from plugins.voice.casting.cast import build_cast, read_voice_map
-from plugins.voice.casting.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
+from plugins.voice.casting.assembly import assemble
+from plugins.voice.casting.seeder import SEED_FAILED
 from plugins.voice.core.errors import SpeechFailure, VoiceError
 from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.engines.base import Engine
-from plugins.voice.engines.piper.styles import read_styles
-from plugins.voice.engines.registry import build_engines
 from plugins.voice.listening.transcriber import Transcriber
 from plugins.voice.quality.gate import Judge, QualityGate
 from plugins.voice.quality.references import ReferenceBook
@@ -71,10 +69,11 @@ class Renderer:
     def __init__(self, job: Job, tell: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> None:
         self.job = job
         self.tell = tell
-        settings = job.settings
-        self.styles = read_styles(settings.voices_dir / STYLES_FILE)
-        self.engines = build_engines(settings, piper_styles=self.styles)
-        self.cast = build_cast(job.story, settings, read_voice_map(settings.voices_dir))
+        self.voices = assemble(job.story, job.settings)
+        self.voices.require()
+        self.styles = self.voices.styles
+        self.engines = self.voices.engines()
+        self.cast = self.voices.cast
         self.pool_started: Callable[[Pool], None] = lambda pool: None  # tests: see the pool (e.g. kill a worker)
         self.speakers = SpeakerModel()
         self.book = ReferenceBook(self.speakers, lambda voice: self.cast.seed_text(voice.character_id))
@@ -118,15 +117,12 @@ class Renderer:
 
     def _seed(self, reach: Reach) -> None:
         """Like play: XTTS clones references that Piper seeds first when they are missing."""
-        settings = self.job.settings
-        if "xtts" not in self._names(reach) or not settings.auto_seed:
+        if "xtts" not in self._names(reach):
             return
-        seeder = VoiceSeeder(self.job.story, settings.voices_dir, settings.piper)
-        for result in seeder.seed(only=seeder.needs_seed()):
+        for result in self.voices.seed(self.voices.needs_seed()):
             self.tell(f"Seeded {result.voice_id}.wav with Piper: {result.status}.")
             if result.status == SEED_FAILED:
                 raise VoiceError(f"{SEED_FAILED} for {result.character_id}: {result.detail}; XTTS has no reference.")
-        self.cast.set_voice_map(read_voice_map(settings.voices_dir))
         self.cast.check_references(self.tell)
 
     def run(self, progress: Callable[[int, int], None] = lambda done, total: None,

@@ -16,8 +16,8 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from engine import Config, load_story, write_atomic
-from plugins.voice.casting.cast import build_cast, read_voice_map
-from plugins.voice.casting.seeder import SEED_FAILED, STYLES_FILE, VoiceSeeder
+from plugins.voice.casting.assembly import StoryVoices, assemble
+from plugins.voice.casting.seeder import SEED_FAILED, VoiceSeeder
 from plugins.voice.core.audio import concat, encode, resample
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import ENGINES, BridgeSettings, VoiceSettings, voice_settings
@@ -34,8 +34,6 @@ from plugins.voice.engines.models import (
     installed,
     model_files,
 )
-from plugins.voice.engines.piper.styles import read_styles
-from plugins.voice.engines.registry import build_engines
 from plugins.voice.engines.xtts.engine import preload_torch
 from plugins.voice.listening.transcriber import Transcriber, word_error_rate, words
 from plugins.voice.pipeline.fallback import Fallback
@@ -100,31 +98,27 @@ def say_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     story = load_story(args.story)
     if args.character not in story.characters:
         raise VoiceError(f"{args.story} has no character '{args.character}' (known: {', '.join(story.characters)}).")
-    engines = build_engines(settings, piper_styles=read_styles(settings.voices_dir / STYLES_FILE))
+    voices = assemble(story, settings)
+    voices.require()
+    engines = voices.engines()
     if engines["xtts"].missing() is None:
         preload_torch()
     fallback = Fallback(engines, [] if args.engine else settings.fallback, lambda text: None, reprobe_seconds=0)
     try:
-        return _say(args, story, settings, engines, fallback)
+        return _say(args, voices, engines, fallback)
     finally:
         for engine in engines.values():
             engine.close()
 
 
-def _say(args: argparse.Namespace, story: Any, settings: VoiceSettings, engines: dict[str, Engine],
-         fallback: Fallback) -> int:
+def _say(args: argparse.Namespace, voices: StoryVoices, engines: dict[str, Engine], fallback: Fallback) -> int:
     tell = lambda text: print(text, file=sys.stderr)  # noqa: E731
-    cast = build_cast(story, settings, read_voice_map(settings.voices_dir))
+    settings, cast = voices.settings, voices.cast
     preferred = args.engine or cast.voice_for(args.character).engine
     cloning = any(step.engine is not None and step.name == "xtts" for step in fallback.plan(preferred).steps)
-    if settings.auto_seed and cloning:  # like play: a missing reference is seeded before XTTS clones it
-        seeder = VoiceSeeder(story, settings.voices_dir, settings.piper)
-        if args.character in seeder.needs_seed():
-            for result in seeder.seed(only=[args.character]):
-                tell(f"Seeding {result.voice_id}.wav with Piper: {result.status} {result.detail}".rstrip() + ".")
-                if result.status == SEED_FAILED:
-                    cast.mark_seed_failed(args.character)
-            cast.set_voice_map(read_voice_map(settings.voices_dir))
+    if cloning and args.character in voices.needs_seed():  # like play: a missing reference is seeded first
+        for result in voices.seed([args.character]):
+            tell(f"Seeding {result.voice_id}.wav with Piper: {result.status} {result.detail}".rstrip() + ".")
     cast.check_references(tell)
     voice = cast.voice_for(args.character)
     line = LineSettings(speed=voice.speed, language=voice.language)
