@@ -66,7 +66,7 @@ def main() -> None:
     records: list[dict] = []
     output = Output(open_sink("simpleaudio", 24000), 24000, -20.0, print)
     speaker = Speaker(cast, Fallback({"piper": piper}, ["piper"], print, 0), AudioCache(CacheSettings(cache_dir)),
-                      output, records.append, print)
+                      output, records.append, print).start()
 
     def spoken(index: int, line) -> SpokenLine:
         return SpokenLine(f"b{index}", line.scene_id, line.character_id, "x", line.text, line.is_narration, "en")

@@ -96,6 +96,7 @@ class VoiceSession:
                           seeder, depth, settings.prefetch.workers, _pack(settings, context, notify), checker,
                           settings.when_slow, settings.stall)
         session = cls(cast, list(engines.values()), speaker, speech, notify, settings)
+        speaker.start()
         if speech is not None:
             speech.start()
         try:

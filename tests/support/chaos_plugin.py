@@ -192,16 +192,16 @@ def _patch_sink() -> None:
 
 def _patch_speaker() -> None:
     """A bug in our own code while a line is spoken (not a failure of an engine)."""
-    from plugins.voice.pipeline.speaker import Speaker
+    from plugins.voice.pipeline.line_play import LinePlay
 
-    real = Speaker._play_line
+    real = LinePlay.play
 
-    def play_line(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def play(self: Any, *args: Any, **kwargs: Any) -> Any:
         if _roll("speaker_bug"):
             raise KeyError("chaos: a bug in the speaker")
         return real(self, *args, **kwargs)
 
-    Speaker._play_line = play_line  # type: ignore[method-assign]
+    LinePlay.play = play  # type: ignore[method-assign]
 
 
 @hookimpl(tryfirst=True)

@@ -241,7 +241,8 @@ def test_a_server_killed_mid_stream_makes_the_line_fall_back(setup: Any, piper: 
         sink = OnFirstAudio(server.kill)  # pulls the plug on the bridge as soon as its first audio arrives
         speaker = Speaker(cast, Fallback({"xtts-remote": remote, "piper": piper}, ["xtts-remote", "piper"], print, 0),
                           AudioCache(CacheSettings(tmp / "cache-mid")), Output(sink, 24000, -20.0, print),
-                          records.append, print, stall=StallSettings(first_network=60))  # a busy machine: no stall here
+                          records.append, print,
+                          stall=StallSettings(first_network=60)).start()  # a busy machine: no stall here
         long_line = " ".join(["I carried the sun beneath the world, and each night I lifted it through the water."] * 6)
         job = speaker.say(SpokenLine("god.x", "s", "god", "Khepri-Anu", long_line, False, "en"))
         assert job.done.wait(120)
@@ -289,7 +290,7 @@ def test_a_frozen_bridge_is_given_up_within_the_budget_and_its_slot_freed(setup:
     sink = OnFirstAudio(lambda: server.process.send_signal(signal.SIGSTOP))  # frozen mid-line
     speaker = Speaker(cast, Fallback({"xtts-remote": remote, "piper": piper}, ["xtts-remote", "piper"], print, 0),
                       AudioCache(CacheSettings(tmp / "cache-frozen")), Output(sink, 24000, -20.0, print),
-                      records.append, print, stall=StallSettings(grace=1.0, first_network=60))
+                      records.append, print, stall=StallSettings(grace=1.0, first_network=60)).start()
     long_line = " ".join(["I carried the sun beneath the world, and each night I lifted it through the water."] * 6)
     try:
         job = speaker.say(SpokenLine("god.frozen", "s", "god", "Khepri-Anu", long_line, False, "en"))

@@ -215,7 +215,7 @@ def test_a_kokoro_behind_speech_measures_itself_and_its_lines_wait_to_be_whole(
     fallback = Fallback({"kokoro": engine, "piper": piper}, ["kokoro", "piper"], notices.append, 0)
     cast = Cast(load_story(TOMB), tmp_path, "kokoro", {}, ReferenceStore(tmp_path / "checked"))
     speaker = Speaker(cast, fallback, AudioCache(CacheSettings(tmp_path / "c")),
-                      Output(NullSink(), 24000, -20.0, notices.append), records.append, notices.append)
+                      Output(NullSink(), 24000, -20.0, notices.append), records.append, notices.append).start()
     try:
         for n in range(2):
             text = f"Stop. Follow the lantern, {n}."  # a short first chunk, then a longer one

@@ -80,7 +80,7 @@ def rig(tmp_path: Path, engine: Any, depth: int = 12) -> tuple[Prefetcher, Audio
     cache = AudioCache(CacheSettings(dir=tmp_path / "cache"))
     fallback = Fallback({"piper": engine}, ["piper"], lambda text: None, 0)
     cast = Cast(STORY, tmp_path / "voices", "piper", {}, ReferenceStore(tmp_path / "checked"))
-    return Prefetcher(cast, fallback, cache, Gate(), line_key, depth), cache, fallback, cast
+    return Prefetcher(cast, fallback, cache, Gate(), line_key, depth).start(), cache, fallback, cast
 
 
 def wait_until(condition: Any, timeout: float = 10) -> None:
@@ -147,7 +147,7 @@ def test_a_line_reached_mid_prefetch_plays_what_is_made_and_streams_the_rest(tmp
     cast = Cast(STORY, tmp_path / "voices", "piper", {}, ReferenceStore(tmp_path / "checked"))
     records: list[dict[str, Any]] = []
     speaker = Speaker(cast, Fallback({"piper": engine}, ["piper"], print, 0), cache,
-                      Output(NullSink(), 24000, -20.0, print), records.append, print, prefetch_depth=4)
+                      Output(NullSink(), 24000, -20.0, print), records.append, print, prefetch_depth=4).start()
     played: list[AudioChunk] = []
     real_play = speaker.output.play
 
@@ -224,7 +224,7 @@ def test_the_opening_scene_is_prefetched_when_the_first_engine_is_offline(tmp_pa
     cache = AudioCache(CacheSettings(dir=tmp_path / "cache"))
     fallback = Fallback({"edge": edge, "piper": piper}, ["edge", "piper"], notices.append, 0)
     cast = Cast(STORY, tmp_path / "voices", "edge", {}, ReferenceStore(tmp_path / "checked"))
-    prefetcher = Prefetcher(cast, fallback, cache, Gate(), line_key, depth=12)
+    prefetcher = Prefetcher(cast, fallback, cache, Gate(), line_key, depth=12).start()
     opening = STORY.scenes[STORY.start]
     spoken = [SpokenLine(x.line_id, x.scene_id, x.character_id, "", x.text, x.is_narration, "en") for x in opening.lines]
     prefetcher.update(spoken)

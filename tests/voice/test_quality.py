@@ -131,7 +131,7 @@ def test_a_bad_prefetched_take_is_replaced_in_the_cache_for_the_next_time(
     voice = cast.voice_for("narrator")  # its profile asks for xtts: the fallback order has only piper here
     text = "The scarab is heavier than it looks, and warm, as if it had been lying in the sun."
     line = SpokenLine("camp.1", "camp", "narrator", "Narrator", text, True, "en")
-    prefetcher = Prefetcher(cast, fallback, cache, Gate(), line_key, depth=4, checker=checker)
+    prefetcher = Prefetcher(cast, fallback, cache, Gate(), line_key, depth=4, checker=checker).start()
     try:
         prefetcher.update([line])
         key = line_key(engine, voice, text)

@@ -57,7 +57,7 @@ def test_a_slow_xtts_is_measured_told_once_and_its_lines_never_stop_midway(
     cast = Cast(load_story(TOMB), tmp_path, "xtts", {}, ReferenceStore(tmp_path / "checked"))
     speaker = Speaker(cast, fallback, AudioCache(CacheSettings(tmp_path / "c")),
                       Output(NullSink(), 24000, -20.0, notices.append), records.append, notices.append,
-                      when_slow=mode)
+                      when_slow=mode).start()
 
     def say(n: int, character: str = "god") -> dict[str, Any]:
         line = SpokenLine(f"l.{n}", "s", character, character, f"Line number {n}, said slowly.",

@@ -79,7 +79,7 @@ class Rig:
         self.fallback = Fallback(engines, order, self.notices.append, reprobe)
         cast = Cast(STORY, tmp_path / "voices", order[0], {}, ReferenceStore(tmp_path / "checked"))
         self.speaker = Speaker(cast, self.fallback, AudioCache(CacheSettings(dir=tmp_path / "cache")), self.output,
-                               self.records.append, self.notices.append)
+                               self.records.append, self.notices.append).start()
 
     def speak(self, *lines: SpokenLine) -> list[dict[str, Any]]:
         jobs = [self.speaker.say(item) for item in lines]

@@ -66,7 +66,7 @@ class Rig:
         self.fallback = Fallback(engines, list(engines), self.notices.append, 0)
         self.cast = Cast(STORY, tmp_path / "voices", next(iter(engines)), {}, ReferenceStore(tmp_path / "checked"))
         self.speaker = Speaker(self.cast, self.fallback, self.cache, Output(NullSink(), 24000, -20.0, self.notices.append),
-                               self.records.append, self.notices.append, prefetch_depth=prefetch, stall=stall)
+                               self.records.append, self.notices.append, prefetch_depth=prefetch, stall=stall).start()
 
     def speak(self, line: SpokenLine) -> dict[str, Any]:
         job = self.speaker.say(line)
@@ -107,7 +107,7 @@ def test_a_stalled_prefetch_stream_is_cancelled_and_made_by_the_next_engine(
     cast = Cast(STORY, tmp_path / "voices", "edge", {}, ReferenceStore(tmp_path / "checked"))
     cache = AudioCache(CacheSettings(dir=tmp_path / "cache"))
     prefetcher = Prefetcher(cast, fallback, cache, Gate(), line_key, depth=4,
-                            patience=Patience(StallSettings(prefetch=1.0)))
+                            patience=Patience(StallSettings(prefetch=1.0))).start()
     line = spoken(2, "archaeologist")
     try:
         prefetcher.update([line])

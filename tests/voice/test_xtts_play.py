@@ -100,7 +100,7 @@ def test_xtts_failing_mid_game_falls_back_then_returns(tmp_path: Path, installed
     fallback = Fallback({"xtts": engine, "piper": piper}, ["xtts", "piper"], notices.append, 0.2)
     cast = Cast(story, tmp_path, "xtts", {}, ReferenceStore(tmp_path / "checked"))
     speaker = Speaker(cast, fallback, AudioCache(CacheSettings(tmp_path / "c")),
-                      Output(NullSink(), 24000, -20.0, notices.append), records.append, notices.append)
+                      Output(NullSink(), 24000, -20.0, notices.append), records.append, notices.append).start()
 
     def say(n: int) -> dict[str, Any]:
         job = speaker.say(SpokenLine(f"god.{n}", "s", "god", "Khepri-Anu", f"Line {n} of the god.", False, "en"))

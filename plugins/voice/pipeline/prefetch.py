@@ -16,120 +16,26 @@ also wait for such a moment (plugins.voice.quality.play).
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 
 from engine import SpokenLine
 from plugins.voice.casting.cast import Cast
-from plugins.voice.core.audio import AudioChunk, concat
-from plugins.voice.core.budget import Budget
-from plugins.voice.core.errors import Preempted, SpeechFailure, VoiceError
+from plugins.voice.core.audio import concat
+from plugins.voice.core.errors import Preempted, SpeechFailure
 from plugins.voice.core.settings import StallSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine, closing
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.patience import Patience
-from plugins.voice.quality.play import Check, Deferred, PlayChecker
+from plugins.voice.pipeline.rehearing import Rehearing
+from plugins.voice.pipeline.tasks import Gate, Preferred, Task, VoiceNotSupportedAnywhere, resolve
+from plugins.voice.quality.play import Check, PlayChecker
 from plugins.voice.store.cache import AudioCache
 
 log = logging.getLogger(__name__)
-
-
-Preferred = Callable[[SpokenLine, Voice], str]  # the engine a line tries first (Pace.preferred)
-
-
-def resolve(cast: Cast, fallback: Fallback, key_for: Callable[[Engine, Voice, str], str],
-            line: SpokenLine, preferred: Preferred) -> tuple[Engine, Voice, str] | None:
-    """The engine, voice and cache key a line would use now (None if it has no voice or engine)."""
-    try:
-        voice = cast.voice_for(line.character_id)
-        engines = fallback.plan(preferred(line, voice)).engines
-        return (engines[0], voice, key_for(engines[0], voice, line.text)) if engines else None
-    except VoiceError:
-        return None
-
-
-@dataclass(eq=False)
-class Task:
-    """One line being made ahead. Its chunks are published as they come, so the speaker can follow."""
-
-    line: SpokenLine
-    key: str
-    voice: Voice
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    adopted: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
-    chunks: list[AudioChunk] = field(default_factory=list)
-    failure: SpeechFailure | None = None
-    changed: threading.Condition = field(default_factory=threading.Condition)
-    budget: Budget = field(default_factory=Budget)  # prefetch's patience with its engine; the speaker's once adopted
-
-    def publish(self, chunk: AudioChunk) -> None:
-        with self.changed:
-            self.chunks.append(chunk)
-            self.changed.notify_all()
-
-    def finish(self, failure: SpeechFailure | None = None) -> None:
-        with self.changed:
-            if not self.done.is_set():
-                self.failure = failure
-                self.done.set()
-            self.changed.notify_all()
-
-    def _past(self, sent: int) -> bool:
-        return len(self.chunks) > sent or self.done.is_set()
-
-    def follow(self) -> Iterator[AudioChunk]:
-        """The chunks made so far, then the rest as they come (speaker thread; waits holding no lock
-        of ours). Raises the failure the render ended with; a render stopped early ends short."""
-        sent = 0
-        while True:
-            with self.changed:
-                self.changed.wait_for(functools.partial(self._past, sent))
-                new, finished, failure = self.chunks[sent:], self.done.is_set(), self.failure
-            yield from new
-            sent += len(new)
-            if finished:
-                if failure is not None:
-                    raise failure
-                return
-
-
-class Gate:
-    """Lets the line being spoken go first: pausable prefetch waits while any urgent synthesis runs."""
-
-    def __init__(self) -> None:
-        self.urgent_count = 0
-        self.changed = threading.Condition()
-
-    @contextlib.contextmanager
-    def urgent(self) -> Iterator[None]:
-        with self.changed:
-            self.urgent_count += 1
-        try:
-            yield
-        finally:
-            self.wake(-1)
-
-    def wake(self, change: int = 0) -> None:
-        with self.changed:
-            self.urgent_count += change
-            self.changed.notify_all()
-
-    def wait_quiet(self, stopping: Callable[[], bool]) -> None:
-        """Blocks while urgent work runs (a quality check starts after it, not beside it), or until `stopping()`."""
-        with self.changed:
-            self.changed.wait_for(lambda: self.urgent_count == 0 or stopping())
-
-    def wait_turn(self, task: Task) -> bool:
-        """Blocks while urgent work runs (never for a task the speaker follows); False if it was cancelled."""
-        with self.changed:
-            self.changed.wait_for(lambda: self.urgent_count == 0 or task.cancelled.is_set() or task.adopted.is_set())
-        return not task.cancelled.is_set()
+__all__ = ["Gate", "Prefetcher", "Task"]
 
 
 class Prefetcher:
@@ -159,12 +65,15 @@ class Prefetcher:
         self.checker = checker
         self.preferred = preferred
         self.patience = patience or Patience(StallSettings())
-        self.checks: dict[str, Check] = {}  # by cache key, oldest first: lines to hear again when idle
-        self.retaking: set[Task] = set()  # retakes in progress, one per thread at most (close cancels them)
+        self.rehearing = (Rehearing(checker, gate, self.patience, self.changed, self._busy, lambda: self.stopping)
+                          if checker is not None else None)
         self.threads = [threading.Thread(target=self._work, name=f"voice-prefetch-{n}", daemon=True)
                         for n in range(workers)]
+
+    def start(self) -> Prefetcher:
         for thread in self.threads:
             thread.start()
+        return self
 
     def update(self, lines: Sequence[SpokenLine]) -> None:
         """Runner's thread, so nothing slow: drops work for lines no longer in the list (a choice made
@@ -224,11 +133,8 @@ class Prefetcher:
 
     def check_later(self, line: SpokenLine, key: str, voice: Voice, engine: Engine) -> None:
         """The line is in the cache (made here or by the speaker): the gate hears it when prefetch is idle."""
-        if self.checker is None:
-            return
-        with self.changed:
-            self.checks.setdefault(key, Check(line, key, voice, engine))
-            self.changed.notify_all()
+        if self.rehearing is not None:
+            self.rehearing.later(line, key, voice, engine)
 
     def made(self, key: str) -> bool:
         """Whether prefetch put this key in the cache (for the trace)."""
@@ -241,12 +147,13 @@ class Prefetcher:
             self.queue = []
             for task in self.running.values():
                 task.cancelled.set()
-            for retake in self.retaking:
-                retake.cancelled.set()
+            if self.rehearing is not None:
+                self.rehearing.cancel_retakes()
             self.changed.notify_all()
         self.gate.wake()
         for thread in self.threads:
-            thread.join()
+            if thread.is_alive():
+                thread.join()
         if self.checker is not None:
             self.checker.close()
 
@@ -260,21 +167,23 @@ class Prefetcher:
         while True:
             check = None
             with self.changed:
-                self.changed.wait_for(lambda: self._busy() or bool(self.checks))
+                self.changed.wait_for(lambda: self._busy() or bool(self.rehearing and self.rehearing.pending))
                 if self.stopping:
                     return
                 if self._unplanned():
                     self.planning = True
                     lines, generation = self.last, self.generation
                 elif not self.queue:
-                    check = self.checks.pop(next(iter(self.checks)))
+                    assert self.rehearing is not None
+                    check = self.rehearing.take_next()
                     generation = -1
                 else:
                     task = self.queue.pop(0)
                     self.running[task.key] = task
                     generation = -1
             if check is not None:
-                self._check(check)
+                assert self.rehearing is not None
+                self.rehearing.hear(check)
                 continue
             if generation >= 0:
                 try:
@@ -339,52 +248,6 @@ class Prefetcher:
             if self.cache.put(key, concat(task.chunks)) is not None:
                 with self.changed:
                     self.produced.add(key)
-                if self.checker is not None:  # heard at once, before the player gets there; retakes wait
+                if self.rehearing is not None:  # heard at once, before the player gets there; retakes wait
                     task.finish()  # a speaker following it has every chunk: it need not wait for the check
-                    self._check(Check(task.line, key, task.voice, engine))
-
-    def _check(self, check: Check) -> None:
-        assert self.checker is not None
-        self.gate.wait_quiet(lambda: self.stopping)  # Whisper and the speaker model take the CPU a live line needs
-        if self.stopping:
-            return
-        try:
-            self.checker.run(check, self._retake)
-        except Deferred:
-            with self.changed:
-                if not self.stopping:
-                    self.checks.setdefault(check.key, check)  # again once prefetch is idle
-        except Exception:  # a bug in the gate must not stop prefetching
-            log.exception("quality check of %s failed", check.line.line_id)
-
-    def _retake(self, check: Check, take: int) -> AudioChunk | None:
-        """Take `take` of a checked line, made in the background; Deferred as soon as prefetch has work."""
-        probe = Task(check.line, check.key, check.voice)
-        with self.changed:
-            if self._busy():
-                raise Deferred
-            self.retaking.add(probe)
-        budget = Budget(self.patience.prefetch)
-        settings = LineSettings(speed=check.voice.speed, language=check.voice.language, background=True, take=take,
-                                budget=budget)
-        pausable = bool(getattr(check.engine, "pausable", False))
-        chunks: list[AudioChunk] = []
-        try:
-            with closing(check.engine.synthesize(check.line.text, check.voice, settings)) as stream:
-                for chunk in stream:
-                    if self._busy() or probe.cancelled.is_set() or (pausable and not self.gate.wait_turn(probe)):
-                        raise Deferred
-                    chunks.append(chunk)
-                    budget.allow(self.patience.prefetch)
-        except Preempted:  # XTTS put it aside for the speaker
-            raise Deferred from None
-        finally:
-            with self.changed:
-                self.retaking.discard(probe)
-        return concat(chunks) if chunks else None
-
-
-class VoiceNotSupportedAnywhere(SpeechFailure):
-    """No engine could make this line ahead of time (the speaker tries again, and says why)."""
-
-    down = False
+                    self.rehearing.hear(Check(task.line, key, task.voice, engine))

@@ -1,0 +1,136 @@
+"""One line, one engine: the audio comes from a prefetch still making it (followed as it comes), the
+cache, or a synthesis of the speaker's own; it is paced (a slow engine's lines start whole: Pace) and
+budgeted (a late chunk gives the engine up: Patience). Runs on the speaker's thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine import SpokenLine
+from plugins.voice.core.audio import AudioChunk, concat
+from plugins.voice.core.budget import Budget
+from plugins.voice.core.errors import Preempted, SpeechFailure
+from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.base import Engine, closing
+from plugins.voice.output.playback import Output
+from plugins.voice.pipeline.pace import Pace
+from plugins.voice.pipeline.patience import Patience
+from plugins.voice.pipeline.prefetch import Gate, Prefetcher
+from plugins.voice.store.cache import AudioCache
+from plugins.voice.store.keys import line_key
+
+
+@dataclass
+class Job:
+    line: SpokenLine
+    queued_at: float = field(default_factory=time.monotonic)
+    started_at: float = 0.0  # when the speaker turned to it (the previous line had ended)
+    done: threading.Event = field(default_factory=threading.Event)
+    skipped: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class LinePlay:
+    output: Output
+    cache: AudioCache
+    prefetcher: Prefetcher | None
+    gate: Gate
+    pace: Pace
+    patience: Patience
+
+    def play(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
+        """Plays the line with this engine; returns its trace facts. A failure cuts what was queued and goes
+        to Fallback.attempt."""
+        try:
+            return self._play(job, engine, voice)
+        except SpeechFailure:
+            self.output.stop()
+            raise
+
+    def _play(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
+        key = line_key(engine, voice, job.line.text)
+        facts = {"ready": False, "prefetched": False, "whole": False}  # ready: in the cache when the speaker turned to it
+        task = self.prefetcher.adopt(key) if self.prefetcher else None
+        if task is not None:
+            task.budget.take_over(self.patience.first(engine))  # its engine now waits as long as the player would
+            try:
+                chunks, first = self._stream(job, self._paced(job, task.follow(), engine, facts, task.budget), engine,
+                                             task.budget)
+            except Preempted:
+                chunks, first = [], {}
+            if chunks or job.skipped.is_set():
+                return {"cache": "adopted", **first, **facts, "prefetched": True, **done(job, chunks)}
+        cached = self.cache.get(key)
+        if cached is not None:
+            started = self.output.play(cached)
+            prefetched = bool(self.prefetcher and self.prefetcher.made(key))
+            if self.prefetcher is not None:
+                self.prefetcher.check_later(job.line, key, voice, engine)  # if the gate never heard it
+            return {"cache": "hit", **first_audio(job, started), **facts, "ready": True, "prefetched": prefetched,
+                    **done(job, [cached])}
+        budget = Budget(self.patience.first(engine))
+        settings = LineSettings(speed=voice.speed, language=voice.language, budget=budget)
+        with self.gate.urgent():
+            chunks, first = self._stream(job, self._paced(job, engine.synthesize(job.line.text, voice, settings),
+                                                          engine, facts, budget), engine, budget)
+        if chunks and not job.skipped.is_set() and self.cache.put(key, concat(chunks)) is not None \
+                and self.prefetcher is not None:
+            self.prefetcher.check_later(job.line, key, voice, engine)
+        return {"cache": "miss", "first_audio_ms": None, "wait_ms": None, **first, **facts, **done(job, chunks)}
+
+    def _paced(self, job: Job, source: Iterator[AudioChunk], engine: Engine, facts: dict[str, bool],
+               budget: Budget) -> Iterator[AudioChunk]:
+        """The line's chunks as they come; but if, when its first chunk comes, the engine is known to be slower
+        than speech (Pace), every chunk is made before the first is played: no silence inside the line."""
+        with closing(source):
+            for chunk in source:
+                if not self.pace.whole(engine):
+                    yield chunk
+                    yield from source
+                    return
+                facts["whole"] = True
+                chunks = [chunk]
+                budget.allow(self.patience.next(engine, 0.0, budget.elapsed()))
+                for more in source:
+                    if job.skipped.is_set():
+                        break
+                    chunks.append(more)
+                    budget.allow(self.patience.next(engine, 0.0, budget.elapsed()))
+                yield from chunks
+                return
+
+    def _stream(self, job: Job, source: Iterator[AudioChunk], engine: Engine, budget: Budget) -> \
+            tuple[list[AudioChunk], dict[str, float | None]]:
+        """Plays chunks as they come until the line ends or is skipped; each next chunk may be late by
+        what is still queued for the sound card plus the grace (Patience), else the engine is given up."""
+        chunks: list[AudioChunk] = []
+        first: dict[str, float | None] = {}
+        with closing(source):
+            for chunk in source:
+                if job.skipped.is_set():
+                    break
+                took = budget.elapsed()
+                started = self.output.play(chunk)
+                budget.allow(self.patience.next(engine, self.output.buffered(), took))
+                if not chunks:
+                    first = first_audio(job, started)
+                chunks.append(chunk)
+        return chunks, first
+
+
+def done(job: Job, chunks: list[AudioChunk]) -> dict[str, Any]:
+    return {"skipped": job.skipped.is_set(), "seconds": round(sum(chunk.seconds for chunk in chunks), 3)}
+
+
+def first_audio(job: Job, moment: float) -> dict[str, float | None]:
+    """ms from the line's event to its first audio, and from when it could have started (wait)."""
+    return {"first_audio_ms": round((moment - job.queued_at) * 1000, 1),
+            "wait_ms": round((moment - max(job.queued_at, job.started_at)) * 1000, 1)}
+
+
+def gap_facts(gaps: list[float]) -> dict[str, float]:
+    return {"gaps_ms_max": round(max(gaps, default=0.0) * 1000, 1), "gaps_ms_total": round(sum(gaps) * 1000, 1)}
