@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,3 +93,11 @@ def run_engine(*args: str | Path, cwd: Path | None = None, **env: str) -> subpro
         capture_output=True, text=True, cwd=cwd or ROOT, env=engine_env(**env), timeout=120,
         stdin=subprocess.DEVNULL,
     )
+
+
+def wait_until(condition: Callable[[], object], seconds: float = 30, what: str = "the condition") -> None:
+    """Polls `condition` until it holds; fails the test (never hangs it) when `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
+        time.sleep(0.01)

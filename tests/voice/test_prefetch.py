@@ -30,7 +30,7 @@ from plugins.voice.pipeline.prefetch import Gate, Prefetcher
 from plugins.voice.pipeline.speaker import Speaker
 from plugins.voice.store.cache import AudioCache
 from plugins.voice.store.keys import line_key
-from tests.conftest import TOMB
+from tests.conftest import TOMB, wait_until
 
 STORY = load_story(TOMB)
 
@@ -81,13 +81,6 @@ def rig(tmp_path: Path, engine: Any, depth: int = 12) -> tuple[Prefetcher, Audio
     fallback = Fallback({"piper": engine}, ["piper"], lambda text: None, 0)
     cast = Cast(STORY, tmp_path / "voices", "piper", {}, ReferenceStore(tmp_path / "checked"))
     return Prefetcher(cast, fallback, cache, Gate(), line_key, depth).start(), cache, fallback, cast
-
-
-def wait_until(condition: Any, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_nearest_first_bounded_and_deduplicated(tmp_path: Path) -> None:

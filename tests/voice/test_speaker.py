@@ -27,7 +27,7 @@ from plugins.voice.output.sinks import NullSink
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.speaker import Speaker
 from plugins.voice.store.cache import AudioCache
-from tests.conftest import TOMB
+from tests.conftest import TOMB, wait_until
 from tests.voice.conftest import free_port
 from tests.voice.edge_server import FakeEdgeServer, edge_url
 
@@ -180,8 +180,7 @@ def test_skipping_cuts_the_line(tmp_path: Path, piper: PiperEngine) -> None:
     sink = PacedSink()
     rig = Rig(tmp_path, {"piper": piper}, ["piper"], sink=sink)
     job = rig.speaker.say(line(1, text="A long line. " * 6))
-    while sink.played == 0:
-        time.sleep(0.01)
+    wait_until(lambda: sink.played > 0, 30, "the first audio")
     rig.speaker.skip(job)
     assert job.done.wait(5)
     assert rig.records[-1]["skipped"] is True

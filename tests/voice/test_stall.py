@@ -31,25 +31,12 @@ from plugins.voice.pipeline.prefetch import Gate, Prefetcher
 from plugins.voice.pipeline.speaker import Speaker
 from plugins.voice.store.cache import AudioCache
 from plugins.voice.store.keys import line_key
-from tests.conftest import TOMB
+from tests.conftest import TOMB, wait_until
 from tests.voice.edge_server import FakeEdgeServer
 
 STORY = load_story(TOMB)
 MARGIN = 2.0  # seconds past the budget that a busy 2-core machine may take to notice and hand the line on
 TEXT = "The door is sealed with wax. Nobody has opened it for a thousand years, and nobody should."
-
-
-def wait_until(condition: Any, seconds: float) -> bool:
-    stop = threading.Event()
-    deadline = threading.Timer(seconds, stop.set)
-    deadline.start()
-    try:
-        while not condition():
-            if stop.wait(0.05):
-                return bool(condition())
-        return True
-    finally:
-        deadline.cancel()
 
 
 def spoken(n: int, character_id: str = "guide", text: str = TEXT) -> SpokenLine:
@@ -114,7 +101,7 @@ def test_a_stalled_prefetch_stream_is_cancelled_and_made_by_the_next_engine(
         assert stalling_edge.closed.wait(30)  # given up after its 1 s, not the socket's 60 s
         assert stalling_edge.open_sockets == 0
         wanted = line_key(piper, cast.voice_for("archaeologist"), line.text)
-        assert wait_until(lambda: cache.contains(wanted), 30), "the line was not made by the next engine"
+        wait_until(lambda: cache.contains(wanted), 30, "the line made by the next engine")
         assert "edge" in fallback.down
     finally:
         prefetcher.close()
@@ -249,7 +236,7 @@ def test_an_xtts_model_that_stops_producing_is_given_up_and_its_request_dropped(
             freezing.release.set()
             assert freezing.closed.wait(30)  # the owner dropped the abandoned request at its next chunk
             assert freezing.after_release <= 1
-            assert wait_until(lambda: xtts.probe() is None, 30)  # and a re-probe would bring it back
+            wait_until(lambda: xtts.probe() is None, 30, "a clean probe")  # and a re-probe would bring it back
     finally:
         rig.speaker.close(drain=True)
         xtts.close()
