@@ -22,6 +22,7 @@ from plugins.voice.casting.references import ReferenceStore
 from plugins.voice.core.audio import AudioChunk, normalize, resample, to_int16
 from plugins.voice.core.settings import CacheSettings
 from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.base import EngineBase
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.output.playback import Output, Recording
 from plugins.voice.output.sinks import NullSink
@@ -35,12 +36,11 @@ from tests.conftest import TOMB, wait_until
 STORY = load_story(TOMB)
 
 
-class SteppedEngine:
+class SteppedEngine(EngineBase):
     """Yields one short chunk per sentence, each only when the test releases it."""
 
     name = "piper"
     pausable = True
-    network = False
 
     def __init__(self, auto: bool = False) -> None:
         self.started: list[str] = []

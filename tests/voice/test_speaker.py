@@ -18,7 +18,7 @@ from plugins.voice.core.audio import AudioChunk
 from plugins.voice.core.errors import SynthesisFailed
 from plugins.voice.core.settings import CacheSettings, EdgeSettings, XttsSettings
 from plugins.voice.core.voice import LineSettings, Voice
-from plugins.voice.engines.base import Engine
+from plugins.voice.engines.base import Engine, EngineBase
 from plugins.voice.engines.edge import EdgeEngine
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.engines.xtts.engine import XttsEngine
@@ -38,13 +38,13 @@ def line(n: int, character_id: str = "guide", text: str = "This is the place. No
     return SpokenLine(f"test.{n}", "test", character_id, character_id.title(), text, False, "en")
 
 
-class Counting:
+class Counting(EngineBase):
     """Wraps a real engine and counts its syntheses; can fail after the first chunk."""
 
     def __init__(self, inner: Engine, fail_after_first: bool = False) -> None:
         self.inner = inner
         self.name = inner.name
-        self.network = inner.network
+        self.network, self.pausable, self.takes_vary = inner.network, inner.pausable, inner.takes_vary
         self.calls = 0
         self.fail_after_first = fail_after_first
 

@@ -41,8 +41,13 @@ class Engine(Protocol):
     `[voice.stall] first_network` budget. Engines whose chunks come from another thread wait
     through `settings.budget` (core/budget.py) and end with Stalled when it runs out."""
 
-    # Optional: `takes_vary = True` on engines whose second take of a line can differ from the first
-    # (sampling ones: XTTS, Piper with noise); the quality gate only makes retakes on those.
+    takes_vary: bool
+    """True if a second take of a line can differ from the first (sampling engines: XTTS, Piper with
+    noise); the quality gate only makes retakes on those."""
+
+    def measured_rtf(self) -> tuple[float, int] | None:
+        """(median real-time factor of its last lines, lines measured) if it times itself, else None:
+        Pace and Patience read it (an engine slower than speech gets whole lines and more patience)."""
 
     def missing(self) -> str | None:
         """Cheap check: what keeps this engine from running at all (extra, model), or None."""
@@ -62,6 +67,17 @@ class Engine(Protocol):
 
     def close(self) -> None:
         """Stops every thread the engine started and frees its model (at the end of a game)."""
+
+
+class EngineBase:
+    """The capabilities an engine has unless it declares otherwise (engines inherit this)."""
+
+    pausable = False
+    network = False
+    takes_vary = False
+
+    def measured_rtf(self) -> tuple[float, int] | None:
+        return None
 
 
 @contextlib.contextmanager

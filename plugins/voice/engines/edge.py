@@ -11,6 +11,7 @@ from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, Synthesi
 from plugins.voice.core.settings import EdgeSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.aio import NetworkLoop
+from plugins.voice.engines.base import EngineBase
 
 # Distinct defaults for characters whose profile names no edge voice.
 DEFAULT_VOICES = [
@@ -31,7 +32,7 @@ def _microsoft() -> str:
 MICROSOFT = _microsoft()  # edge-tts's own endpoint, as it ships
 
 
-class EdgeEngine:
+class EdgeEngine(EngineBase):
     name = "edge"
     pausable = False
     network = True

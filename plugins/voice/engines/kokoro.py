@@ -20,6 +20,7 @@ from plugins.voice.core.settings import KokoroSettings
 from plugins.voice.core.text import pack, sentences
 from plugins.voice.core.turns import Turns
 from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.base import EngineBase
 from plugins.voice.engines.models import KOKORO, ModelError, installed, model_files
 from plugins.voice.engines.speeds import Speeds
 
@@ -30,7 +31,7 @@ MAX_CHARS = 300  # per call: Kokoro takes at most 510 phonemes at a time
 EXTRA = "the kokoro engine needs the [kokoro] extra (pip install -e '.[kokoro]')"
 
 
-class KokoroEngine:
+class KokoroEngine(EngineBase):
     name = "kokoro"
     pausable = True
     network = False

@@ -17,13 +17,14 @@ from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceN
 from plugins.voice.core.settings import XttsRemoteSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.aio import NetworkLoop
+from plugins.voice.engines.base import EngineBase
 from plugins.voice.engines.speeds import Speeds
 
 HEADER_BYTES = 44
 CHUNK_BYTES = 4800  # 0.1 s of 24 kHz PCM16 per yielded chunk
 
 
-class XttsRemoteEngine:
+class XttsRemoteEngine(EngineBase):
     """Requests run on the engine's own loop thread (engines/aio.py): a bridge that stops sending
     mid-line (frozen, or its model stuck) has its request cancelled when the reader's budget runs out,
     which closes the connection, so the bridge frees its slot."""

@@ -39,8 +39,7 @@ class Pace:
 
     def slow(self, engine: Engine) -> float | None:
         """The engine's measured real-time factor if it is slower than speech, else None."""
-        measured = getattr(engine, "measured_rtf", None)
-        found = measured() if callable(measured) else None
+        found = engine.measured_rtf()
         if found is None or found[0] <= 1.0 or (found[1] < SLOW_AFTER and found[0] <= CLEARLY_SLOW):
             return None
         rtf, lines = found

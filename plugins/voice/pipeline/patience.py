@@ -46,6 +46,5 @@ class Patience:
 
 def _chunk_seconds(engine: Engine) -> float:
     """What one chunk takes to make at the engine's measured pace (0 for engines that do not measure it)."""
-    measured = getattr(engine, "measured_rtf", None)  # engines that time themselves (XTTS, Kokoro, xtts-remote)
-    found = measured() if callable(measured) else None
+    found = engine.measured_rtf()  # engines that time themselves: XTTS, Kokoro, xtts-remote
     return found[0] * CHUNK_SECONDS if found else 0.0

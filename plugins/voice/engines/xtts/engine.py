@@ -23,7 +23,7 @@ from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, Synthesi
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.core.text import pack
 from plugins.voice.core.voice import LineSettings
-from plugins.voice.engines.base import EngineEvents, Voice, log_event
+from plugins.voice.engines.base import EngineBase, EngineEvents, Voice, log_event
 from plugins.voice.engines.models import MANIFEST
 from plugins.voice.engines.speeds import Speeds
 from plugins.voice.engines.xtts.latents import Latents
@@ -45,7 +45,7 @@ def preload_torch() -> None:
         import torch  # noqa: F401
 
 
-class XttsEngine:
+class XttsEngine(EngineBase):
     name = "xtts"
     pausable = False  # its owner thread puts background work aside for the speaker by itself
     network = False
