@@ -30,16 +30,16 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = ROOT / "tests" / "support"
 sys.path[:0] = [str(ROOT), str(SUPPORT)]
+
+from soak_faults import Bridge, Chaos, LineClock  # noqa: E402
+from soak_report import count_lines, notices, silences  # noqa: E402
 
 HANG_SECONDS = 30.0
 CAST = {  # character -> engine: every engine at once
@@ -141,151 +141,6 @@ def speak(text: str, path: Path, variant: int = 0) -> Path:
     return path
 
 
-@dataclass
-class Bridge:
-    """`engine bridge serve` in its own process, which the chaos kills and starts again."""
-
-    config: Path
-    port: int
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
-
-    def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "engine", "bridge", "serve", "--insecure-no-token",
-                                             "--config", str(self.config)], stdout=log, stderr=log, cwd=ROOT)
-
-    def freeze(self) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGSTOP)
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-
-
-@dataclass
-class LineClock:
-    """Counts the game's voice records as its trace grows (read from where it was left)."""
-
-    trace: Path
-    lines: int = 0
-    offset: int = 0
-
-    def count(self) -> int:
-        try:
-            with self.trace.open("rb") as handle:
-                handle.seek(self.offset)
-                data = handle.read()
-        except FileNotFoundError:
-            return self.lines
-        whole = data[: data.rfind(b"\n") + 1]
-        self.offset += len(whole)
-        self.lines += whole.count(b'"event": "voice"')
-        return self.lines
-
-
-@dataclass
-class Chaos:
-    """Faults from outside the game, at random moments from a fixed seed (one thread, joined by stop()).
-    Their moments and lengths are seconds, or, with `per_second` and a `clock`, as many lines as the game
-    speaks in that time at that pace (the suite's schedule: the same faults on a fast or a slow machine)."""
-
-    work: Path
-    bridge: Bridge
-    edge: Any
-    seed: int
-    clock: LineClock | None = None
-    per_second: float = 1.0  # lines the clock counts for a second of the schedule
-    counts: dict[str, int] = field(default_factory=dict)
-    stopping: threading.Event = field(default_factory=threading.Event)
-    events: list[dict[str, Any]] = field(default_factory=list)  # {"fault", "from", "to"} in Unix time
-
-    def wait(self, rng: random.Random, low: float, high: float) -> bool:
-        """Waits a random while (seconds, or lines); True if the soak is stopping."""
-        span = rng.uniform(low, high)
-        if self.clock is None:
-            return self.stopping.wait(span)
-        target = self.clock.count() + max(1, round(span * self.per_second))
-        while self.clock.count() < target:
-            if self.stopping.wait(0.05):
-                return True
-        return self.stopping.is_set()
-
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name="soak-chaos")
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join()
-
-    def _run(self) -> None:
-        rng = random.Random(self.seed)
-        actions: dict[str, Callable[[random.Random], object]] = {
-            "kill_bridge": self.kill_bridge, "edge_fault": self.edge_fault, "corrupt_cache": self.corrupt_cache,
-            "replace_reference": self.replace_reference, "break_reference": self.break_reference,
-            "edit_voice_map": self.edit_voice_map}
-        while not self.wait(rng, 2.0, 5.0):
-            name = rng.choice(list(actions))
-            begun = time.time()
-            try:
-                detail = actions[name](rng)
-            except OSError:
-                continue  # e.g. a cache entry evicted meanwhile
-            self.counts[name] = self.counts.get(name, 0) + 1
-            self.events.append({"fault": f"{name} ({detail})" if detail else name, "from": begun, "to": time.time()})
-
-    def kill_bridge(self, rng: random.Random) -> str:
-        """Killed at once, or frozen first (SIGSTOP: its connections stay up and silent, like a hung GPU box)."""
-        how = rng.choice(["kill", "freeze"])
-        if how == "freeze":
-            self.bridge.freeze()
-            self.wait(rng, 2.0, 6.0)
-        self.bridge.kill()
-        if not self.wait(rng, 1.0, 4.0):
-            self.bridge.start()
-            self.bridge.restarts += 1
-        return str(how)
-
-    def edge_fault(self, rng: random.Random) -> str:
-        self.edge.mode = mode = rng.choice(["403", "disconnect", "silent", "stall"])
-        self.wait(rng, 2.0, 6.0)
-        self.edge.mode = "ok"
-        return str(mode)
-
-    def corrupt_cache(self, rng: random.Random) -> None:
-        entries = sorted((self.work / "cache").glob("??/*.wav"))
-        if entries:
-            victim = rng.choice(entries)
-            data = bytearray(victim.read_bytes())
-            data[len(data) // 2] ^= 0xFF
-            victim.write_bytes(bytes(data))
-
-    def replace_reference(self, rng: random.Random) -> None:
-        who = rng.choice(["guide", "keeper", "oracle"])
-        spare = rng.choice(sorted((self.work / "spares").glob("*.wav")))
-        shutil.copy(spare, self.work / "voices" / f"{who}_voice.tmp")
-        os.replace(self.work / "voices" / f"{who}_voice.tmp", self.work / "voices" / f"{who}_voice.wav")
-
-    def break_reference(self, rng: random.Random) -> None:
-        who = rng.choice(["guide", "keeper"])
-        path = self.work / "voices" / f"{who}_voice.wav"
-        good = path.read_bytes()
-        path.write_bytes(good[:200])  # truncated: refused, the previous voice stays
-        self.wait(rng, 1.0, 3.0)
-        path.write_bytes(good)
-
-    def edit_voice_map(self, rng: random.Random) -> None:
-        path = self.work / "voices" / "voice_map.json"
-        good = path.read_text() if path.exists() else "{}"
-        path.write_text("{broken json")
-        self.wait(rng, 1.0, 3.0)
-        path.write_text(good)
-
-
 def prepare(work: Path, lines: int, seed: int) -> tuple[Path, list[Path]]:
     from tiny_xtts import build_tiny_xtts
 
@@ -304,69 +159,6 @@ def prepare(work: Path, lines: int, seed: int) -> tuple[Path, list[Path]]:
     rng = random.Random(seed)
     choices = int(lines / 4 * 1.15) + 2  # four lines a room; some answers are misheard
     return story, [rng.choice(answers) for _ in range(choices)]
-
-
-def count_lines(trace: Path) -> dict[str, Any]:
-    reached, voiced, silent_with_reason = [], set(), 0
-    engines: dict[str, int] = {}
-    checked: dict[str, int] = {}
-    for raw in trace.read_text().splitlines():
-        record = json.loads(raw)
-        if record["event"] == "quality":
-            kind = "error" if "error" in record else "passed" if record["passed"] else "failed"
-            checked[kind] = checked.get(kind, 0) + 1
-        if record["event"] in ("narration", "dialogue"):
-            reached.append(record["line_id"])
-        elif record["event"] == "voice":
-            voiced.add(len(reached))
-            engine = record.get("engine") or "none"
-            engines[engine] = engines.get(engine, 0) + 1
-            if record.get("engine") is None:
-                silent_with_reason += bool(record.get("fallback") or record.get("error"))
-    return {"reached": len(reached), "voice_records": sum(engines.values()), "engines": engines,
-            "unvoiced_with_reason": silent_with_reason, "quality_checks": checked}
-
-
-LONG_GAP_MS = 500.0  # a silence inside a line this long is listed with its cause
-LONG_WAIT_MS = 1000.0  # ... and a wait before a line
-
-
-def silences(trace: Path, outside: list[dict[str, Any]]) -> dict[str, Any]:
-    """Silences inside lines (the longest gap of each) and waits before lines, from the voice records;
-    each long one with what explains it: the engines passed over for it and the outside faults under way."""
-    records = [json.loads(raw) for raw in trace.read_text().splitlines()]
-    clock = next((r["unix"] - r["t_ms"] / 1000 for r in records if r["event"] == "chaos_clock"), None)
-    voiced = [r for r in records if r["event"] == "voice" and r.get("engine")]
-    gaps = sorted(float(r.get("gaps_ms_max") or 0.0) for r in voiced)
-    ready = next((r["t_ms"] for r in records if r["event"] == "engine" and r.get("kind") == "ready"), 0.0)
-    loading = [r for r in voiced if r.get("wait_ms") is not None and _due_ms(r) < ready]  # waited for XTTS's first load
-    waits = sorted(float(r["wait_ms"]) for r in voiced if r.get("wait_ms") is not None and r not in loading)
-    long = []
-    for r in voiced:
-        gap, wait = float(r.get("gaps_ms_max") or 0.0), float(r.get("wait_ms") or 0.0)
-        if gap < LONG_GAP_MS and wait < LONG_WAIT_MS:
-            continue
-        ended, due = r["t_ms"] / 1000, _due_ms(r) / 1000
-        under_way = [e["fault"] for e in outside
-                     if clock is not None and e["from"] - clock <= ended and e["to"] - clock >= due - 1.0]
-        long.append({"line": r["line_id"], "t_s": round(ended, 1), "gap_ms": gap, "wait_ms": wait, "engine": r["engine"],
-                     "cache": r.get("cache"), "whole": r.get("whole"),
-                     "passed_over": [f"{f['engine']}: {f['reason']}" for f in r.get("fallback") or []],
-                     "outside": under_way})
-    return {"inside_ms": {"max": _at(gaps, 1.0), "p99": _at(gaps, 0.99), "over_500": sum(g > 500 for g in gaps)},
-            "before_ms": {"median": _at(waits, 0.5), "p95": _at(waits, 0.95), "max": _at(waits, 1.0)},
-            "first_load": {"lines": len(loading), "wait_ms_max": max((r["wait_ms"] for r in loading), default=0.0)},
-            "long": long}
-
-
-def _due_ms(record: dict[str, Any]) -> float:
-    """When the line could have started: its end less its audio, its silences and the wait before it."""
-    return record["t_ms"] - 1000 * float(record.get("seconds") or 0.0) - float(record.get("wait_ms") or 0.0) - \
-        float(record.get("gaps_ms_total") or 0.0)
-
-
-def _at(values: list[float], share: float) -> float:
-    return round(values[min(len(values) - 1, int(share * len(values)))], 1) if values else 0.0
 
 
 def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True, quality: bool = True,
@@ -433,14 +225,6 @@ def watch(game: subprocess.Popen[bytes], trace: Path) -> tuple[bool, list[float]
             game.wait()
             return True, rss
     return False, rss
-
-
-def notices(output: str) -> dict[str, int]:
-    kinds = {"engine down": "voice unavailable:", "engine back": "voice is ready.", "reference refused": "refused:",
-             "new voice": "New voice for", "voice map kept": "The previous voice map stays.",
-             "no audio device": "No audio device", "no engine for a line": "No voice engine could speak",
-             "answer heard": "(heard)", "answer unclear": "That is not one of the choices"}
-    return {name: output.count(text) for name, text in kinds.items()}
 
 
 def main() -> None:
