@@ -25,7 +25,7 @@ from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.models import WHISPER, install
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.listening.transcriber import RATE, Transcriber, TranscriberError, word_error_rate, words
-from plugins.voice.tools.commands import speech_check
+from plugins.voice.tools.say import speech_check
 from tests.conftest import TOMB, engine_env, run_engine
 from tests.voice.conftest import write_config
 

@@ -1,0 +1,88 @@
+"""`engine say`: one line in a character's voice to a WAV file, through the same voices and fallback
+as play (`--check`: Whisper hears it back and gives the word error rate)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from engine import Config, load_story, write_atomic
+from plugins.voice.casting.assembly import StoryVoices, assemble
+from plugins.voice.core.audio import concat, encode, resample
+from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.settings import VoiceSettings, voice_settings
+from plugins.voice.core.voice import LineSettings
+from plugins.voice.engines.base import Engine
+from plugins.voice.engines.models import (
+    KOKORO,
+    WHISPER,
+    XTTS,
+)
+from plugins.voice.engines.xtts.engine import preload_torch
+from plugins.voice.listening.transcriber import Transcriber, word_error_rate, words
+from plugins.voice.pipeline.fallback import Fallback
+
+MODEL_KINDS = {"xtts": XTTS, "kokoro": KOKORO, "whisper": WHISPER}
+
+
+def say_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
+    settings = voice_settings(config)
+    story = load_story(args.story)
+    if args.character not in story.characters:
+        raise VoiceError(f"{args.story} has no character '{args.character}' (known: {', '.join(story.characters)}).")
+    voices = assemble(story, settings)
+    voices.require()
+    engines = voices.engines()
+    if engines["xtts"].missing() is None:
+        preload_torch()
+    fallback = Fallback(engines, [] if args.engine else settings.fallback, lambda text: None, reprobe_seconds=0)
+    try:
+        return _say(args, voices, engines, fallback)
+    finally:
+        for engine in engines.values():
+            engine.close()
+
+
+def _say(args: argparse.Namespace, voices: StoryVoices, engines: dict[str, Engine], fallback: Fallback) -> int:
+    tell = lambda text: print(text, file=sys.stderr)  # noqa: E731
+    settings, cast = voices.settings, voices.cast
+    preferred = args.engine or cast.voice_for(args.character).engine
+    cloning = any(step.engine is not None and step.name == "xtts" for step in fallback.plan(preferred).steps)
+    if cloning and args.character in voices.needs_seed():  # like play: a missing reference is seeded first
+        for result in voices.seed([args.character]):
+            tell(f"Seeding {result.voice_id}.wav with Piper: {result.status} {result.detail}".rstrip() + ".")
+    cast.check_references(tell)
+    voice = cast.voice_for(args.character)
+    line = LineSettings(speed=voice.speed, language=voice.language)
+    outcome = fallback.attempt(args.engine or voice.engine,
+                               lambda engine: list(engine.synthesize(args.text, voice, line)))
+    reasons = [f"{passed.name}: {passed.reason}" for passed in outcome.passed]
+    reasons += [f"{name}: not configured" for name in ([args.engine] if args.engine else settings.fallback)
+                if name not in engines]  # xtts-remote without a bridge URL
+    if outcome.engine is None or not outcome.result:
+        raise VoiceError(f"No engine could speak for {args.character}: {'; '.join(reasons)}.")
+    audio = concat(outcome.result)
+    rate = args.rate or settings.output_rate
+    samples = resample(audio.samples, audio.sample_rate, rate)  # polyphase: same pitch and length
+    write_atomic(args.output, encode(samples, rate))
+    skipped = f" (passed over {'; '.join(reasons)})" if reasons else ""
+    print(f"Wrote {args.output}: {audio.seconds:.1f} s at {rate} Hz by {outcome.engine.name}{skipped}.")
+    return speech_check(args.text, samples, rate, settings, args.max_wer) if args.check else 0
+
+
+def speech_check(text: str, samples: Any, rate: int, settings: VoiceSettings, max_wer: float) -> int:
+    """Transcribes synthesized speech and compares it with the text it should say."""
+    transcriber = Transcriber(settings.speech_input)
+    missing = transcriber.missing()
+    if missing:
+        raise VoiceError(f"--check: {missing}.")
+    started = time.monotonic()
+    heard = transcriber.transcribe(samples, rate)
+    wer = word_error_rate(text, heard)
+    verdict = "ok" if wer <= max_wer else f"FAILED (above {max_wer:.2f})"
+    print(f"Heard: {heard!r}")
+    print(f"Word error rate {wer:.2f} ({len(words(text))} words; transcribed in {time.monotonic() - started:.1f} s): "
+          f"{verdict}")
+    return 0 if wer <= max_wer else 1
