@@ -9,57 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from plugins.voice.core.errors import EngineUnavailable, Preempted, SynthesisFailed, VoiceNotSupported
+from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.core.voice import LineSettings
 from plugins.voice.engines.models import XTTS, ModelError, install, verify
 from plugins.voice.engines.xtts.engine import XttsEngine
-from tests.voice.xtts_helpers import speak_reference, xtts_voice
+from tests.voice.xtts_helpers import Spy, speak_reference, xtts_voice
 
 pytestmark = pytest.mark.slow
-
-
-class Spy:
-    """Wraps the real model's inference_stream to see how it is called (it still runs)."""
-
-    def __init__(self, engine: XttsEngine, fail_once: BaseException | None = None) -> None:
-        self.model = engine.model
-        self.real = engine.model.inference_stream
-        self.calls: list[dict[str, Any]] = []
-        self.active = 0
-        self.most_active = 0
-        self.fail_once = fail_once
-        self.lock = threading.Lock()
-
-    def __enter__(self) -> Spy:
-        self.model.inference_stream = self
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        del self.model.inference_stream
-
-    def __call__(self, text: str, language: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        self.calls.append({"text": text, "language": language, **kwargs})
-        if self.fail_once is not None:
-            failure, self.fail_once = self.fail_once, None
-            raise failure
-        with self.lock:
-            self.active += 1
-            self.most_active = max(self.most_active, self.active)
-        try:
-            yield from self.real(text, language, *args, **kwargs)
-        finally:
-            with self.lock:
-                self.active -= 1
 
 
 def test_streams_24khz_chunks_through_the_real_loading_path(xtts: XttsEngine, reference_wav: Path) -> None:
@@ -149,25 +113,6 @@ def test_a_voice_without_reference_is_refused_for_that_voice_only(xtts: XttsEngi
     assert xtts.missing() is None  # the engine itself stays available
 
 
-def test_one_synthesis_at_a_time(xtts: XttsEngine, reference_wav: Path) -> None:
-    voice = xtts_voice(reference_wav)
-    errors: list[BaseException] = []
-
-    def speak(text: str) -> None:
-        try:
-            list(xtts.synthesize(text, voice, LineSettings()))
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    with Spy(xtts) as spy:
-        threads = [threading.Thread(target=speak, args=(f"Line number {n}.",)) for n in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-    assert not errors and len(spy.calls) == 3 and spy.most_active == 1
-
-
 def test_out_of_memory_during_a_line_is_a_synthesis_failure(xtts: XttsEngine, reference_wav: Path) -> None:
     import torch
 
@@ -240,69 +185,3 @@ def test_install_needs_the_required_files(tiny_xtts_dir: Path, tmp_path: Path) -
         install(XTTS, source, tmp_path / "xtts")
     with pytest.raises(ModelError, match="No xtts model in"):
         verify(XTTS, tmp_path / "nowhere")
-
-
-def test_the_line_being_spoken_goes_before_background_work(xtts: XttsEngine, reference_wav: Path) -> None:
-    """One thread owns the model: a prefetch (background) synthesis gives way to the line being
-    spoken between two chunks, and says so (Preempted), instead of holding the model."""
-    voice = xtts_voice(reference_wav)
-    long_text = " ".join(f"This is sentence number {n}, long enough to keep the model busy." for n in range(20))
-    background = xtts.synthesize(long_text, voice, LineSettings(background=True))
-    next(background)  # it is running now
-    assert list(xtts.synthesize("Now, at once.", voice, LineSettings()))
-    with pytest.raises(Preempted):
-        list(background)
-    assert list(xtts.synthesize("And the model is free again.", voice, LineSettings(background=True)))
-
-
-def test_an_owner_thread_that_dies_fails_every_pending_and_later_request(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from plugins.voice.engines.xtts.model import XttsModel
-
-    owner = XttsModel(XttsSettings(model_dir=tmp_path / "none"), lambda event: None)  # no model: it fails to load
-    gate = threading.Event()
-    served: list[Any] = []
-
-    def bug(request: Any) -> None:  # a bug in the owner's own loop, outside any request's work
-        served.append(request)
-        gate.wait(30)
-        raise RuntimeError("a bug in the owner")
-
-    monkeypatch.setattr(owner, "_serve", bug)
-    owner.start()
-    first = owner.submit(lambda request: None, urgent=True)
-    while not served:  # the owner holds the first request; the second waits in its queue
-        time.sleep(0.01)
-    second = owner.submit(lambda request: None, urgent=False)
-    gate.set()
-    for request in (first, second, owner.submit(lambda request: None, urgent=True)):  # later ones too
-        with pytest.raises(EngineUnavailable, match=r"its model thread stopped \(RuntimeError: a bug in the owner\)"):
-            list(request.results())
-    assert owner.error and "model thread stopped" in owner.error
-    owner.close()
-
-
-def test_a_quit_while_the_model_loads_does_not_wait_for_the_load(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from plugins.voice.engines.xtts.model import XttsModel
-
-    owner = XttsModel(XttsSettings(model_dir=tmp_path / "none"), lambda event: None)
-    loading, release = threading.Event(), threading.Event()
-
-    def slow_load() -> None:  # loading the full model takes tens of seconds on a CPU, and cannot be interrupted
-        loading.set()
-        release.wait(60)
-        owner.loaded.set()
-
-    monkeypatch.setattr(owner, "_load", slow_load)
-    owner.start()
-    assert loading.wait(10)
-    thread = owner._thread
-    closer = threading.Thread(target=owner.close)
-    closer.start()
-    closer.join(10)
-    assert not closer.is_alive()  # the quit went on
-    release.set()  # the load ends; the thread sees the game is over and ends by itself
-    assert thread is not None
-    thread.join(10)
-    assert not thread.is_alive()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import soundfile
 
 from plugins.voice.core.audio import concat
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.piper.engine import PiperEngine
+from plugins.voice.engines.xtts.engine import XttsEngine
 
 
 def speak_reference(piper: PiperEngine, path: Path, text: str, variant: int = 0) -> Path:
@@ -23,3 +27,37 @@ def speak_reference(piper: PiperEngine, path: Path, text: str, variant: int = 0)
 def xtts_voice(reference: Path, language: str = "en", voice_id: str = "god_deep") -> Voice:
     digest = hashlib.sha256(reference.read_bytes()).hexdigest()
     return Voice("god", voice_id, "xtts", language, 1.0, 0, {}, (reference,), digest)
+
+
+class Spy:
+    """Wraps the real model's inference_stream to see how it is called (it still runs)."""
+
+    def __init__(self, engine: XttsEngine, fail_once: BaseException | None = None) -> None:
+        self.model = engine.model
+        self.real = engine.model.inference_stream
+        self.calls: list[dict[str, Any]] = []
+        self.active = 0
+        self.most_active = 0
+        self.fail_once = fail_once
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> Spy:
+        self.model.inference_stream = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        del self.model.inference_stream
+
+    def __call__(self, text: str, language: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        self.calls.append({"text": text, "language": language, **kwargs})
+        if self.fail_once is not None:
+            failure, self.fail_once = self.fail_once, None
+            raise failure
+        with self.lock:
+            self.active += 1
+            self.most_active = max(self.most_active, self.active)
+        try:
+            yield from self.real(text, language, *args, **kwargs)
+        finally:
+            with self.lock:
+                self.active -= 1
