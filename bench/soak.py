@@ -51,6 +51,11 @@ IN_GAME_FAULTS = {"piper_error": 0.03, "kokoro_error": 0.05, "xtts_oom": 0.03, "
                   "enospc": 0.03, "sink_error": 0.002}
 
 
+def in_game_faults(listening: bool) -> dict[str, float]:
+    """A listening player keeps the sound card: once it fails, play goes on as text, instantly, for good."""
+    return {kind: rate for kind, rate in IN_GAME_FAULTS.items() if not (listening and kind == "sink_error")}
+
+
 def write_story(folder: Path, scenes: int, seed: int) -> None:
     """A story that never ends: every scene offers three doors to other scenes."""
     rng = random.Random(seed)
@@ -180,7 +185,7 @@ def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True, qualit
     env = {**os.environ, "XDG_STATE_HOME": str(work / "state"), "NO_COLOR": "1",
            "PYTHONPATH": os.pathsep.join([str(SUPPORT), str(ROOT)]),
            "CHAOS": json.dumps({"seed": seed, "report": str(report), "listening": listening,
-                                **(IN_GAME_FAULTS if chaos else {})})}
+                                **(in_game_faults(listening) if chaos else {})})}
     command = [sys.executable, "-m", "engine", "play", str(story), "--trace", str(trace), "--record",
                str(work / "heard.wav"), "--speech-input-files", ",".join(map(str, answers)), "--config", str(config)]
     outside = Chaos(work, bridge, edge, seed, LineClock(trace) if by_lines else None)
