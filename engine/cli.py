@@ -17,6 +17,7 @@ from engine.context import PlayContext
 from engine.errors import EngineError, Problem, QuitGame, ScriptedChoicesExhausted
 from engine.folders import state_home
 from engine.formats import open_playthrough
+from engine.formats.registry import known_formats
 from engine.loader import load_story, read_story
 from engine.plugins import make_plugin_manager
 from engine.runner import Runner
@@ -138,7 +139,7 @@ def plugin_problems(pm: pluggy.PluginManager, story: Any, config: Config) -> lis
 
 
 def check_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginManager) -> int:
-    story, problems = read_story(args.story)
+    story, problems = read_story(args.story, known_formats(pm))
     if story is not None and not any(p.severity == "error" for p in problems):
         problems += plugin_problems(pm, story, config)
     for problem in problems:
@@ -150,7 +151,7 @@ def check_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMan
 
 
 def play_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginManager) -> int:
-    story = load_story(args.story)
+    story = load_story(args.story, known_formats(pm))
     settings = engine_settings(config)
     saved_at = save_path(settings.saves_dir, story)
     playthrough = open_playthrough(story, load_game(saved_at, story) if args.resume else None)

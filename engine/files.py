@@ -1,10 +1,13 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Files: atomic writes (a reader sees the old file or the new one, never half of one), and text read
+with a clear problem instead of an exception."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+from engine.errors import Problem
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -21,3 +24,16 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_text(path: Path, problems: list[Problem]) -> str | None:
+    """A text file's contents; a problem (with its line) for one that is not UTF-8 or cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        data = path.read_bytes()
+        problems.append(Problem(path, data[: exc.start].count(b"\n") + 1, "this file is not UTF-8 text"))
+        return data.decode("utf-8", errors="replace")
+    except OSError as exc:
+        problems.append(Problem(path, 1, f"cannot read: {exc.strerror}"))
+    return None

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from engine.config import Config
     from engine.context import PlayContext
     from engine.errors import Problem
+    from engine.formats import StoryFormat
     from engine.model import ChoiceOption, Scene, SpokenLine, Story
 
 hookspec = pluggy.HookspecMarker("engine")
@@ -62,6 +63,21 @@ def engine_add_play_options(parser: argparse.ArgumentParser) -> None:
 
     Add options (e.g. `--record FILE`); their values reach plugins through
     `PlayContext.options`. Returns nothing.
+    """
+
+
+# --- story formats ----------------------------------------------------------------
+
+
+@hookspec
+def engine_story_formats() -> Sequence[StoryFormat]:
+    """Fires when the CLI loads a story; returns the story formats the plugin adds.
+
+    Each is an engine.formats.StoryFormat: its `name` is what `format = "..."` in story.toml
+    picks, `keys` the story.toml keys it reads; it reads the story's content, checks it, opens
+    games (Playthrough) and says when two choice points are the same state. A format from an
+    installed package comes through the usual entry-point group (`engine.plugins`). Returns
+    a list (empty for none); two formats may not share a name.
     """
 
 

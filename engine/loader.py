@@ -1,33 +1,36 @@
-"""Loads a story folder: story.toml, the scene files it lists (or its compiled ink), characters/*.json."""
+"""Loads a story folder: story.toml, what its format reads (engine.formats), characters/*.json."""
 
 from __future__ import annotations
 
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from engine.check import validate_story
 from engine.errors import EngineError, Problem, StoryError
-from engine.formats.ink_book import TOP, read_ink
-from engine.model import Character, Scene, Source, Story
-from engine.parser import parse_scene_file
+from engine.files import read_text
+from engine.formats import Manifest, StoryFormat
+from engine.formats.registry import builtin_formats
+from engine.model import Character, Source, Story
 
 _TOML_LINE = re.compile(r"line (\d+)")
-FORMATS = ("scenes", "ink")
+COMMON_KEYS = (("title", str, None), ("author", str, ""), ("language", str, "en"), ("narrator", str, "narrator"))
 
 
-def load_story(root: Path | str) -> Story:
-    """Loads and validates a story; raises StoryError listing every error found."""
-    story, problems = read_story(root)
+def load_story(root: Path | str, formats: Mapping[str, StoryFormat] | None = None) -> Story:
+    """Loads and validates a story; raises StoryError listing every error found. `formats`: the story
+    formats known (engine.formats.registry; the built-in ones by default)."""
+    story, problems = read_story(root, formats)
     errors = [p for p in problems if p.severity == "error"]
     if errors or story is None:
         raise StoryError(errors)
     return story
 
 
-def read_story(root: Path | str) -> tuple[Story | None, list[Problem]]:
+def read_story(root: Path | str, formats: Mapping[str, StoryFormat] | None = None) -> tuple[Story | None, list[Problem]]:
     """Reads a story and returns it (None if it cannot be built) with all problems, warnings included."""
     root = Path(root)
     if not root.is_dir():
@@ -36,49 +39,25 @@ def read_story(root: Path | str) -> tuple[Story | None, list[Problem]]:
     if not manifest_path.is_file():
         raise EngineError(f"{root} is not a story folder: it has no story.toml.")
     problems: list[Problem] = []
-    manifest = _read_manifest(manifest_path, problems)
-    if manifest is None:
+    found = _read_manifest(manifest_path, formats or builtin_formats(), problems)
+    if found is None:
         return None, problems
-    narrator = manifest["narrator"]
-    scenes: dict[str, Scene] = {}
-    book = None
-    if manifest["format"] == "ink":
-        where = Source(manifest_path, manifest["ink_line"])
-        book = read_ink(root, manifest["ink"], manifest.get("source"), where, manifest["speaker_prefixes"], problems)
-        if book is None:
-            return None, problems
-        scenes = {knot: book.scene(knot) for knot in (TOP, *book.knots)}
-    else:
-        for name in manifest["scenes"]:
-            for scene in _read_scene_file(root, manifest_path, manifest["scenes_line"], name, narrator, problems):
-                if scene.scene_id in scenes:
-                    first = scenes[scene.scene_id].source
-                    problems.append(
-                        Problem(scene.source.path, scene.source.line,
-                                f"scene '{scene.scene_id}' is already defined at {first.path.name}:{first.line}")
-                    )
-                    continue
-                scenes[scene.scene_id] = scene
-    characters = _read_characters(root, problems)
-    story = Story(
-        root=root,
-        title=manifest["title"],
-        author=manifest["author"],
-        language=manifest["language"],
-        start=manifest.get("start", TOP),
-        narrator=narrator,
-        scenes=scenes,
-        characters=characters,
-        source=Source(manifest_path, manifest["start_line"]),
-        format=manifest["format"],
-        ink=book,
-    )
+    story_format, manifest = found
+    content = story_format.read(root, manifest, problems)
+    if content is None:
+        return None, problems
+    values = manifest.values
+    story = Story(root=root, title=values["title"], author=values["author"], language=values["language"],
+                  start=content.start, narrator=values["narrator"], scenes=content.scenes,
+                  characters=_read_characters(root, problems), source=Source(manifest_path, manifest.line("start")),
+                  format=story_format, data=content.data)
     problems.extend(validate_story(story))
     return story, problems
 
 
-def _read_manifest(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
-    text = _read_text(path, problems)
+def _read_manifest(path: Path, formats: Mapping[str, StoryFormat],
+                   problems: list[Problem]) -> tuple[StoryFormat, Manifest] | None:
+    text = read_text(path, problems)
     if text is None:
         return None
     try:
@@ -87,22 +66,16 @@ def _read_manifest(path: Path, problems: list[Problem]) -> dict[str, Any] | None
         found = _TOML_LINE.search(str(exc))
         problems.append(Problem(path, int(found.group(1)) if found else 1, f"bad TOML: {exc}"))
         return None
-    story_format = data.get("format", "scenes")
-    if story_format not in FORMATS:
+    story_format = formats.get(data.get("format", "scenes"))
+    if story_format is None:
         problems.append(Problem(path, _key_line(text, "format"),
-                                f"'format' must be one of {', '.join(FORMATS)}, not {story_format!r}"))
+                                f"'format' must be one of {', '.join(formats)}, not {data.get('format')!r}"))
         return None
-    fields: dict[str, Any] = {"format": story_format}
-    wanted: list[tuple[str, type, Any]] = [
-        ("title", str, None), ("author", str, ""), ("language", str, "en"), ("narrator", str, "narrator"),
-    ]
-    if story_format == "ink":
-        wanted += [("ink", str, None), ("source", str, ""), ("speaker_prefixes", bool, True)]
-    else:
-        wanted += [("start", str, None), ("scenes", list, None)]
+    values: dict[str, Any] = {}
+    wanted = [*COMMON_KEYS, *story_format.keys]
     for key, kind, default in wanted:
         if key not in data and default is not None:
-            fields[key] = default
+            values[key] = default
             continue
         value = data.get(key)
         if value is None:
@@ -111,42 +84,17 @@ def _read_manifest(path: Path, problems: list[Problem]) -> dict[str, Any] | None
             article = "true or false" if kind is bool else f"a non-empty {kind.__name__}"
             problems.append(Problem(path, _key_line(text, key), f"'{key}' must be {article}"))
         else:
-            fields[key] = value
-    if "scenes" in fields:
-        if not fields["scenes"] or not all(isinstance(s, str) for s in fields["scenes"]):
-            problems.append(Problem(path, _key_line(text, "scenes"), "'scenes' must list scene file names"))
-            del fields["scenes"]
-    if len(fields) != len(wanted) + 1:
+            values[key] = value
+    if len(values) != len(wanted):
         return None
-    fields["start_line"] = _key_line(text, "start")
-    fields["scenes_line"] = _key_line(text, "scenes")
-    fields["ink_line"] = _key_line(text, "ink")
-    return fields
-
-
-def _read_scene_file(root: Path, manifest: Path, where: int, name: str, narrator: str,
-                     problems: list[Problem]) -> list[Scene]:
-    """`where` is the line of `scenes` in story.toml, where a bad file name is reported."""
-    path = root / name
-    if not path.resolve().is_relative_to(root.resolve()):
-        problems.append(Problem(manifest, where, f"scene file '{name}' lies outside the story folder"))
-        return []
-    if not path.is_file():
-        problems.append(Problem(manifest, where, f"scene file '{name}' does not exist"))
-        return []
-    text = _read_text(path, problems)
-    if text is None:
-        return []
-    scenes, found = parse_scene_file(text, path, narrator)
-    problems.extend(found)
-    return scenes
+    return story_format, Manifest(path, values, lambda key: _key_line(text, key))
 
 
 def _read_characters(root: Path, problems: list[Problem]) -> dict[str, Character]:
     characters: dict[str, Character] = {}
     folder = root / "characters"
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        text = _read_text(path, problems)
+        text = read_text(path, problems)
         if text is None:
             continue
         try:
@@ -168,18 +116,6 @@ def _read_characters(root: Path, problems: list[Problem]) -> dict[str, Character
             continue
         characters[character_id] = Character(character_id, name, path, data)
     return characters
-
-
-def _read_text(path: Path, problems: list[Problem]) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        data = path.read_bytes()
-        problems.append(Problem(path, data[: exc.start].count(b"\n") + 1, "this file is not UTF-8 text"))
-        return data.decode("utf-8", errors="replace")
-    except OSError as exc:
-        problems.append(Problem(path, 1, f"cannot read: {exc.strerror}"))
-    return None
 
 
 def _key_line(text: str, key: str) -> int:

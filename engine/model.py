@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.expr import Assignment, Condition
-
-if TYPE_CHECKING:
-    from engine.formats.ink_book import InkBook
 
 
 @dataclass(frozen=True)
@@ -106,8 +103,8 @@ class Story:
     scenes: Mapping[str, Scene]
     characters: Mapping[str, Character]
     source: Source
-    format: str = "scenes"  # "scenes" (our scene files) or "ink" (compiled ink JSON, see engine.formats.ink)
-    ink: InkBook | None = None  # the compiled ink story, for format "ink"; its knots are `scenes`
+    format: Any = None  # its StoryFormat (engine.formats): reads, checks and plays it
+    data: Any = None  # what the format keeps of its own (ink: the compiled book, whose knots are `scenes`)
 
     @property
     def slug(self) -> str:

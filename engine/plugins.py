@@ -8,7 +8,7 @@ from typing import Any
 
 import pluggy
 
-from engine import hookspecs
+import engine.hookspecs as hookspecs
 from engine.errors import ConfigError, EngineError
 
 hookimpl = pluggy.HookimplMarker("engine")

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.errors import SaveError
-from engine.expr import Value
 from engine.files import write_atomic
 from engine.model import Story
 
 FORMAT = 1
-
-
-@dataclass
-class GameState:
-    """Mutable position of a game in our scene format: the scene, the next statement in it, the variables."""
-
-    scene_id: str
-    pc: int = 0
-    variables: dict[str, Value] = field(default_factory=dict)
 
 
 def save_path(saves_dir: Path, story: Story) -> Path:

@@ -1,25 +1,20 @@
 """Every line a player can reach, in any story format: each branch played through its Playthrough.
 
 Used to render voice packs and to check them. A branch is resumed from the saved record at a
-choice, so no format needs a walker of its own. Two choice points with the same state are
-explored once; for ink, the state leaves out turn counters and counts visits only up to
-VISITS_SEEN, so a hub visited again and again is not a new state each time. The walk stops at
-`max_states` choice points (the result says whether it was complete).
+choice, so no format needs a walker of its own. Two choice points with the same state (the
+format's `state_key`) are explored once. The walk stops at `max_states` choice points (the result
+says whether it was complete).
 """
 
 from __future__ import annotations
 
 import heapq
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep, open_playthrough
-from engine.formats.ink import InkPlaythrough, open_runtime
+from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep
 from engine.model import Line, Story
-
-VISITS_SEEN = 3  # ink visit counts above this are the same state for the walk
 
 
 @dataclass
@@ -39,14 +34,14 @@ def reachable_lines(story: Story, max_states: int = 20_000, max_seconds: float =
     todo: list[tuple[int, int, dict[str, Any] | None, int | None]] = [(0, 0, None, None)]
     order = 0
     deadline = time.monotonic() + max_seconds
-    runtime = open_runtime(story.ink) if story.ink is not None else None  # one, reused: parsing JSON is the cost
+    shared = story.format.shared(story)  # e.g. one ink runtime for every branch: parsing the JSON is the cost
     while todo:
         if reach.states >= max_states or time.monotonic() > deadline:
             reach.complete = False
             break
         _, _, record, pick = heapq.heappop(todo)
         found = len(reach.lines)
-        game = InkPlaythrough(story, record, runtime) if runtime is not None else open_playthrough(story, record)
+        game = story.format.open(story, record, shared)
         if pick is not None:
             while not isinstance(game.next(), ChoiceStep):
                 pass
@@ -62,7 +57,7 @@ def reachable_lines(story: Story, max_states: int = 20_000, max_seconds: float =
                 break
             else:
                 at = game.save()
-                key = _state_key(story, at)
+                key = story.format.state_key(story, at)
                 if key not in seen:
                     seen.add(key)
                     reach.states += 1
@@ -80,13 +75,3 @@ def _add(reach: Reach, texts: dict[str, str], line: Line) -> None:
         reach.lines.append(line)
     elif first != line.text:
         reach.variants.setdefault(line.line_id, {first}).add(line.text)
-
-
-def _state_key(story: Story, record: dict[str, Any]) -> str:
-    if story.format != "ink":
-        return json.dumps(record, sort_keys=True)
-    state = json.loads(record["state"])
-    for volatile in ("turnIdx", "turnIndices", "previousRandom"):
-        state.pop(volatile, None)
-    state["visitCounts"] = {k: min(v, VISITS_SEEN) for k, v in state.get("visitCounts", {}).items()}
-    return json.dumps({**record, "state": state, "ending": None}, sort_keys=True)

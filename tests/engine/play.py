@@ -10,11 +10,10 @@ from typing import Any
 from rich.console import Console
 
 from engine.config import engine_settings
-from engine.formats.scenes import ScenePlaythrough
+from engine.formats.scenes.playthrough import GameState, ScenePlaythrough
 from engine.loader import load_story
 from engine.plugins import make_plugin_manager
 from engine.runner import Runner
-from engine.saves import GameState
 from engine.terminal import Terminal
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep, open_playthrough
-from engine.formats.ink import implicit_id, open_runtime
+from engine.formats.ink.book import book_of
+from engine.formats.ink.playthrough import implicit_id, open_runtime
 from engine.loader import load_story
 from tests.conftest import LIGHTHOUSE, LIGHTHOUSE_ENDINGS, compile_ink, run_engine
 
@@ -87,7 +88,7 @@ def test_looking_ahead_does_not_move_the_game(ink_story: Callable[[str], Path], 
     story_dir = ink_story("features")
     _, records = play(story_dir, COINS, config_file, tmp_path)
     # the same choices through the bare runtime, nobody looking ahead
-    book = load_story(story_dir).ink
+    book = book_of(load_story(story_dir))
     assert book is not None
     runtime = open_runtime(book)
     bare, picks = [], [c - 1 for c in COINS]

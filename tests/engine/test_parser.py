@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import StoryError
+from engine.formats.scenes.parser import parse_scene_file, parse_scenes
 from engine.model import Divert, End, Line, Set
-from engine.parser import parse_scene_file, parse_scenes
 
 HERE = Path("act.story")
 

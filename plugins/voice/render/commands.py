@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from engine import Config, load_story
+from engine.formats.registry import known_formats
 from plugins.voice.core.settings import ENGINES, voice_settings
 from plugins.voice.render.render import Job, Renderer, Report
 from plugins.voice.store.manifest import FORMATS, Manifest, file_sha_matches, text_sha
@@ -48,7 +49,7 @@ def pack_folder(given: Path | None, config: Config, slug: str) -> Path:
 
 def render_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     settings = voice_settings(config)
-    story = load_story(args.story)
+    story = load_story(args.story, known_formats(pm))
     folder = pack_folder(args.out, config, story.slug)
     job = Job(story, settings, folder, args.audio_format or settings.render.format, args.engine, args.ray,
               args.workers, settings.render.max_states, settings.quality.render and not args.no_gate)
@@ -120,7 +121,7 @@ def _available(renderer: Renderer, name: str) -> bool:
 
 def verify_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     settings = voice_settings(config)
-    story = load_story(args.story)
+    story = load_story(args.story, known_formats(pm))
     folder = pack_folder(args.pack, config, story.slug)
     manifest = Manifest.read(folder)
     if manifest is None:

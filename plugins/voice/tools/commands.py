@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from engine import Config, load_story, write_atomic
+from engine.formats.registry import known_formats
 from plugins.voice.casting.seeder import SEED_FAILED, VoiceSeeder
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import ENGINES, BridgeSettings, voice_settings
@@ -127,7 +128,7 @@ def models_verify_command(args: argparse.Namespace, config: Config, pm: Any) -> 
 
 def seed_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     settings = voice_settings(config)
-    seeder = VoiceSeeder(load_story(args.story), settings.voices_dir, settings.piper)
+    seeder = VoiceSeeder(load_story(args.story, known_formats(pm)), settings.voices_dir, settings.piper)
     console = Console(highlight=False)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   console=console, transient=True) as progress:
@@ -155,7 +156,7 @@ def report_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     from plugins.voice.tools.report import make_report, write_html
 
     settings = voice_settings(config)
-    story = load_story(args.story)
+    story = load_story(args.story, known_formats(pm))
     renderer = Renderer(Job(story, settings, Path(os.devnull), engine=args.engine,
                             max_states=settings.render.max_states))
     gate = QualityGate(replace(settings.quality, speaker=True), Transcriber(settings.speech_input), renderer.speakers)

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from engine import Config, load_story, write_atomic
+from engine.formats.registry import known_formats
 from plugins.voice.casting.assembly import StoryVoices, assemble
 from plugins.voice.core.audio import concat, encode, resample
 from plugins.voice.core.errors import VoiceError
@@ -29,7 +30,7 @@ MODEL_KINDS = {"xtts": XTTS, "kokoro": KOKORO, "whisper": WHISPER}
 
 def say_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     settings = voice_settings(config)
-    story = load_story(args.story)
+    story = load_story(args.story, known_formats(pm))
     if args.character not in story.characters:
         raise VoiceError(f"{args.story} has no character '{args.character}' (known: {', '.join(story.characters)}).")
     voices = assemble(story, settings)

@@ -1,11 +1,11 @@
-"""Works out which lines the player may reach next (for the upcoming-lines hook)."""
+"""Which lines of our scene format the player may reach next (for the upcoming-lines hook)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import zip_longest
 
 from engine.expr import Value
+from engine.formats import nearest_first
 from engine.model import Divert, End, Line, Scene, Set, Story
 
 MAX_AHEAD = 60  # lines followed through jumps before giving up (stories may loop)
@@ -56,15 +56,3 @@ def upcoming(story: Story, scene: Scene, pc: int, variables: dict[str, Value], o
             effect.apply(after)
         openings.append(walk(story, story.scenes[choice.target], 0, after, opening_lines).lines)
     return nearest_first(rest.lines, openings)
-
-
-def nearest_first(rest: list[Line], openings: list[list[Line]]) -> list[Line]:
-    """The rest, then the first line of every branch, then every second line, ...; each line id once."""
-    seen = {line.line_id for line in rest}
-    result = list(rest)
-    for row in zip_longest(*openings):
-        for line in row:
-            if line is not None and line.line_id not in seen:
-                seen.add(line.line_id)
-                result.append(line)
-    return result

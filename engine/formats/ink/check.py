@@ -6,16 +6,15 @@ import re
 from collections import Counter
 
 from engine.errors import Problem
-from engine.formats.ink import names_of, tag_value
-from engine.formats.ink_book import InkBook, StaticLine
+from engine.formats.ink.book import InkBook, StaticLine, book_of
+from engine.formats.ink.playthrough import names_of, tag_value
 from engine.model import Source, Story
 
 _LOOKS_LIKE_SPEAKER = re.compile(r"^(?P<name>[A-Z][A-Z0-9_' -]{0,30}):\s")
 
 
 def ink_problems(story: Story) -> list[Problem]:
-    assert story.ink is not None
-    book = story.ink
+    book = book_of(story)
     return (_speakers(story, book) + _duplicate_ids(book) + _externals(book) + _prefixes(story, book)
             + _missing_ids(book))
 

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import SaveError, StoryError
+from engine.expr import Value
 from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep, Step
+from engine.formats.scenes.preview import upcoming
 from engine.model import Choice, Divert, End, Line, Scene, Set, Story
-from engine.preview import upcoming
-from engine.saves import FORMAT, GameState
+from engine.saves import FORMAT
 
 MAX_JUMPS_WITHOUT_CHOICE = 1000
+
+
+@dataclass
+class GameState:
+    """Mutable position of a game in our scene format: the scene, the next statement in it, the variables."""
+
+    scene_id: str
+    pc: int = 0
+    variables: dict[str, Value] = field(default_factory=dict)
 
 
 class ScenePlaythrough:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Problem
-from engine.model import Scene, Source
+from engine.model import Scene, Source, Story
 
 OLDEST_INK, NEWEST_INK = 18, 21  # the ink versions the runtime (blade-ink, through bink) loads
 TOP = "_top"  # the scene of text before the first knot
@@ -284,3 +284,10 @@ def _leading_tags(items: list[Any]) -> list[str]:
         elif isinstance(item, str) and (item.startswith("^") or item == "\n"):
             break
     return tags
+
+
+def book_of(story: Story) -> InkBook:
+    """The compiled ink an ink story was read into (its format's own data)."""
+    if not isinstance(story.data, InkBook):
+        raise TypeError(f"{story.slug} is not an ink story")
+    return story.data

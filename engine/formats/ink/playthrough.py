@@ -21,10 +21,9 @@ from dataclasses import replace
 from typing import Any
 
 from engine.errors import SaveError, StoryError
-from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep, Step
-from engine.formats.ink_book import TOP, InkBook
+from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep, Step, nearest_first
+from engine.formats.ink.book import TOP, InkBook, book_of
 from engine.model import Character, Line, Scene, Source, Story
-from engine.preview import nearest_first
 from engine.saves import FORMAT
 
 log = logging.getLogger(__name__)
@@ -58,8 +57,7 @@ class LineMaker:
     """Turns the runtime's text and tags into a Line: speaker, id, scene."""
 
     def __init__(self, story: Story) -> None:
-        assert story.ink is not None
-        self.book = story.ink
+        self.book = book_of(story)
         self.narrator = story.narrator
         self.names = names_of(story.characters)
         self.places: dict[str, Source] = {}  # line id -> where its #id: tag is in the sources
@@ -132,8 +130,7 @@ class InkPlaythrough:
 
     def __init__(self, story: Story, record: dict[str, Any] | None, runtime: Any = None) -> None:
         """`runtime`: one to reuse (its state is replaced), e.g. by a walk that plays one branch at a time."""
-        assert story.ink is not None
-        self.book = story.ink
+        self.book = book_of(story)
         self.maker = LineMaker(story)
         self.runtime = runtime or open_runtime(self.book)
         if runtime is not None and record is None:
