@@ -39,7 +39,7 @@ SUPPORT = ROOT / "tests" / "support"
 sys.path[:0] = [str(ROOT), str(SUPPORT)]
 
 from soak_faults import Bridge, Chaos, LineClock  # noqa: E402
-from soak_report import count_lines, notices, silences  # noqa: E402
+from soak_report import count_lines, log_tracebacks, notices, silences, unexplained  # noqa: E402
 
 HANG_SECONDS = 30.0
 CAST = {  # character -> engine: every engine at once
@@ -204,6 +204,8 @@ def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True, qualit
     figures = {"seconds": round(time.monotonic() - started, 1), "exit": game.returncode, "hang": hang,
                "tracebacks": output.count("Traceback"),
                "bridge_tracebacks": (work / "bridge.log").read_text(errors="replace").count("Traceback"),
+               "log_tracebacks": {"engine": log_tracebacks(work / "state" / "voiced-if" / "engine.log"),
+                                  "bridge": log_tracebacks(work / "bridge.log")},
                "rss_mb": rss, "outside_faults": outside.counts, "bridge_restarts": bridge.restarts,
                **count_lines(trace), "notices": notices(output), "silences": silences(trace, outside.events)}
     figures.update(json.loads(report.read_text()) if report.exists() else {"report": "missing"})
@@ -262,7 +264,8 @@ def main() -> None:
     lost = figures["reached"] - figures["voice_records"]
     print(f"lines reached {figures['reached']}, voice records {figures['voice_records']}, lost {lost}, "
           f"spoken by an engine {figures['reached'] - figures['engines'].get('none', 0)}, "
-          f"hang {figures['hang']}, tracebacks {figures['tracebacks']}, "
+          f"hang {figures['hang']}, tracebacks {figures['tracebacks']} (in the logs: "
+          f"{sum(unexplained(found) for found in figures['log_tracebacks'].values())} not from an injected fault), "
           + (f"threads start/end {len(figures['start']['threads'])}/{len(figures['end']['threads'])}, "
              f"fds start/end {len(figures['start']['fds'])}/{len(figures['end']['fds'])}" if "start" in figures
              else "no exit report (the game was killed)"))

@@ -4,6 +4,7 @@ lines and waits before them (each long one with what explains it), the notices t
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,25 @@ def notices(output: str) -> dict[str, int]:
              "no audio device": "No audio device", "no engine for a line": "No voice engine could speak",
              "answer heard": "(heard)", "answer unclear": "That is not one of the choices"}
     return {name: output.count(text) for name, text in kinds.items()}
+
+
+_RECORD = re.compile(r"^\d{4}-\d\d-\d\d ")  # a log record's first line (engine.log's format)
+
+
+def log_tracebacks(path: Path) -> dict[str, int]:
+    """Each traceback in a log, by its exception line; one that names no injected fault ("chaos") is a bug."""
+    text = path.read_text(errors="replace") if path.exists() else ""
+    found: dict[str, int] = {}
+    for block in text.split("Traceback (most recent call last):")[1:]:
+        exception = "?"
+        for line in block.splitlines()[1:]:
+            if _RECORD.match(line):
+                break
+            if line and not line.startswith(" "):
+                exception = line.strip()[:160]
+        found[exception] = found.get(exception, 0) + 1
+    return found
+
+
+def unexplained(tracebacks: dict[str, int]) -> int:
+    return sum(count for exception, count in tracebacks.items() if "chaos" not in exception)

@@ -150,6 +150,8 @@ def test_short_soak_with_faults(tmp_path: Path) -> None:
                        by_lines=True)  # outside faults after so many lines: the same run on a fast or slow machine
     assert figures["exit"] == 0 and not figures["hang"]
     assert figures["tracebacks"] == 0
+    assert {name: soak.unexplained(found) for name, found in figures["log_tracebacks"].items()} == \
+        {"engine": 0, "bridge": 0}  # every traceback in engine.log and bridge.log is an injected fault's
     assert figures["reached"] >= 70 and figures["voice_records"] == figures["reached"]  # 0 lost
     assert figures["end"]["threads"] == ["MainThread"]
     assert sum(figures["outside_faults"].values()) >= 5 and figures["bridge_restarts"] >= 1
