@@ -229,10 +229,8 @@ def main() -> None:
 
 
 def full_xtts(lines: int) -> None:
-    sys.path.insert(0, str(ROOT / "tests" / "support"))
-    from tiny_xtts import build_full_xtts
-
     from plugins.voice.engines.models import XTTS, install
+    from tests.support.tiny_xtts import build_full_xtts
 
     target = Path(tempfile.mkdtemp(prefix="bench-full-xtts-")) / "xtts_v2"
     install(XTTS, build_full_xtts(), target)

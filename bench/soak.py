@@ -36,10 +36,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = ROOT / "tests" / "support"
-sys.path[:0] = [str(ROOT), str(SUPPORT)]
+sys.path.insert(0, str(ROOT))  # run as a file: the repository's packages
 
-from soak_faults import Bridge, Chaos, LineClock  # noqa: E402
-from soak_report import count_lines, log_tracebacks, notices, silences, unexplained  # noqa: E402
+from bench.soak_faults import Bridge, Chaos, LineClock  # noqa: E402
+from bench.soak_report import count_lines, log_tracebacks, notices, silences, unexplained  # noqa: E402
 
 HANG_SECONDS = 30.0
 CAST = {  # character -> engine: every engine at once
@@ -147,9 +147,8 @@ def speak(text: str, path: Path, variant: int = 0) -> Path:
 
 
 def prepare(work: Path, lines: int, seed: int) -> tuple[Path, list[Path]]:
-    from tiny_xtts import build_tiny_xtts
-
     from plugins.voice.engines.models import XTTS, install
+    from tests.support.tiny_xtts import build_tiny_xtts
 
     story = work / "story"
     write_story(story, scenes=max(6, lines // 40), seed=seed)
@@ -171,8 +170,8 @@ def run(work: Path, lines: int = 1000, seed: int = 7, chaos: bool = True, qualit
     """Plays until about `lines` lines were reached; returns the figures (also used by the suite).
     listening: the player hears each line in its own time (a sound card's pace), else instantly.
     by_lines: outside faults come after so many lines (a line a second of the schedule), not seconds."""
-    from tests.voice.conftest import free_port
-    from tests.voice.edge_server import FakeEdgeServer
+    from tests.support.edge_server import FakeEdgeServer
+    from tests.support.net import free_port
 
     story, answers = prepare(work, lines, seed)
     edge = FakeEdgeServer("ok")

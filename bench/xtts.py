@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support")]
+sys.path.insert(0, str(ROOT))  # run as a file: the repository's packages
 
 import torch  # noqa: E402
 
@@ -77,7 +77,7 @@ def setup(prefix: str) -> tuple[argparse.Namespace, Path, Path, str]:
     if args.full_size:
         return args, work, *reference(work)
     if args.model_dir is None:
-        from tiny_xtts import build_tiny_xtts
+        from tests.support.tiny_xtts import build_tiny_xtts
 
         args.model_dir = work / "xtts_v2"
         install(XTTS, build_tiny_xtts(), args.model_dir)
@@ -101,7 +101,7 @@ def rss_mb() -> float:
 
 
 def full_size(args: argparse.Namespace, work: Path, ref: Path, ref_hash: str) -> None:
-    from tiny_xtts import build_full_xtts
+    from tests.support.tiny_xtts import build_full_xtts
 
     started = time.monotonic()
     source = args.model_dir or build_full_xtts()

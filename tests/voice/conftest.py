@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +12,8 @@ from plugins.voice.engines.models import XTTS, install
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.engines.xtts.engine import XttsEngine
 from plugins.voice.listening.transcriber import Transcriber
-from tests.conftest import SUPPORT, TOMB
-from tests.voice.edge_server import FakeEdgeServer
+from tests.conftest import TOMB
+from tests.support.edge_server import FakeEdgeServer
 from tests.voice.xtts_helpers import speak_reference
 
 OFFLINE_EDGE = "ws://127.0.0.1:9/edge/v1?x=1"  # nothing listens there: edge fails at once, network or not
@@ -83,12 +81,6 @@ def edge_server() -> Iterator[FakeEdgeServer]:
     server.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def alsa_capture(tmp_path: Path) -> tuple[dict[str, str], Path]:
     """An ALSA default device that appends every sample played to a file (no sound card needed)."""
@@ -105,8 +97,7 @@ def alsa_capture(tmp_path: Path) -> tuple[dict[str, str], Path]:
 @pytest.fixture(scope="session")
 def tiny_xtts_dir() -> Path:
     """The tiny random XTTS checkpoint in the real layout (built once into ~/.cache)."""
-    sys.path.insert(0, str(SUPPORT))
-    from tiny_xtts import build_tiny_xtts
+    from tests.support.tiny_xtts import build_tiny_xtts
 
     return build_tiny_xtts()
 

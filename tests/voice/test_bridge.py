@@ -19,7 +19,8 @@ import pytest
 
 from plugins.voice.engines.models import XTTS, install
 from tests.conftest import ENDINGS, TOMB, engine_env, run_engine
-from tests.voice.conftest import free_port, write_config
+from tests.support.net import free_port
+from tests.voice.conftest import write_config
 
 pytestmark = pytest.mark.slow
 TOKEN = "test-token-0123456789"

@@ -18,7 +18,7 @@ from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed
 from plugins.voice.core.settings import EdgeSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.edge import DEFAULT_VOICES, EdgeEngine
-from tests.voice.edge_server import FakeEdgeServer, edge_url
+from tests.support.edge_server import FakeEdgeServer, edge_url
 
 GUIDE = Voice("guide", "guide_young", "edge", "en", 1.1, 2, {"edge": "en-US-GuyNeural"})
 
@@ -61,7 +61,7 @@ def test_offline_is_unavailable() -> None:
 
 
 def test_nothing_listening_is_unavailable() -> None:
-    from tests.voice.conftest import free_port
+    from tests.support.net import free_port
 
     with pytest.raises(EngineUnavailable, match="cannot reach"):
         list(engine_for(edge_url(free_port())).synthesize("Hi.", GUIDE, LineSettings()))

@@ -28,8 +28,8 @@ from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.speaker import Speaker
 from plugins.voice.store.cache import AudioCache
 from tests.conftest import TOMB, wait_until
-from tests.voice.conftest import free_port
-from tests.voice.edge_server import FakeEdgeServer, edge_url
+from tests.support.edge_server import FakeEdgeServer, edge_url
+from tests.support.net import free_port
 
 STORY = load_story(TOMB)
 

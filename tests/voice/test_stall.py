@@ -32,7 +32,7 @@ from plugins.voice.pipeline.speaker import Speaker
 from plugins.voice.store.cache import AudioCache
 from plugins.voice.store.keys import line_key
 from tests.conftest import TOMB, wait_until
-from tests.voice.edge_server import FakeEdgeServer
+from tests.support.edge_server import FakeEdgeServer
 
 STORY = load_story(TOMB)
 MARGIN = 2.0  # seconds past the budget that a busy 2-core machine may take to notice and hand the line on

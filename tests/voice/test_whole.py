@@ -142,8 +142,7 @@ def test_a_bug_during_play_goes_to_the_log_not_into_the_story(tmp_path: Path, ti
 
 
 def test_short_soak_with_faults(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "bench"))
-    import soak
+    from bench import soak
 
     figures = soak.run(tmp_path, lines=80, seed=11, quality=False,  # the gate in play: the test above
                        listening=False,  # lines heard instantly: a short run that is still hard on prefetch
