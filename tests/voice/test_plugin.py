@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile
 
+from engine.config import Config
+from plugins.voice.core.errors import VoiceConfigError
+from plugins.voice.core.settings import voice_settings
 from tests.conftest import ENDINGS, TOMB, run_engine
 from tests.voice.audio_checks import median_pitch
 from tests.voice.conftest import write_config
@@ -92,7 +97,11 @@ def test_bad_voice_config_is_one_sentence(tmp_path: Path) -> None:
              ("[voice.quality]\nmax_cer = 2.0", "max_cer must be from 0.01 to 1, not 2.0"),
              ("[voice.stall]\ngrace = 0", "[voice.stall] grace must be above 0, not 0.0"),
              ("[voice.xtts]\ndevice = 'tpu'", "[voice.xtts] device must be one of auto, cpu, cuda, not 'tpu'")]
-    for setting, message in cases:
+    for setting, message in cases:  # read as play reads them (in-process: each command reads them alike)
+        with pytest.raises(VoiceConfigError) as refused:
+            voice_settings(Config(tomllib.loads(f"[voice]\n{setting}\n"), tmp_path))
+        assert message in str(refused.value)
+    for setting, message in cases[:2]:  # and the command says it in one sentence, exit 1
         config = tmp_path / "config.toml"
         config.write_text(f"[voice]\n{setting}\n")
         result = run_engine("play", TOMB, "--pace", "instant", "--choices", "1", "--config", config)
