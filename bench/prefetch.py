@@ -103,7 +103,7 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
 
     from engine.config import Config, engine_settings
     from engine.context import PlayContext
-    from engine.errors import QuitGame, ScriptedChoicesExhausted
+    from engine.core.errors import QuitGame, ScriptedChoicesExhausted
     from engine.formats import open_playthrough
     from engine.loader import load_story
     from engine.plugins import make_plugin_manager

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from engine.choosing import match_choice  # noqa: E402
-from engine.model import ChoiceOption  # noqa: E402
+from engine.core.model import ChoiceOption  # noqa: E402
 from plugins.voice.casting.cast import Voice  # noqa: E402
 from plugins.voice.core.audio import AudioChunk, concat, resample  # noqa: E402
 from plugins.voice.core.settings import KokoroSettings, PiperSettings, SpeechInputSettings  # noqa: E402

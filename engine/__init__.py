@@ -5,10 +5,10 @@ The public surface for plugins: the hook marker, the value types and errors.
 
 from engine.config import Config
 from engine.context import PlayContext
-from engine.errors import EngineError, Problem, StoryError
-from engine.files import write_atomic
+from engine.core.errors import EngineError, Problem, StoryError
+from engine.core.files import write_atomic
+from engine.core.model import Character, ChoiceOption, Scene, SpokenLine, Story
 from engine.loader import load_story
-from engine.model import Character, ChoiceOption, Scene, SpokenLine, Story
 from engine.plugins import hookimpl
 
 __all__ = [

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.errors import Problem
-from engine.model import Story
+from engine.core.errors import Problem
+from engine.core.model import Story
 
 
 def validate_story(story: Story) -> list[Problem]:

@@ -14,14 +14,14 @@ import pluggy
 from engine import crashes
 from engine.config import PACES, Config, engine_settings, load_config
 from engine.context import PlayContext
-from engine.errors import EngineError, Problem, QuitGame, ScriptedChoicesExhausted
+from engine.core.errors import EngineError, Problem, QuitGame, ScriptedChoicesExhausted
+from engine.core.saves import forget_game, load_game, save_game, save_path
 from engine.folders import state_home
 from engine.formats import open_playthrough
 from engine.formats.registry import known_formats
 from engine.loader import load_story, read_story
 from engine.plugins import make_plugin_manager
 from engine.runner import Runner
-from engine.saves import forget_game, load_game, save_game, save_path
 from engine.terminal import Terminal
 from engine.trace import TracePlugin, TraceWriter
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.config import Config
-from engine.model import Story
+from engine.core.model import Story
 
 
 @dataclass(frozen=True)

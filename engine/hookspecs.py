@@ -16,9 +16,9 @@ import pluggy
 if TYPE_CHECKING:
     from engine.config import Config
     from engine.context import PlayContext
-    from engine.errors import Problem
+    from engine.core.errors import Problem
+    from engine.core.model import ChoiceOption, Scene, SpokenLine, Story
     from engine.formats import StoryFormat
-    from engine.model import ChoiceOption, Scene, SpokenLine, Story
 
 hookspec = pluggy.HookspecMarker("engine")
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.check import validate_story
-from engine.errors import EngineError, Problem, StoryError
-from engine.files import read_text
+from engine.core.errors import EngineError, Problem, StoryError
+from engine.core.files import read_text
+from engine.core.model import Character, Source, Story
 from engine.formats import Manifest, StoryFormat
 from engine.formats.registry import builtin_formats
-from engine.model import Character, Source, Story
 
 _TOML_LINE = re.compile(r"line (\d+)")
 COMMON_KEYS = (("title", str, None), ("author", str, ""), ("language", str, "en"), ("narrator", str, "narrator"))

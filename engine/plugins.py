@@ -9,7 +9,7 @@ from typing import Any
 import pluggy
 
 import engine.hookspecs as hookspecs
-from engine.errors import ConfigError, EngineError
+from engine.core.errors import ConfigError, EngineError
 
 hookimpl = pluggy.HookimplMarker("engine")
 ENTRY_POINT_GROUP = "engine.plugins"

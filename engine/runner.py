@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from engine.config import EngineSettings
-from engine.errors import QuitGame
+from engine.core.errors import QuitGame
+from engine.core.model import ChoiceOption, Line, Scene, SpokenLine, Story
 from engine.formats import ChoiceStep, LineStep, Playthrough, SceneStep
 from engine.hookspecs import AnswerSource, Waitable
-from engine.model import ChoiceOption, Line, Scene, SpokenLine, Story
 
 
 class Player(Protocol):

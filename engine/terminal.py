@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from engine.choosing import match_choice
-from engine.errors import QuitGame, ScriptedChoicesExhausted
+from engine.core.errors import QuitGame, ScriptedChoicesExhausted
+from engine.core.model import ChoiceOption, Scene, SpokenLine, Story
 from engine.hookspecs import AnswerSource, Waitable
-from engine.model import ChoiceOption, Scene, SpokenLine, Story
 
 QUIT_WORDS = ("q", "quit", "exit")
 

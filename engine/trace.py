@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.model import ChoiceOption, Scene, SpokenLine
+from engine.core.model import ChoiceOption, Scene, SpokenLine
 from engine.plugins import hookimpl
 
 

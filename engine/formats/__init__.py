@@ -14,8 +14,8 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.errors import Problem
-from engine.model import Line, Scene, Story
+from engine.core.errors import Problem
+from engine.core.model import Line, Scene, Story
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.core.model import Line, Story
 from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep
-from engine.model import Line, Story
 
 
 @dataclass

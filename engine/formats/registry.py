@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.errors import EngineError
+from engine.core.errors import EngineError
 from engine.formats import StoryFormat
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from engine import ChoiceOption, hookimpl, hookspecs
-from engine.errors import QuitGame
+from engine.core.errors import QuitGame
 from tests.conftest import ENDINGS, TOMB
 from tests.engine.play import play
 

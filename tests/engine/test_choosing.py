@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.choosing import match_choice
-from engine.model import ChoiceOption
+from engine.core.model import ChoiceOption
 
 HALL = [ChoiceOption(1, "Take the golden scarab", "a"), ChoiceOption(2, "Read the writing on the pillars", "b"),
         ChoiceOption(3, "Follow the footprints", "c")]

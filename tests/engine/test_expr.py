@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.expr import ExprError, parse_assignment, parse_condition
+from engine.core.expr import ExprError, parse_assignment, parse_condition
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import pytest
 
 from engine import ChoiceOption, Scene, SpokenLine, hookimpl, hookspecs
 from engine.cli import build_parser
-from engine.errors import QuitGame
+from engine.core.errors import QuitGame
 from engine.plugins import make_plugin_manager
 from tests.conftest import ENDINGS, ROOT, TOMB, run_engine
 from tests.engine.play import play

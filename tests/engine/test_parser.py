@@ -5,9 +5,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import StoryError
+from engine.core.errors import StoryError
+from engine.core.model import Divert, End, Line, Set
 from engine.formats.scenes.parser import parse_scene_file, parse_scenes
-from engine.model import Divert, End, Line, Set
 
 HERE = Path("act.story")
 

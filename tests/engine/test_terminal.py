@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from engine.model import ChoiceOption, Scene, Source
+from engine.core.model import ChoiceOption, Scene, Source
 from engine.terminal import Terminal
 
 OPTIONS = [ChoiceOption(1, "Open the door", "a"), ChoiceOption(2, "Go back", "b"), ChoiceOption(3, "Wait", "c")]

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from engine import Problem, Story, hookimpl
-from engine.files import read_text
+from engine.core.files import read_text
+from engine.core.model import Line, Scene, Source
 from engine.formats import Content, EndStep, LineStep, Manifest, Playthrough, SceneStep, Step
-from engine.model import Line, Scene, Source
 
 
 class TextFormat:

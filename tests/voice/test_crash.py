@@ -120,7 +120,7 @@ def test_a_recording_killed_mid_game_is_a_playable_wav_of_what_was_heard(tmp_pat
 
 def test_a_damaged_save_is_refused_with_one_sentence(tmp_path: Path) -> None:
     from engine import load_story
-    from engine.saves import save_path
+    from engine.core.saves import save_path
 
     config = write_config(tmp_path)
     save = save_path(tmp_path / "saves", load_story(TOMB))

@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Problem
+from engine.core.errors import Problem
+from engine.core.model import Source, Story
 from engine.formats import Content, Manifest, Playthrough
 from engine.formats.ink.book import TOP, book_of, read_ink
 from engine.formats.ink.check import ink_problems
 from engine.formats.ink.playthrough import InkPlaythrough, open_runtime
-from engine.model import Source, Story
 
 VISITS_SEEN = 3  # ink visit counts above this are the same state for a walk
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Problem
-from engine.model import Scene, Source, Story
+from engine.core.errors import Problem
+from engine.core.model import Scene, Source, Story
 
 OLDEST_INK, NEWEST_INK = 18, 21  # the ink versions the runtime (blade-ink, through bink) loads
 TOP = "_top"  # the scene of text before the first knot

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from engine.errors import Problem
+from engine.core.errors import Problem
+from engine.core.model import Source, Story
 from engine.formats.ink.book import InkBook, StaticLine, book_of
 from engine.formats.ink.playthrough import names_of, tag_value
-from engine.model import Source, Story
 
 _LOOKS_LIKE_SPEAKER = re.compile(r"^(?P<name>[A-Z][A-Z0-9_' -]{0,30}):\s")
 

@@ -20,11 +20,11 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from engine.errors import SaveError, StoryError
+from engine.core.errors import SaveError, StoryError
+from engine.core.model import Character, Line, Scene, Source, Story
+from engine.core.saves import FORMAT
 from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep, Step, nearest_first
 from engine.formats.ink.book import TOP, InkBook, book_of
-from engine.model import Character, Line, Scene, Source, Story
-from engine.saves import FORMAT
 
 log = logging.getLogger(__name__)
 

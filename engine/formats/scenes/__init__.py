@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Problem
-from engine.files import read_text
+from engine.core.errors import Problem
+from engine.core.files import read_text
+from engine.core.model import Scene, Story
 from engine.formats import Content, Manifest, Playthrough
 from engine.formats.scenes.check import scene_problems
 from engine.formats.scenes.parser import parse_scene_file
 from engine.formats.scenes.playthrough import ScenePlaythrough
-from engine.model import Scene, Story
 
 
 class ScenesFormat:

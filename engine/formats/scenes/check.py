@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.errors import Problem
-from engine.model import Divert, End, Line, Set, Story
+from engine.core.errors import Problem
+from engine.core.model import Divert, End, Line, Set, Story
 
 
 def scene_problems(story: Story) -> list[Problem]:

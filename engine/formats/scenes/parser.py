@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import Problem, StoryError
-from engine.expr import Assignment, Condition, ExprError, parse_assignment, parse_condition
-from engine.model import END, Choice, Divert, End, Line, Scene, Set, Source, Statement
+from engine.core.errors import Problem, StoryError
+from engine.core.expr import Assignment, Condition, ExprError, parse_assignment, parse_condition
+from engine.core.model import END, Choice, Divert, End, Line, Scene, Set, Source, Statement
 
 IDENT = r"[A-Za-z_]\w*"
 _HEADER = re.compile(rf"^==+\s*(?P<id>{IDENT})\s*(?::\s*(?P<title>[^=]*?))?\s*=*\s*$")

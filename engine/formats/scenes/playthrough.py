@@ -6,12 +6,12 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import SaveError, StoryError
-from engine.expr import Value
+from engine.core.errors import SaveError, StoryError
+from engine.core.expr import Value
+from engine.core.model import Choice, Divert, End, Line, Scene, Set, Story
+from engine.core.saves import FORMAT
 from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep, Step
 from engine.formats.scenes.preview import upcoming
-from engine.model import Choice, Divert, End, Line, Scene, Set, Story
-from engine.saves import FORMAT
 
 MAX_JUMPS_WITHOUT_CHOICE = 1000
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.expr import Value
+from engine.core.expr import Value
+from engine.core.model import Divert, End, Line, Scene, Set, Story
 from engine.formats import nearest_first
-from engine.model import Divert, End, Line, Scene, Set, Story
 
 MAX_AHEAD = 60  # lines followed through jumps before giving up (stories may loop)
 

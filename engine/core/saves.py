@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine.errors import SaveError
-from engine.files import write_atomic
-from engine.model import Story
+from engine.core.errors import SaveError
+from engine.core.files import write_atomic
+from engine.core.model import Story
 
 FORMAT = 1
 

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from engine.errors import Problem
+from engine.core.errors import Problem
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.expr import Assignment, Condition
+from engine.core.expr import Assignment, Condition
 
 
 @dataclass(frozen=True)
