@@ -87,10 +87,14 @@ def test_ray_renders_every_reachable_line_once_though_a_worker_is_killed(tmp_pat
     assert {e.engine for e in manifest.entries.values()} == {"piper"}
 
 
-def test_a_render_killed_midway_resumes_where_it_stopped(tmp_path: Path) -> None:
+def test_a_render_killed_midway_resumes_then_an_edited_line_is_the_only_one_made_again(tmp_path: Path) -> None:
+    """One pack of the tomb for both (a full render is the cost): killed midway, it resumes where it stopped;
+    then a line edited in the story is stale, plays live, and is the only one rendered again."""
+    story = tmp_path / "tomb"
+    shutil.copytree(TOMB, story)
     config = config_for(tmp_path)
     folder = tmp_path / "pack"
-    args = [sys.executable, "-m", "engine", "render", str(TOMB), "--engine", "piper", "--out", str(folder),
+    args = [sys.executable, "-m", "engine", "render", str(story), "--engine", "piper", "--out", str(folder),
             "--config", str(config)]
     render = subprocess.Popen(args, cwd=ROOT, env=engine_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -103,12 +107,33 @@ def test_a_render_killed_midway_resumes_where_it_stopped(tmp_path: Path) -> None
     before = assert_pack_is_whole(folder)  # the manifest and every file it lists are whole
     assert len(before.entries) >= written - 10  # at most the last second of work is lost
 
-    again = run_engine("render", TOMB, "--engine", "piper", "--out", folder, "--config", config)
+    again = run_engine("render", story, "--engine", "piper", "--out", folder, "--config", config)
     assert again.returncode == 0, again.stderr
     assert f"{len(before.entries)} were up to date" in again.stdout
     assert len(assert_pack_is_whole(folder).entries) == 95
-    verify = run_engine("pack", "verify", TOMB, "--pack", folder, "--engine", "piper", "--config", config)
+    verify = run_engine("pack", "verify", story, "--pack", folder, "--engine", "piper", "--config", config)
     assert verify.returncode == 0 and "95 line(s) checked, 0 problem(s)" in verify.stdout, verify.stdout
+
+    scene = story / "scenes" / "outside.story"
+    text = scene.read_text()
+    old = "leans out of the slope like a tooth."
+    assert old in text
+    scene.write_text(text.replace(old, "leans out of the slope like a broken tooth."))
+
+    verify = run_engine("pack", "verify", story, "--pack", folder, "--engine", "piper", "--config", config)
+    assert verify.returncode == 1
+    (stale,) = [line for line in verify.stdout.splitlines() if ": stale: " in line]
+    assert stale.endswith("pack/dunes.2: stale: the story's line or voice changed since it was rendered")
+
+    records, _, out = play(story, [1, 2, 1, 2, 2], config, tmp_path, "edited", "--pack", folder)
+    voices = [r for r in records if r["event"] == "voice"]
+    live = [r for r in voices if r["engine"] != "pack"]
+    assert len(live) == 1 and live[0]["engine"] == "piper" and live[0]["line_id"] == "dunes.2"
+    assert out.count("has no current recording of line dunes.2") == 1
+
+    again = run_engine("render", story, "--engine", "piper", "--out", folder, "--config", config)
+    assert again.returncode == 0 and "Rendered 1 entry (1 synthesis(es)" in again.stdout and "94 were up to date" \
+        in again.stdout, again.stdout
 
 
 def play(story: Path, choices: list[int], config: Path, tmp_path: Path, name: str, *extra: str | Path) -> \
@@ -145,35 +170,6 @@ def test_an_ink_story_played_from_its_pack_sounds_like_live_with_no_engine_prepa
     assert len(packed_audio) == len(cached_audio)
     assert float(np.max(np.abs(packed_audio - cached_audio))) < 2e-3
     assert abs(len(packed_audio) - len(live_audio)) / 24000 < 0.1
-
-
-def test_an_edited_line_is_stale_plays_live_and_is_the_only_one_rendered_again(tmp_path: Path) -> None:
-    story = tmp_path / "tomb"
-    shutil.copytree(TOMB, story)
-    config = config_for(tmp_path)
-    folder = tmp_path / "pack"
-    first = run_engine("render", story, "--engine", "piper", "--out", folder, "--config", config)
-    assert first.returncode == 0, first.stderr
-    scene = story / "scenes" / "outside.story"
-    text = scene.read_text()
-    old = "leans out of the slope like a tooth."
-    assert old in text
-    scene.write_text(text.replace(old, "leans out of the slope like a broken tooth."))
-
-    verify = run_engine("pack", "verify", story, "--pack", folder, "--engine", "piper", "--config", config)
-    assert verify.returncode == 1
-    (stale,) = [line for line in verify.stdout.splitlines() if ": stale: " in line]
-    assert stale.endswith("pack/dunes.2: stale: the story's line or voice changed since it was rendered")
-
-    records, _, out = play(story, [1, 2, 1, 2, 2], config, tmp_path, "edited", "--pack", folder)
-    voices = [r for r in records if r["event"] == "voice"]
-    live = [r for r in voices if r["engine"] != "pack"]
-    assert len(live) == 1 and live[0]["engine"] == "piper" and live[0]["line_id"] == "dunes.2"
-    assert out.count("has no current recording of line dunes.2") == 1
-
-    again = run_engine("render", story, "--engine", "piper", "--out", folder, "--config", config)
-    assert again.returncode == 0 and "Rendered 1 entry (1 synthesis(es)" in again.stdout and "94 were up to date" \
-        in again.stdout, again.stdout
 
 
 def test_dry_run_writes_nothing_and_estimates(tmp_path: Path) -> None:

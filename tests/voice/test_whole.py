@@ -21,7 +21,7 @@ from tests.conftest import ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, ROOT, STATE,
 from tests.voice.conftest import write_config
 
 pytestmark = pytest.mark.slow
-SUN = "The Sun Rises on Time"
+BURIED = "Buried Again"  # the shortest ending: 5 choices
 
 
 def labels_of(path: list[int], tmp_path: Path, config_file: Path) -> list[str]:
@@ -51,10 +51,11 @@ def characters_keep_xtts(voiced: list[dict[str, Any]]) -> bool:
 
 
 def play(tmp_path: Path, tiny_xtts_dir: Path, chaos: dict[str, Any], *args: str | Path,
-         story: Path = TOMB, more: str = "") -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    """`engine play` of a story (the tomb) with XTTS installed and default settings (seeding, prefetch, read pace),
-    but a fast reader: the game goes as fast as the voices."""
-    install(XTTS, tiny_xtts_dir, tmp_path / "models" / "xtts_v2")
+         story: Path = TOMB, more: str = "", xtts: bool = True) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """`engine play` of a story (the tomb) with XTTS installed (unless `xtts` is False) and default settings
+    (seeding, prefetch, read pace), but a fast reader: the game goes as fast as the voices."""
+    if xtts:
+        install(XTTS, tiny_xtts_dir, tmp_path / "models" / "xtts_v2")
     config = write_config(tmp_path, engine="words_per_minute = 3000\nmin_pause = 0.05", voice=(
         f'[voice.xtts]\nmodel_dir = "{tmp_path / "models" / "xtts_v2"}"\nlatents_dir = "{tmp_path / "latents"}"\n'
         f"{more}"))
@@ -77,10 +78,10 @@ def test_xtts_prefetch_spoken_answers_and_the_quality_gate_together(tmp_path: Pa
     adds Whisper (shared with speech input) and resemblyzer (torch) on the prefetch thread, and XTTS retakes in
     the background: the game must still end whole, in order, with every thread joined. (One game for both:
     the same game without the gate took another 100 s of the suite.)"""
-    answers = say_answers(labels_of(ENDINGS[SUN], tmp_path, config_file), tmp_path)
+    answers = say_answers(labels_of(ENDINGS[BURIED], tmp_path, config_file), tmp_path)
     out, records, report = play(tmp_path, tiny_xtts_dir, {}, "--speech-input-files", ",".join(map(str, answers)),
                                 more="[voice.quality]\nplay = true\n")
-    assert out.rstrip().endswith(f"*** {SUN} ***")
+    assert out.rstrip().endswith(f"*** {BURIED} ***")
     assert len([r for r in records if r["event"] == "speech_input" and r["heard"]]) == len(answers)
     reached = [r["line_id"] for r in records if r["event"] in ("narration", "dialogue")]
     voiced = [r for r in records if r["event"] == "voice"]
@@ -131,7 +132,7 @@ def test_an_ink_story_with_xtts_prefetch_and_spoken_answers(tmp_path: Path, tiny
 def test_a_bug_during_play_goes_to_the_log_not_into_the_story(tmp_path: Path, tiny_xtts_dir: Path) -> None:
     before = {p: p.stat().st_size for p in STATE.rglob("engine.log")}
     out, records, report = play(tmp_path, tiny_xtts_dir, {"speaker_bug": 0.3, "seed": 5}, "--choices",
-                                ",".join(map(str, ENDINGS["Buried Again"])))
+                                ",".join(map(str, ENDINGS["Buried Again"])), xtts=False)  # the bug is in our code
     assert report["injected"]["speaker_bug"] >= 1
     assert out.count("see the log. The story goes on.") == report["injected"]["speaker_bug"]
     failed = [r for r in records if r["event"] == "voice" and "internal error" in (r.get("error") or "")]
@@ -144,14 +145,14 @@ def test_a_bug_during_play_goes_to_the_log_not_into_the_story(tmp_path: Path, ti
 def test_short_soak_with_faults(tmp_path: Path) -> None:
     from bench import soak
 
-    figures = soak.run(tmp_path, lines=80, seed=11, quality=False,  # the gate in play: the test above
+    figures = soak.run(tmp_path, lines=40, seed=11, quality=False,  # the gate in play: the test above
                        listening=False,  # lines heard instantly: a short run that is still hard on prefetch
                        by_lines=True)  # outside faults after so many lines: the same run on a fast or slow machine
     assert figures["exit"] == 0 and not figures["hang"]
     assert figures["tracebacks"] == 0
     assert {name: soak.unexplained(found) for name, found in figures["log_tracebacks"].items()} == \
         {"engine": 0, "bridge": 0}  # every traceback in engine.log and bridge.log is an injected fault's
-    assert figures["reached"] >= 70 and figures["voice_records"] == figures["reached"]  # 0 lost
+    assert figures["reached"] >= 50 and figures["voice_records"] == figures["reached"]  # 0 lost
     assert figures["end"]["threads"] == ["MainThread"]
     assert sum(figures["outside_faults"].values()) >= 5 and figures["bridge_restarts"] >= 1
     assert set(figures["engines"]) >= {"piper", "xtts", "kokoro", "edge"}
