@@ -62,7 +62,6 @@ class Prefetcher:
         self.speaking: str | None = None  # the key the speaker is making now: not queued again
         self.changed = threading.Condition()
         self.stopping = False
-        self.checker = checker
         self.preferred = preferred
         self.patience = patience or Patience(StallSettings())
         self.rehearing = (Rehearing(checker, gate, self.patience, self.changed, self._busy, lambda: self.stopping)
@@ -154,8 +153,8 @@ class Prefetcher:
         for thread in self.threads:
             if thread.is_alive():
                 thread.join()
-        if self.checker is not None:
-            self.checker.close()
+        if self.rehearing is not None:
+            self.rehearing.checker.close()
 
     def _unplanned(self) -> bool:
         return self.planned != self.generation and not self.planning
