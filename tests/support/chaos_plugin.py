@@ -106,10 +106,10 @@ def _patch_xtts() -> None:
     real_build = xtts_model.XttsModel._build
 
     def build(self: Any) -> Any:
-        model = real_build(self)
-        real = model.inference_stream
+        loaded = real_build(self)
+        real = loaded.streamer
 
-        def inference_stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        def streamer(*args: Any, **kwargs: Any) -> Iterator[Any]:
             import torch
 
             if _roll("xtts_oom"):
@@ -119,8 +119,8 @@ def _patch_xtts() -> None:
                     raise RuntimeError("chaos: XTTS failed in the middle of a line")
                 yield chunk
 
-        model.inference_stream = inference_stream
-        return model
+        loaded.streamer = streamer
+        return loaded
 
     xtts_model.XttsModel._build = build  # type: ignore[method-assign]
 

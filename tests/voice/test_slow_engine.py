@@ -32,14 +32,14 @@ RTF = 2.5
 
 
 def throttle(engine: XttsEngine, rtf: float) -> None:
-    original = engine.model.inference_stream
+    original = engine.owner.streamer
 
     def slow(*args: Any, **kwargs: Any) -> Iterator[Any]:
         for chunk in original(*args, **kwargs):
             time.sleep(len(chunk) / 24000 * rtf)
             yield chunk
 
-    engine.model.inference_stream = slow
+    engine.owner.streamer = slow
 
 
 @pytest.mark.parametrize("mode", ["adapt", "stream"])

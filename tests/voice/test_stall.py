@@ -172,12 +172,12 @@ def test_progress_on_other_work_keeps_a_queued_request_waiting() -> None:
 
 
 class Freezing:
-    """Wraps the real model's inference_stream: lines with `marker` give one chunk, then the model stops
+    """Wraps our real streaming loop: lines with `marker` give one chunk, then the model stops
     producing until `release` is set (what a hung CUDA kernel or a deadlocked call looks like from outside)."""
 
     def __init__(self, engine: Any, marker: str) -> None:
-        self.model = engine.model
-        self.real = engine.model.inference_stream
+        self.owner = engine.owner
+        self.real = engine.owner.streamer
         self.marker = marker
         self.release = threading.Event()
         self.frozen = threading.Event()
@@ -185,12 +185,12 @@ class Freezing:
         self.closed = threading.Event()
 
     def __enter__(self) -> Freezing:
-        self.model.inference_stream = self
+        self.owner.streamer = self
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release.set()
-        del self.model.inference_stream
+        self.owner.streamer = self.real
 
     def __call__(self, text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
         if self.marker not in text:

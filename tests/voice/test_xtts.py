@@ -31,10 +31,8 @@ def test_streams_24khz_chunks_through_the_real_loading_path(xtts: XttsEngine, re
         chunks = list(xtts.synthesize("Who walks so softly in my house?", xtts_voice(reference_wav), LineSettings()))
     assert len(chunks) >= 2 and all(c.sample_rate == 24000 for c in chunks)
     assert sum(len(c.samples) for c in chunks) > 12000 and np.isfinite(np.concatenate([c.samples for c in chunks])).all()
-    (call,) = spy.calls
-    # cloning only: no speaker ids (the model holds a speakers file it must not need)
-    assert not {"speaker", "speaker_id", "speaker_name"} & set(call)
-    assert call["enable_text_splitting"] is False
+    (call,) = spy.calls  # one sentence: one call of our loop, with the engine's sampling
+    assert call["text"] == "Who walks so softly in my house?" and call["sampling"].temperature == 0.75
 
 
 def test_first_audio_comes_before_the_rest_is_synthesized(xtts: XttsEngine, reference_wav: Path) -> None:

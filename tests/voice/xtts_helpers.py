@@ -30,11 +30,11 @@ def xtts_voice(reference: Path, language: str = "en", voice_id: str = "god_deep"
 
 
 class Spy:
-    """Wraps the real model's inference_stream to see how it is called (it still runs)."""
+    """Wraps our real streaming loop to see how it is called (it still runs)."""
 
     def __init__(self, engine: XttsEngine, fail_once: BaseException | None = None) -> None:
-        self.model = engine.model
-        self.real = engine.model.inference_stream
+        self.owner = engine.owner
+        self.real = engine.owner.streamer
         self.calls: list[dict[str, Any]] = []
         self.active = 0
         self.most_active = 0
@@ -42,11 +42,11 @@ class Spy:
         self.lock = threading.Lock()
 
     def __enter__(self) -> Spy:
-        self.model.inference_stream = self
+        self.owner.streamer = self
         return self
 
     def __exit__(self, *exc: object) -> None:
-        del self.model.inference_stream
+        self.owner.streamer = self.real
 
     def __call__(self, text: str, language: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
         self.calls.append({"text": text, "language": language, **kwargs})

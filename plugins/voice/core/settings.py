@@ -51,7 +51,12 @@ class XttsSettings:
     deepspeed: bool = False  # use DeepSpeed when it is installed (CUDA only)
     # who speaks the lines before the model is ready
     while_loading: str = field(default="fallback", metadata=choice("fallback", "wait"))
-    stream_chunk_size: int = field(default=20, metadata=at_least(1))  # GPT tokens per streamed chunk
+    stream_chunk_size: int = field(default=20, metadata=at_least(1))  # GPT tokens per streamed chunk, at most
+    first_chunk_tokens: int = field(default=10, metadata=at_least(1))  # GPT tokens before the first sound
+    # the GPT's weights on the CPU: int8 reads a quarter of the bytes per token (auto: int8)
+    cpu_quantize: str = field(default="auto", metadata=choice("auto", "off", "int8"))
+    # the decoder on the CPU: bf16 halves its work where the CPU does bf16 natively (auto: there)
+    cpu_decoder: str = field(default="auto", metadata=choice("auto", "fp32", "bf16"))
     temperature: float = field(default=0.75, metadata=above(0))
     # a cap on GPT audio tokens per word (21.5 a second); 0: the model's 605
     max_audio_tokens_per_word: float = field(default=0.0, metadata=at_least(0))

@@ -146,10 +146,8 @@ class XttsEngine(EngineBase):
             for _ in range(2):  # the first call pays one-time costs: only the second is measured
                 started, made = time.perf_counter(), 0
                 with self.owner.precision():
-                    for chunk in self.model.inference_stream(
-                            WARM_UP, "en", gpt_latent, speaker_embedding,
-                            stream_chunk_size=self.settings.stream_chunk_size, temperature=self.settings.temperature,
-                            max_new_tokens=WARM_UP_TOKENS):
+                    for chunk in self.owner.streamer(WARM_UP, "en", gpt_latent, speaker_embedding,
+                                                     sampling=self._sampling(0, WARM_UP_TOKENS)):
                         made += int(chunk.shape[-1])
                         self.owner.beat()
         except Exception:  # noqa: BLE001 - a failure shows up again, with its reason, on the first line
@@ -199,18 +197,15 @@ class XttsEngine(EngineBase):
         """Owner thread: synthesizes part by part, handing chunks to the caller as they come."""
         import torch
 
-        model = self.model
-        limit = int(model.tokenizer.char_limits.get(language.split("-")[0], 250))
+        limit = int(self.model.tokenizer.char_limits.get(language.split("-")[0], 250))
         working, made = 0.0, 0.0  # seconds of computing (the owner never waits on anyone) and of audio
         for part in pack(text, limit):
             cap = self.settings.max_audio_tokens_per_word
-            extra = {"max_new_tokens": max(8, math.ceil(len(part.split()) * cap))} if cap > 0 else {}
+            tokens = max(8, math.ceil(len(part.split()) * cap)) if cap > 0 else None
             try:
                 gpt_latent, speaker_embedding = self._latents(voice)
-                stream = model.inference_stream(
-                    part, language, gpt_latent, speaker_embedding, stream_chunk_size=self.settings.stream_chunk_size,
-                    temperature=_temperature(self.settings.temperature, settings.take), speed=settings.speed,
-                    enable_text_splitting=False, **extra)
+                stream = self.owner.streamer(part, language, gpt_latent, speaker_embedding,
+                                             sampling=self._sampling(settings.take, tokens), speed=settings.speed)
                 try:
                     with self.owner.precision():
                         started = time.perf_counter()
@@ -230,6 +225,11 @@ class XttsEngine(EngineBase):
             except (RuntimeError, ValueError, IndexError, AssertionError, OSError) as exc:
                 raise SynthesisFailed(self.name, f"synthesis failed ({short(exc)})") from exc
         self.speeds.add(working, made)
+
+    def _sampling(self, take: int, max_new_tokens: int | None) -> Any:
+        from plugins.voice.engines.xtts.stream import Sampling
+
+        return Sampling(temperature=_temperature(self.settings.temperature, take), max_new_tokens=max_new_tokens)
 
 
 def _temperature(base: float, take: int) -> float:

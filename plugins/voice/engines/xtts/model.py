@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import logging
 import queue
 import threading
@@ -26,7 +25,8 @@ from plugins.voice.core.budget import Budget, wait_item
 from plugins.voice.core.errors import EngineUnavailable, Preempted, SpeechFailure, Stalled, SynthesisFailed
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.engines.base import EngineEvent, EngineEvents
-from plugins.voice.engines.models import XTTS, ModelError, verify
+from plugins.voice.engines.models import ModelError
+from plugins.voice.engines.xtts.loading import Loaded, build, load_failure, short
 from plugins.voice.engines.xtts.latents import LatentsCache
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class XttsModel:
         self.settings = settings
         self.events = events
         self.model: Any = None
+        self.streamer: Any = None  # stream.Streamer over the loaded model
         self.device = "cpu"
         self.error: str | None = None
         self.loaded = threading.Event()
@@ -210,8 +211,11 @@ class XttsModel:
         folder = self.settings.model_dir
         self.events(EngineEvent("xtts", "loading", f"loading the model from {folder} ..."))
         try:
-            self.model = self._build()
-            self.events(EngineEvent("xtts", "ready", f"model ready on {self.device} in {time.monotonic() - started:.1f} s"))
+            loaded = self._build()
+            self.model, self.device, self.streamer = loaded.model, loaded.device, loaded.streamer
+            paths = f" ({loaded.paths})" if loaded.paths else ""
+            self.events(EngineEvent("xtts", "ready",
+                                    f"model ready on {self.device}{paths} in {time.monotonic() - started:.1f} s"))
         except ModelError as exc:
             self.error = str(exc)
         except Exception as exc:  # torch and coqui raise many kinds; all mean "this model cannot load"
@@ -222,28 +226,8 @@ class XttsModel:
         if self.error:
             self.events(EngineEvent("xtts", "failed", self.error))
 
-    def _build(self) -> Any:
-        folder = self.settings.model_dir
-        verify(XTTS, folder)
-        import torch
-        import transformers
-        from TTS.tts.configs.xtts_config import XttsConfig
-        from TTS.tts.models.xtts import Xtts
-
-        transformers.logging.set_verbosity_error()  # its config warnings would land in the story text
-
-        wanted = self.settings.device
-        self.device = "cuda" if wanted == "cuda" or (wanted == "auto" and torch.cuda.is_available()) else "cpu"
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ModelError("[voice.xtts] device is cuda, but no CUDA GPU is available")
-        config = XttsConfig()
-        config.load_json(str(folder / "config.json"))
-        model = Xtts(config)
-        deepspeed = self.settings.deepspeed and self.device == "cuda" and importlib.util.find_spec("deepspeed")
-        model.load_checkpoint(config, checkpoint_dir=str(folder), eval=True, use_deepspeed=bool(deepspeed))
-        if self.device == "cuda" and not self.settings.low_vram:
-            model.cuda()
-        return model
+    def _build(self) -> Loaded:
+        return build(self.settings)
 
     @contextlib.contextmanager
     def precision(self) -> Iterator[None]:
@@ -282,16 +266,3 @@ class XttsModel:
 
 def _run_job(job: Callable[[], None], request: Request) -> None:
     job()
-
-
-def short(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-
-
-def load_failure(exc: BaseException, folder: Any) -> str:
-    name = type(exc).__name__
-    if name == "OutOfMemoryError":
-        return 'not enough GPU memory to load XTTS; set [voice.xtts] low_vram = true or device = "cpu"'
-    if isinstance(exc, FileNotFoundError):
-        return f"an XTTS file is missing in {folder} ({short(exc)})"
-    return f"{folder}/model.pth is not a loadable XTTS v2 checkpoint (truncated or another model): {short(exc)}"

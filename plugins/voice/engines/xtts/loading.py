@@ -1,0 +1,81 @@
+"""Loading an XTTS model onto its device, with the CPU's faster paths (int8 GPT, bf16 decoder)."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from plugins.voice.core.settings import XttsSettings
+from plugins.voice.engines.models import XTTS, ModelError, verify
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Loaded:
+    model: Any
+    device: str
+    streamer: Any  # stream.Streamer
+    paths: str  # what the CPU paths are, for the "ready" notice
+
+
+def build(settings: XttsSettings) -> Loaded:
+    """Owner thread: verifies and loads the model (raises ModelError or what torch and coqui raise)."""
+    folder = settings.model_dir
+    verify(XTTS, folder)
+    import torch
+    import transformers
+    from TTS.tts.configs.xtts_config import XttsConfig
+    from TTS.tts.models.xtts import Xtts
+
+    from plugins.voice.engines.xtts.stream import Chunking, Streamer
+
+    transformers.logging.set_verbosity_error()  # its config warnings would land in the story text
+    wanted = settings.device
+    device = "cuda" if wanted == "cuda" or (wanted == "auto" and torch.cuda.is_available()) else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelError("[voice.xtts] device is cuda, but no CUDA GPU is available")
+    config = XttsConfig()
+    config.load_json(str(folder / "config.json"))
+    model = Xtts(config)
+    deepspeed = settings.deepspeed and device == "cuda" and importlib.util.find_spec("deepspeed")
+    model.load_checkpoint(config, checkpoint_dir=str(folder), eval=True, use_deepspeed=bool(deepspeed))
+    if device == "cuda" and not settings.low_vram:
+        model.cuda()
+    paths = ""
+    if device == "cpu" and settings.cpu_quantize in ("auto", "int8"):
+        from plugins.voice.engines.xtts.quantize import quantize_gpt
+
+        quantize_gpt(model)
+        paths = "GPT int8"
+    decoder_dtype = torch.bfloat16 if device == "cpu" and bf16_decoder(settings.cpu_decoder) else None
+    if decoder_dtype is not None:
+        paths += ", decoder bf16" if paths else "decoder bf16"
+    chunking = Chunking(first=min(settings.first_chunk_tokens, settings.stream_chunk_size), then=settings.stream_chunk_size)
+    return Loaded(model, device, Streamer(model, chunking, decoder_dtype), paths)
+
+
+def bf16_decoder(setting: str) -> bool:
+    if setting != "auto":
+        return setting == "bf16"
+    import torch
+
+    try:  # native bf16 (AVX512-BF16 or AMX); elsewhere oneDNN emulates it, slower than fp32
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # a torch without these probes
+        return False
+
+
+def short(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+
+
+def load_failure(exc: BaseException, folder: Any) -> str:
+    name = type(exc).__name__
+    if name == "OutOfMemoryError":
+        return 'not enough GPU memory to load XTTS; set [voice.xtts] low_vram = true or device = "cpu"'
+    if isinstance(exc, FileNotFoundError):
+        return f"an XTTS file is missing in {folder} ({short(exc)})"
+    return f"{folder}/model.pth is not a loadable XTTS v2 checkpoint (truncated or another model): {short(exc)}"

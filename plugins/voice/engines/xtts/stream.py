@@ -1,0 +1,174 @@
+"""Our XTTS streaming loop: the GPT samples audio tokens with its KV cache, and the HiFi-GAN decoder
+runs on a window of new latents, so each chunk costs the same however long the line already is.
+
+coqui's `inference_stream` decodes every latent made so far at each chunk and keeps the new part,
+so its decoder's work grows with the square of the line's length. Here the decoder's input frames
+(the latents, linearly interpolated to the decoder's frame rate, exactly as `HifiDecoder.forward`
+does) are computed in the whole line's coordinates; a frame is final once no later latent can
+change it. Each chunk decodes the final frames not yet played, plus `CONTEXT` frames on the left
+and `LOOKAHEAD` on the right (the convolutions' reach), and keeps only the new frames' samples: the
+decoder is convolutional with a fixed hop, so the window's samples equal the full decode's up to
+float rounding (tests/voice/test_xtts_stream.py pins it), and no cross-fade is needed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from transformers import DynamicCache, LogitsProcessorList
+from transformers.generation.logits_process import (
+    RepetitionPenaltyLogitsProcessor,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+)
+
+CONTEXT = 12  # decoder frames of left context (the window then matches the full decode to ~2e-7)
+LOOKAHEAD = 12  # frames held back on the right until later latents make them final (0.13 s)
+SETTLE = 2  # latents at the end whose interpolated frames may still change
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the GPT picks each audio token (inference_stream's defaults)."""
+
+    temperature: float = 0.75
+    top_k: int = 50
+    top_p: float = 0.85
+    repetition_penalty: float = 10.0
+    max_new_tokens: int | None = None
+
+    def processors(self) -> LogitsProcessorList:
+        return LogitsProcessorList([RepetitionPenaltyLogitsProcessor(self.repetition_penalty),
+                                    TemperatureLogitsWarper(self.temperature), TopKLogitsWarper(self.top_k),
+                                    TopPLogitsWarper(self.top_p)])
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """Audio tokens per chunk: a small first one for a fast first sound, then chunks that grow with what is
+    already made (so the audio in hand covers the next chunk's making), up to `then`."""
+
+    first: int = 10
+    then: int = 20
+
+    def next(self, made: int) -> int:
+        return self.first if made == 0 else min(self.then, max(self.first, made))
+
+
+@torch.inference_mode()
+def tokens(model: Any, text: str, language: str, gpt_latent: torch.Tensor, sampling: Sampling,
+           forced: list[int] | None = None) -> Iterator[tuple[int, torch.Tensor]]:
+    """(audio token, its GPT latent) until the stop token or the cap. `forced` replays a given token
+    sequence instead of sampling (teacher forcing: int8 against fp32 on the same tokens)."""
+    gpt = model.gpt
+    lang = language.split("-")[0]
+    text_tokens = torch.IntTensor(model.tokenizer.encode(text.strip().lower(), lang=lang)).unsqueeze(0).to(model.device)
+    if text_tokens.shape[-1] >= model.args.gpt_max_text_tokens:
+        raise ValueError(f"XTTS takes at most {model.args.gpt_max_text_tokens} text tokens a sentence")
+    ids = gpt.compute_embeddings(gpt_latent.to(model.device), text_tokens)  # also stores the prefix
+    inference, cache, processors = gpt.gpt_inference, DynamicCache(), sampling.processors()
+    limit = gpt.max_gen_mel_tokens
+    if sampling.max_new_tokens is not None:
+        limit = min(limit, sampling.max_new_tokens)
+    step = ids
+    for index in range(limit if forced is None else min(limit, len(forced))):
+        out = inference(input_ids=step, past_key_values=cache, use_cache=True, output_hidden_states=True,
+                        return_dict=True)
+        latent = inference.final_norm(out.hidden_states[-1][:, -1])
+        if forced is None:
+            scores = processors(ids, out.logits[:, -1, :].float())
+            token = torch.multinomial(F.softmax(scores, dim=-1), num_samples=1)
+        else:
+            token = torch.tensor([[forced[index]]], device=ids.device)
+        yield int(token), latent[0]
+        if int(token) == gpt.stop_audio_token:
+            return
+        ids = torch.cat([ids, token], dim=-1)
+        step = token
+
+
+class WindowedDecoder:
+    """Turns a growing list of GPT latents into audio, decoding each frame once (plus its context)."""
+
+    def __init__(self, model: Any, speaker_embedding: torch.Tensor, speed: float = 1.0,
+                 dtype: torch.dtype | None = None) -> None:
+        self.decoder = model.hifigan_decoder
+        self.dtype = dtype  # bfloat16: the decoder's convolutions under CPU autocast
+        self.speaker = speaker_embedding.to(model.device)
+        self.length_scale = 1.0 / max(speed, 0.05)
+        self.hop = math.prod(up.stride[0] for up in self.decoder.waveform_decoder.ups)  # samples per frame
+        self.latents: list[torch.Tensor] = []
+        self.done = 0  # decoder frames already turned into samples
+
+    def frames(self) -> torch.Tensor:
+        """The decoder's input for every latent so far, [1, C, frames], as HifiDecoder.forward makes it."""
+        z = torch.stack(self.latents)[None].transpose(1, 2)
+        if self.length_scale != 1.0:
+            z = F.interpolate(z, scale_factor=self.length_scale, mode="linear")
+        decoder = self.decoder
+        z = F.interpolate(z, scale_factor=[decoder.ar_mel_length_compression / decoder.output_hop_length], mode="linear")
+        if decoder.output_sample_rate != decoder.input_sample_rate:
+            z = F.interpolate(z, scale_factor=[decoder.output_sample_rate / decoder.input_sample_rate], mode="linear")
+        return z
+
+    def scale(self) -> float:
+        decoder = self.decoder
+        return (self.length_scale * decoder.ar_mel_length_compression / decoder.output_hop_length
+                * decoder.output_sample_rate / decoder.input_sample_rate)
+
+    @torch.inference_mode()
+    def add(self, latents: list[torch.Tensor], final: bool = False) -> torch.Tensor:
+        """Takes new latents; returns the samples now final (1-D, float32 on the model's device)."""
+        self.latents.extend(latents)
+        if not self.latents:
+            return torch.zeros(0)
+        z = self.frames()
+        total = z.shape[-1]
+        ready = total if final else min(total, math.floor((len(self.latents) - SETTLE) * self.scale())) - LOOKAHEAD
+        if ready <= self.done:
+            return torch.zeros(0, device=z.device)
+        start = max(0, self.done - CONTEXT)
+        end = total if final else min(total, ready + LOOKAHEAD)
+        wav = self._decode(z[:, :, start:end]).reshape(-1).float()
+        samples = wav[(self.done - start) * self.hop:(ready - start) * self.hop]
+        self.done = ready
+        return samples
+
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        if self.dtype is None:
+            return self.decoder.waveform_decoder(z, g=self.speaker)
+        with torch.autocast("cpu", dtype=self.dtype):
+            return self.decoder.waveform_decoder(z, g=self.speaker)
+
+
+class Streamer:
+    """Our loop over one loaded model (the model's owner thread calls it; tests wrap it)."""
+
+    def __init__(self, model: Any, chunking: Chunking, decoder_dtype: torch.dtype | None = None) -> None:
+        self.model = model
+        self.chunking = chunking
+        self.decoder_dtype = decoder_dtype  # bfloat16: the CPU decoder under autocast
+
+    def __call__(self, text: str, language: str, gpt_latent: torch.Tensor, speaker_embedding: torch.Tensor,
+                 sampling: Sampling, speed: float = 1.0) -> Iterator[torch.Tensor]:
+        """Audio for one sentence (float32 at 24 kHz), a chunk as soon as it is final."""
+        decoder = WindowedDecoder(self.model, speaker_embedding, speed, self.decoder_dtype)
+        pending: list[torch.Tensor] = []
+        made, want = 0, self.chunking.next(0)
+        for _token, latent in tokens(self.model, text, language, gpt_latent, sampling):
+            pending.append(latent)
+            if len(pending) >= want:
+                samples = decoder.add(pending)
+                made += len(pending)
+                pending, want = [], self.chunking.next(made)
+                if samples.numel():
+                    yield samples
+        samples = decoder.add(pending, final=True)
+        if samples.numel():
+            yield samples

@@ -1,0 +1,117 @@
+"""Our XTTS streaming loop on the real tiny checkpoint (random weights, real code): the same tokens as
+coqui's generator, windowed decoding equal to the full decode, int8 and bf16 close to fp32.
+
+What this cannot cover: how int8 or bf16 sound on real weights (they cannot be had here); the
+figures for the full-size model are in bench/xtts.py --full-size and the README.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from plugins.voice.core.settings import XttsSettings
+from plugins.voice.engines.xtts import stream
+from plugins.voice.engines.xtts.loading import build
+
+pytestmark = pytest.mark.slow
+TEXT = "Many have come here to learn my name."
+
+
+@pytest.fixture(scope="module")
+def loaded(installed_xtts: Path) -> Any:
+    return build(XttsSettings(model_dir=installed_xtts, cpu_quantize="off", cpu_decoder="fp32"))
+
+
+@pytest.fixture(scope="module")
+def conditioning(loaded: Any) -> tuple[Any, Any]:
+    import torch
+
+    generator = torch.Generator().manual_seed(5)
+    width = loaded.model.args.gpt_n_model_channels
+    return torch.randn(1, 32, width, generator=generator) * 0.5, torch.randn(1, 512, 1, generator=generator)
+
+
+def sampled(model: Any, gpt_latent: Any, seed: int = 3, **sampling: Any) -> list[tuple[int, Any]]:
+    import torch
+
+    torch.manual_seed(seed)
+    return list(stream.tokens(model, TEXT, "en", gpt_latent, stream.Sampling(**sampling)))
+
+
+def test_our_token_loop_samples_what_coquis_generator_samples(loaded: Any, conditioning: tuple[Any, Any]) -> None:
+    import torch
+
+    model, (gpt_latent, _) = loaded.model, conditioning
+    torch.manual_seed(3)
+    text_tokens = torch.IntTensor(model.tokenizer.encode(TEXT.lower(), lang="en")).unsqueeze(0)
+    generator = model.gpt.get_generator(
+        fake_inputs=model.gpt.compute_embeddings(gpt_latent, text_tokens), top_k=50, top_p=0.85, temperature=0.75,
+        do_sample=True, num_beams=1, num_return_sequences=1, length_penalty=1.0, repetition_penalty=10.0,
+        output_attentions=False, output_hidden_states=True, return_dict_in_generate=True)
+    theirs = [(int(token), latent[0]) for token, latent in generator]
+    ours = sampled(model, gpt_latent)
+    assert [t for t, _ in ours] == [t for t, _ in theirs] and len(ours) > 10
+    assert max(float((a - b).abs().max()) for (_, a), (_, b) in zip(ours, theirs, strict=True)) < 1e-5
+    assert len(sampled(model, gpt_latent, max_new_tokens=7)) == 7  # the engine's per-word cap
+
+
+@pytest.mark.parametrize(("speed", "sizes"), [(1.0, (10, 20)), (1.0, (1, 3)), (1.3, (8, 8)), (0.8, (4, 20))])
+def test_windowed_decoding_equals_the_full_decode_of_the_same_latents(
+        loaded: Any, conditioning: tuple[Any, Any], speed: float, sizes: tuple[int, int]) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    model, (gpt_latent, speaker) = loaded.model, conditioning
+    latents = [latent for _, latent in sampled(model, gpt_latent)]
+    z = torch.stack(latents)[None]
+    if speed != 1.0:  # what inference_stream does to the latents before its decoder
+        z = F.interpolate(z.transpose(1, 2), scale_factor=1 / speed, mode="linear").transpose(1, 2)
+    with torch.inference_mode():
+        full = model.hifigan_decoder(z, g=speaker).reshape(-1).numpy()
+    decoder, pieces, at = stream.WindowedDecoder(model, speaker, speed), [], 0
+    chunking = stream.Chunking(*sizes)
+    while at < len(latents):
+        size = chunking.next(at)
+        pieces.append(decoder.add(latents[at:at + size], final=at + size >= len(latents)).numpy())
+        at += size
+    ours = np.concatenate(pieces)
+    assert len(ours) == len(full)
+    assert np.corrcoef(ours, full)[0, 1] >= 0.999
+    assert np.abs(ours - full).max() < 1e-4
+
+
+def test_chunks_start_small_and_grow_with_the_audio_already_made() -> None:
+    chunking = stream.Chunking(first=10, then=20)
+    assert [chunking.next(made) for made in (0, 10, 20, 40)] == [10, 10, 20, 20]
+
+
+def test_int8_gpt_stays_close_to_fp32_on_the_same_tokens(installed_xtts: Path, conditioning: tuple[Any, Any],
+                                                        loaded: Any) -> None:
+    import torch
+
+    gpt_latent, speaker = conditioning
+    fp32 = sampled(loaded.model, gpt_latent)
+    int8 = build(XttsSettings(model_dir=installed_xtts, cpu_quantize="int8", cpu_decoder="fp32"))
+    kinds = {f"{type(module).__module__}.{type(module).__name__}" for module in int8.model.gpt.gpt.modules()}
+    assert not any(kind.endswith(".Conv1D") for kind in kinds)
+    assert "torch.ao.nn.quantized.dynamic.modules.linear.Linear" in kinds
+    forced = list(stream.tokens(int8.model, TEXT, "en", gpt_latent, stream.Sampling(), forced=[t for t, _ in fp32]))
+    a, b = torch.stack([latent for _, latent in fp32]), torch.stack([latent for _, latent in forced])
+    assert [t for t, _ in forced] == [t for t, _ in fp32]
+    assert float(torch.nn.functional.cosine_similarity(a, b, dim=-1).min()) > 0.99
+
+
+def test_a_bf16_decoder_stays_close_to_fp32(loaded: Any, conditioning: tuple[Any, Any]) -> None:
+    import torch
+
+    model, (gpt_latent, speaker) = loaded.model, conditioning
+    latents = [latent for _, latent in sampled(model, gpt_latent)]
+    fp32 = stream.WindowedDecoder(model, speaker).add(latents, final=True)
+    bf16 = stream.WindowedDecoder(model, speaker, dtype=torch.bfloat16).add(latents, final=True)
+    assert bf16.dtype == torch.float32 and len(bf16) == len(fp32)
+    snr = 10 * torch.log10((fp32 ** 2).sum() / ((fp32 - bf16) ** 2).sum())
+    assert float(snr) > 15
