@@ -7,7 +7,8 @@ Without --model-dir it builds the tiny random checkpoint the tests use (CPU figu
 overhead, not of real XTTS speed). --full-size builds a checkpoint with the released v2 model's
 every shape and random weights (tests/support/tiny_xtts.py, ~1.9 GB, once) and measures what the
 real model costs: install and load (SHA-256 included), memory, latents, first chunk and real-time
-factor by sentence length, ours against inference_stream, and the CPU's bfloat16 path. Random
+factor by sentence length: coqui's inference_stream against our loop in fp32, int8 and int8 + bf16
+(bench/xtts_full.py, each in its own process), with the paths' fidelity. Random
 weights never stop, so each line is given 8 audio tokens per word (0.37 s, what real XTTS speaks
 at). With a GPU and real weights, point --model-dir at an installed model (peak VRAM on CUDA).
 """
@@ -85,12 +86,6 @@ def setup(prefix: str) -> tuple[argparse.Namespace, Path, Path, str]:
 
 
 TOKENS_PER_WORD = 8.0  # 21.5 tokens a second: 0.37 s a word, 2.7 words a second
-SENTENCES = {
-    "short (5 words)": "Leave the door as you found it.",
-    "medium (12 words)": "Many have come here to learn my name, and few have ever said it.",
-    "long (24 words)": "I carried the sun beneath the world for longer than your language has had words, and each "
-                       "morning I set it in the sky for you.",
-}
 
 
 def rss_mb() -> float:
@@ -133,28 +128,11 @@ def full_size(args: argparse.Namespace, work: Path, ref: Path, ref_hash: str) ->
     print(f"built once: {built:.0f} s (0 when cached); install (copy + SHA-256): {installed:.1f} s; "
           f"load (SHA-256 check + load): {loaded:.1f} s; RSS {before:.0f} -> {after:.0f} MB")
     print(f"latents per reference: {latents_first * 1000:.0f} ms the first time, {latents_hit * 1000:.1f} ms cached\n")
-    print("| sentence | audio s | first chunk ms (direct / ours) | real-time factor (direct / ours) |")
-    print("|---|---|---|---|")
-    for label, text in SENTENCES.items():
-        tokens = max(8, round(len(text.split()) * TOKENS_PER_WORD))
-        torch.manual_seed(1)
-        d_first, d_total, samples = timed_stream(model.inference_stream(text, "en", gpt, speaker, stream_chunk_size=20,
-                                                                        max_new_tokens=tokens))
-        torch.manual_seed(1)
-        o_first, o_total, o_samples = timed_stream(engine.synthesize(text, voice, LineSettings()))
-        seconds = samples / 24000
-        print(f"| {label} | {seconds:.1f} | {d_first:.0f} / {o_first:.0f} | {d_total / seconds:.2f} / "
-              f"{o_total / (o_samples / 24000):.2f} |", flush=True)
-    text = SENTENCES["medium (12 words)"]
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        b_first, b_total, samples = timed_stream(model.inference_stream(text, "en", gpt, speaker, stream_chunk_size=20,
-                                                                        max_new_tokens=96))
-    print(f"\nCPU bfloat16 autocast (direct, medium): first chunk {b_first:.0f} ms, real-time factor "
-          f"{b_total / (samples / 24000):.2f}. Our fp16 setting is CUDA-only (on the CPU it runs the fp32 path above), "
-          "and low_vram only moves the model between RAM and a GPU: on the CPU both change nothing.")
-    if engine.device == "cuda":
-        print(f"peak VRAM: {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
     engine.close()
+    del engine, model, gpt, speaker
+    from bench.xtts_full import report
+
+    report(target, ref)  # each path in its own process
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from plugins.voice.engines.base import EngineBase, EngineEvents, Voice, log_even
 from plugins.voice.engines.models import MANIFEST
 from plugins.voice.engines.speeds import Speeds
 from plugins.voice.engines.xtts.latents import Latents
+from plugins.voice.engines.xtts.loading import cpu_paths
 from plugins.voice.engines.xtts.model import Request, XttsModel, short
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class XttsEngine(EngineBase):
         self.speeds = Speeds()
         self.warmed = threading.Event()  # the warm-up line is done (or there was none to make)
         self.measuring = False  # the warm-up line was asked for (prepare runs again when a reference changes)
+        self._paths: str | None = None  # the CPU's faster paths in use, once known (part of the identity)
 
     # what tests, benches and the bridge read
     @property
@@ -107,8 +109,10 @@ class XttsEngine(EngineBase):
         except (OSError, ValueError, KeyError):
             files = {}
         cap = self.settings.max_audio_tokens_per_word
+        if self._paths is None:
+            self._paths = cpu_paths(self.settings).replace("GPT ", "").replace("decoder ", "dec-").replace(", ", "+")
         return f"xtts:{str(files.get('model.pth', 'unknown'))[:16]}:t={self.settings.temperature}" + \
-            (f":cap={cap}" if cap > 0 else "")
+            (f":cap={cap}" if cap > 0 else "") + (f":{self._paths}" if self._paths else "")
 
     def measured_rtf(self) -> tuple[float, int] | None:
         """(median real-time factor of the last lines made whole, how many lines it comes from), or None."""

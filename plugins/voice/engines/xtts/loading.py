@@ -33,8 +33,7 @@ def build(settings: XttsSettings) -> Loaded:
     from plugins.voice.engines.xtts.stream import Chunking, Streamer
 
     transformers.logging.set_verbosity_error()  # its config warnings would land in the story text
-    wanted = settings.device
-    device = "cuda" if wanted == "cuda" or (wanted == "auto" and torch.cuda.is_available()) else "cpu"
+    device = chosen_device(settings)
     if device == "cuda" and not torch.cuda.is_available():
         raise ModelError("[voice.xtts] device is cuda, but no CUDA GPU is available")
     config = XttsConfig()
@@ -44,17 +43,30 @@ def build(settings: XttsSettings) -> Loaded:
     model.load_checkpoint(config, checkpoint_dir=str(folder), eval=True, use_deepspeed=bool(deepspeed))
     if device == "cuda" and not settings.low_vram:
         model.cuda()
-    paths = ""
-    if device == "cpu" and settings.cpu_quantize in ("auto", "int8"):
+    paths = cpu_paths(settings)
+    if "int8" in paths:
         from plugins.voice.engines.xtts.quantize import quantize_gpt
 
         quantize_gpt(model)
-        paths = "GPT int8"
-    decoder_dtype = torch.bfloat16 if device == "cpu" and bf16_decoder(settings.cpu_decoder) else None
-    if decoder_dtype is not None:
-        paths += ", decoder bf16" if paths else "decoder bf16"
+    decoder_dtype = torch.bfloat16 if "bf16" in paths else None
     chunking = Chunking(first=min(settings.first_chunk_tokens, settings.stream_chunk_size), then=settings.stream_chunk_size)
     return Loaded(model, device, Streamer(model, chunking, decoder_dtype), paths)
+
+
+def chosen_device(settings: XttsSettings) -> str:
+    import torch
+
+    wanted = settings.device
+    return "cuda" if wanted == "cuda" or (wanted == "auto" and torch.cuda.is_available()) else "cpu"
+
+
+def cpu_paths(settings: XttsSettings) -> str:
+    """The CPU's faster paths these settings take on this machine ("GPT int8, decoder bf16"; "" on a GPU).
+    Part of the engine's identity: their audio differs slightly from fp32's."""
+    if chosen_device(settings) != "cpu":
+        return ""
+    paths = ["GPT int8"] if settings.cpu_quantize in ("auto", "int8") else []
+    return ", ".join(paths + (["decoder bf16"] if bf16_decoder(settings.cpu_decoder) else []))
 
 
 def bf16_decoder(setting: str) -> bool:

@@ -26,8 +26,8 @@ from plugins.voice.core.errors import EngineUnavailable, Preempted, SpeechFailur
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.engines.base import EngineEvent, EngineEvents
 from plugins.voice.engines.models import ModelError
-from plugins.voice.engines.xtts.loading import Loaded, build, load_failure, short
 from plugins.voice.engines.xtts.latents import LatentsCache
+from plugins.voice.engines.xtts.loading import Loaded, build, load_failure, short
 
 log = logging.getLogger(__name__)
 DONE = object()  # the last item of a request's output

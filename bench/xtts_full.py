@@ -1,0 +1,219 @@
+"""XTTS at the released model's size (random weights) on this CPU: coqui's inference_stream against our
+streaming loop in fp32, with an int8 GPT, and with an int8 GPT and a bf16 decoder, in one run.
+
+    .venv/bin/python bench/xtts.py --full-size      (or: .venv/bin/python bench/xtts_full.py)
+
+Each path runs in its own process (its own peak RSS) on the same installed model, reference, seeds and
+sentences; random weights never stop, so each line gets 8 audio tokens per word (what real XTTS speaks
+at, 21.5 tokens a second). Also: fidelity of the window and of int8/bf16 against fp32 (random weights
+cannot be listened to: the numbers say how far the paths are apart), and torch's threads with Piper
+speaking beside XTTS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TOKENS_PER_WORD = 8
+SENTENCES = {
+    5: "Leave the door as you found it.",
+    12: "Many have come here to learn my name, and few have ever said it.",
+    24: "I carried the sun beneath the world for longer than your language has had words, and each morning I set "
+        "it in the sky for you.",
+    48: "I carried the sun beneath the world for longer than your language has had words, and each morning I set "
+        "it in the sky for you. Now the sand has buried my temple, the priests are dust, and only the jackals "
+        "remember the old songs they sang.",
+}
+PATHS = {  # name: (cpu_quantize, cpu_decoder, our loop)
+    "coqui inference_stream": ("off", "fp32", False),
+    "ours fp32": ("off", "fp32", True),
+    "ours int8": ("int8", "fp32", True),
+    "ours int8 + bf16 decoder": ("int8", "bf16", True),
+}
+
+
+def load(model_dir: Path, quantize: str, decoder: str, reference: Path) -> tuple[Any, Any, Any]:
+    from plugins.voice.core.settings import XttsSettings
+    from plugins.voice.engines.xtts.loading import build
+
+    loaded = build(XttsSettings(model_dir=model_dir, cpu_quantize=quantize, cpu_decoder=decoder))
+    gpt, speaker = loaded.model.get_conditioning_latents(audio_path=[str(reference)])
+    return loaded, gpt, speaker
+
+
+def timed(stream) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    started, first, samples = time.perf_counter(), None, 0
+    for chunk in stream:
+        first = first if first is not None else time.perf_counter() - started
+        samples += int(chunk.shape[-1])
+    return (first or 0.0) * 1000, time.perf_counter() - started, samples
+
+
+def run_path(name: str, model_dir: Path, reference: Path) -> dict:
+    import torch
+
+    from plugins.voice.engines.xtts.stream import Sampling
+
+    quantize, decoder, ours = PATHS[name]
+    loaded, gpt, speaker = load(model_dir, quantize, decoder, reference)
+    model = loaded.model
+
+    def line(text: str, tokens: int):  # type: ignore[no-untyped-def]
+        if ours:
+            return loaded.streamer(text, "en", gpt, speaker, sampling=Sampling(max_new_tokens=tokens))
+        return model.inference_stream(text, "en", gpt, speaker, stream_chunk_size=20, max_new_tokens=tokens)
+
+    timed(line(SENTENCES[5], 24))  # one-time costs, on no row
+    rows = {}
+    for words, text in SENTENCES.items():
+        torch.manual_seed(1)
+        first, total, samples = timed(line(text, words * TOKENS_PER_WORD))
+        rows[words] = {"first_ms": first, "rtf": total / (samples / 24000), "audio_s": samples / 24000}
+    return {"rows": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_fidelity(model_dir: Path, reference: Path) -> dict:
+    import numpy as np
+    import torch
+
+    from plugins.voice.engines.xtts import stream
+    from plugins.voice.engines.xtts.quantize import quantize_gpt
+
+    loaded, gpt, speaker = load(model_dir, "off", "fp32", reference)
+    model, text = loaded.model, SENTENCES[24]
+    torch.manual_seed(1)
+    sampled = list(stream.tokens(model, text, "en", gpt, stream.Sampling(max_new_tokens=24 * TOKENS_PER_WORD)))
+    tokens, latents = [t for t, _ in sampled], [latent for _, latent in sampled]
+    with torch.inference_mode():
+        full = model.hifigan_decoder(torch.stack(latents)[None], g=speaker).reshape(-1)
+
+    def windowed(dtype: torch.dtype | None) -> torch.Tensor:
+        decoder, chunking, pieces, at = stream.WindowedDecoder(model, speaker, dtype=dtype), stream.Chunking(), [], 0
+        while at < len(latents):
+            size = chunking.next(at)
+            pieces.append(decoder.add(latents[at:at + size], final=at + size >= len(latents)))
+            at += size
+        return torch.cat(pieces)
+
+    def snr(reference: torch.Tensor, other: torch.Tensor) -> float:
+        return float(10 * torch.log10((reference ** 2).sum() / ((reference - other) ** 2).sum()))
+
+    ours, bf16 = windowed(None), windowed(torch.bfloat16)
+    quantize_gpt(model)
+    forced = [latent for _, latent in stream.tokens(model, text, "en", gpt, stream.Sampling(), forced=tokens)]
+    cosine = torch.nn.functional.cosine_similarity(torch.stack(forced), torch.stack(latents), dim=-1)
+    with torch.inference_mode():
+        int8_audio = model.hifigan_decoder(torch.stack(forced)[None], g=speaker).reshape(-1)
+    return {"corr": float(np.corrcoef(ours.numpy(), full.numpy())[0, 1]), "max_diff": float((ours - full).abs().max()),
+            "peak": float(full.abs().max()), "bf16_snr": snr(full, bf16), "int8_cos_min": float(cosine.min()),
+            "int8_cos_mean": float(cosine.mean()), "int8_snr": snr(full, int8_audio), "tokens": len(tokens)}
+
+
+def run_threads(model_dir: Path, reference: Path) -> dict:
+    """The fastest path's 12-word line with Piper speaking without pause on another thread."""
+    import torch
+
+    from plugins.voice.casting.cast import Voice
+    from plugins.voice.core.settings import PiperSettings
+    from plugins.voice.engines.base import LineSettings
+    from plugins.voice.engines.piper.engine import PiperEngine
+    from plugins.voice.engines.xtts.stream import Sampling
+
+    loaded, gpt, speaker = load(model_dir, "int8", "bf16", reference)
+    piper, stop = PiperEngine(PiperSettings()), threading.Event()
+    voice = Voice("n", "n", "piper", "en", 1.0, 0)
+
+    def speak() -> None:  # a prefetch thread's load
+        while not stop.is_set():
+            list(piper.synthesize("The lamp gutters and the stair goes down into the dark.", voice, LineSettings()))
+
+    result = {}
+    timed(loaded.streamer(SENTENCES[5], "en", gpt, speaker, sampling=Sampling(max_new_tokens=24)))
+    beside = threading.Thread(target=speak, name="bench-piper")
+    beside.start()
+    try:
+        for threads in (2, 1):
+            torch.set_num_threads(threads)
+            torch.manual_seed(1)
+            first, total, samples = timed(loaded.streamer(SENTENCES[12], "en", gpt, speaker,
+                                                          sampling=Sampling(max_new_tokens=12 * TOKENS_PER_WORD)))
+            result[threads] = {"first_ms": first, "rtf": total / (samples / 24000)}
+    finally:
+        stop.set()
+        beside.join()
+    return result
+
+
+def child(kind: str, model_dir: Path, reference: Path) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", kind, "--model-dir", str(model_dir),
+                           "--reference", str(reference)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def report(model_dir: Path, reference: Path) -> None:
+    results = {name: child(name, model_dir, reference) for name in PATHS}
+    base = results["coqui inference_stream"]["rows"]
+    print("| path | words | audio s | first chunk ms | real-time factor | RTF vs coqui | first vs coqui | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, result in results.items():
+        for words, row in result["rows"].items():
+            coqui = base[words]
+            print(f"| {name} | {words} | {row['audio_s']:.1f} | {row['first_ms']:.0f} | {row['rtf']:.2f} | "
+                  f"{coqui['rtf'] / row['rtf']:.2f}x | {coqui['first_ms'] / row['first_ms']:.2f}x | "
+                  f"{result['peak_rss_mb']:,.0f} |")
+    for name, result in results.items():
+        rows = result["rows"]
+        print(f"flatness, {name}: RTF 48 words / 5 words = {rows['48']['rtf'] / rows['5']['rtf']:.2f}")
+    fid = child("fidelity", model_dir, reference)
+    print(f"\nfidelity (24-word line, {fid['tokens']} tokens): windowed against full decode: correlation "
+          f"{fid['corr']:.7f}, largest sample difference {fid['max_diff']:.2e} (peak {fid['peak']:.2f}); bf16 decoder "
+          f"SNR {fid['bf16_snr']:.1f} dB; int8 GPT teacher-forced: latent cosine min {fid['int8_cos_min']:.5f} / mean "
+          f"{fid['int8_cos_mean']:.5f}, decoded SNR {fid['int8_snr']:.1f} dB")
+    threads = child("threads", model_dir, reference)
+    print("\nint8 + bf16, 12 words, with Piper speaking on another thread: " + "; ".join(
+        f"torch {n} thread(s): RTF {r['rtf']:.2f}, first chunk {r['first_ms']:.0f} ms" for n, r in threads.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model-dir", type=Path)
+    parser.add_argument("--reference", type=Path)
+    parser.add_argument("--child")
+    args = parser.parse_args()
+    if args.child:
+        result = (run_fidelity(args.model_dir, args.reference) if args.child == "fidelity" else
+                  run_threads(args.model_dir, args.reference) if args.child == "threads" else
+                  run_path(args.child, args.model_dir, args.reference))
+        print(json.dumps(result))
+        return
+    from bench.xtts import reference as make_reference
+    from plugins.voice.engines.models import XTTS, install
+    from tests.support.tiny_xtts import build_full_xtts
+
+    work = Path(tempfile.mkdtemp(prefix="bench-xtts-full-"))
+    target = work / "xtts_v2"
+    install(XTTS, args.model_dir or build_full_xtts(), target)
+    ref, _ = make_reference(work)
+    import os
+
+    print(f"XTTS v2 at its released size, random weights, CPU ({os.cpu_count()} cores), {TOKENS_PER_WORD} audio tokens "
+          "per word\n")
+    report(target, ref)
+
+
+if __name__ == "__main__":
+    main()
