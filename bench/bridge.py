@@ -47,7 +47,7 @@ def main() -> None:
     def loaded(latents: str) -> XttsEngine:
         engine = XttsEngine(XttsSettings(model_dir=args.model_dir, latents_dir=work / latents, while_loading="wait"))
         engine.prepare()
-        engine.loaded.wait()
+        engine.owner.loaded.wait()
         return engine
 
     local, served = loaded("l1"), loaded("l2")
@@ -77,7 +77,7 @@ def main() -> None:
     def med(name: str, column: int) -> float:
         return statistics.median(r[column] for r in rows[name])
 
-    print(f"XTTS on {local.device}, {args.lines} lines, bridge on loopback "
+    print(f"XTTS on {local.owner.device}, {args.lines} lines, bridge on loopback "
           f"(voice {hashlib.sha256(ref.read_bytes()).hexdigest()[:8]})\n")
     print("| | first audio median ms | total median ms |")
     print("|---|---|---|")

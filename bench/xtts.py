@@ -109,24 +109,24 @@ def full_size(args: argparse.Namespace, work: Path, ref: Path, ref_hash: str) ->
     before = rss_mb()
     started = time.monotonic()
     engine = XttsEngine(XttsSettings(model_dir=target, latents_dir=work / "latents", while_loading="wait",
-                                     max_audio_tokens_per_word=TOKENS_PER_WORD))
+                                     max_audio_tokens_per_word=TOKENS_PER_WORD, cpu_quantize="off"))
     engine.prepare()
-    engine.loaded.wait()
+    engine.owner.loaded.wait()
     loaded = time.monotonic() - started
     after = rss_mb()
-    model = engine.model
+    model = engine.owner.model
     params = sum(p.numel() for p in model.parameters()) / 1e6
     voice = Voice("god", "god", "xtts", "en", 1.0, 0, {}, (ref,), ref_hash)
     started = time.monotonic()
-    engine._latents(voice)
+    engine.speech.latents(voice)
     latents_first = time.monotonic() - started
     started = time.monotonic()
-    gpt, speaker = engine._latents(voice)
+    gpt, speaker = engine.speech.latents(voice)
     latents_hit = time.monotonic() - started
     print(f"XTTS v2 at its released size, random weights ({params:.0f} M parameters, model.pth {size:.2f} GB), "
-          f"on {engine.device}, {torch.get_num_threads()} threads\n")
+          f"on {engine.owner.device}, {torch.get_num_threads()} threads\n")
     print(f"built once: {built:.0f} s (0 when cached); install (copy + SHA-256): {installed:.1f} s; "
-          f"load (SHA-256 check + load): {loaded:.1f} s; RSS {before:.0f} -> {after:.0f} MB")
+          f"load in fp32 (SHA-256 check + load): {loaded:.1f} s; RSS {before:.0f} -> {after:.0f} MB")
     print(f"latents per reference: {latents_first * 1000:.0f} ms the first time, {latents_hit * 1000:.1f} ms cached\n")
     engine.close()
     del engine, model, gpt, speaker
@@ -144,9 +144,9 @@ def main() -> None:
     started = time.monotonic()
     engine = XttsEngine(XttsSettings(model_dir=args.model_dir, latents_dir=work / "latents", while_loading="wait"))
     engine.prepare()
-    engine.loaded.wait()
+    engine.owner.loaded.wait()
     load_ours = time.monotonic() - started
-    model = engine.model
+    model = engine.owner.model
     voice = Voice("god", "god", "xtts", "en", 1.0, 0, {}, (ref,), ref_hash)
 
     model.get_conditioning_latents(audio_path=[str(ref)])  # warm-up, so neither side pays it
@@ -154,10 +154,10 @@ def main() -> None:
     gpt, speaker = model.get_conditioning_latents(audio_path=[str(ref)])
     latents_direct = time.monotonic() - started
     started = time.monotonic()
-    engine._latents(voice)
+    engine.speech.latents(voice)
     latents_miss = time.monotonic() - started
     started = time.monotonic()
-    engine._latents(voice)
+    engine.speech.latents(voice)
     latents_hit = time.monotonic() - started
 
     rows: dict[str, list[tuple[float, float]]] = {"direct": [], "ours": []}
@@ -173,7 +173,7 @@ def main() -> None:
     def med(name: str, column: int) -> float:
         return statistics.median(r[column] for r in rows[name])
 
-    device = engine.device
+    device = engine.owner.device
     print(f"XTTS on {device}, model {args.model_dir.name}, {args.lines} lines\n")
     print(f"model load (ours, incl. SHA-256 check): {load_ours:.2f} s")
     print(f"latents: direct {latents_direct * 1000:.0f} ms, ours first time {latents_miss * 1000:.0f} ms, "

@@ -6,14 +6,16 @@ streaming loop in fp32, with an int8 GPT, and with an int8 GPT and a bf16 decode
 Each path runs in its own process (its own peak RSS) on the same installed model, reference, seeds and
 sentences; random weights never stop, so each line gets 8 audio tokens per word (what real XTTS speaks
 at, 21.5 tokens a second). Also: fidelity of the window and of int8/bf16 against fp32 (random weights
-cannot be listened to: the numbers say how far the paths are apart), and torch's threads with Piper
-speaking beside XTTS.
+cannot be listened to: the numbers say how far the paths are apart), and torch's threads alone and with
+Piper speaking beside XTTS. The paths run on every core; the engine's default (`cpu_threads = 0`) leaves
+one core to the other engines.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -44,11 +46,12 @@ PATHS = {  # name: (cpu_quantize, cpu_decoder, our loop)
 }
 
 
-def load(model_dir: Path, quantize: str, decoder: str, reference: Path) -> tuple[Any, Any, Any]:
+def load(model_dir: Path, quantize: str, decoder: str, reference: Path, threads: int = 0) -> tuple[Any, Any, Any]:
     from plugins.voice.core.settings import XttsSettings
     from plugins.voice.engines.xtts.loading import build
 
-    loaded = build(XttsSettings(model_dir=model_dir, cpu_quantize=quantize, cpu_decoder=decoder))
+    threads = threads or os.cpu_count() or 1  # the paths alone: every core
+    loaded = build(XttsSettings(model_dir=model_dir, cpu_quantize=quantize, cpu_decoder=decoder, cpu_threads=threads))
     gpt, speaker = loaded.model.get_conditioning_latents(audio_path=[str(reference)])
     return loaded, gpt, speaker
 
@@ -67,7 +70,9 @@ def run_path(name: str, model_dir: Path, reference: Path) -> dict:
     from plugins.voice.engines.xtts.stream import Sampling
 
     quantize, decoder, ours = PATHS[name]
+    started = time.perf_counter()
     loaded, gpt, speaker = load(model_dir, quantize, decoder, reference)
+    load_s, rss_loaded = time.perf_counter() - started, rss_mb()
     model = loaded.model
 
     def line(text: str, tokens: int):  # type: ignore[no-untyped-def]
@@ -81,7 +86,15 @@ def run_path(name: str, model_dir: Path, reference: Path) -> dict:
         torch.manual_seed(1)
         first, total, samples = timed(line(text, words * TOKENS_PER_WORD))
         rows[words] = {"first_ms": first, "rtf": total / (samples / 24000), "audio_s": samples / 24000}
-    return {"rows": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"rows": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "load_s": load_s, "rss_loaded_mb": rss_loaded}
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def run_fidelity(model_dir: Path, reference: Path) -> dict:
@@ -122,7 +135,8 @@ def run_fidelity(model_dir: Path, reference: Path) -> dict:
 
 
 def run_threads(model_dir: Path, reference: Path) -> dict:
-    """The fastest path's 12-word line with Piper speaking without pause on another thread."""
+    """The int8 path's 12-word line with torch on 1 and on every thread, alone and with Piper speaking without
+    pause on another thread (what a prefetch thread does beside XTTS in a game)."""
     import torch
 
     from plugins.voice.casting.cast import Voice
@@ -131,25 +145,28 @@ def run_threads(model_dir: Path, reference: Path) -> dict:
     from plugins.voice.engines.piper.engine import PiperEngine
     from plugins.voice.engines.xtts.stream import Sampling
 
-    loaded, gpt, speaker = load(model_dir, "int8", "bf16", reference)
+    loaded, gpt, speaker = load(model_dir, "int8", "fp32", reference)
     piper, stop = PiperEngine(PiperSettings()), threading.Event()
     voice = Voice("n", "n", "piper", "en", 1.0, 0)
 
-    def speak() -> None:  # a prefetch thread's load
+    def speak() -> None:
         while not stop.is_set():
             list(piper.synthesize("The lamp gutters and the stair goes down into the dark.", voice, LineSettings()))
 
-    result = {}
+    def line(threads: int) -> dict:
+        torch.set_num_threads(threads)
+        torch.manual_seed(1)
+        first, total, samples = timed(loaded.streamer(SENTENCES[12], "en", gpt, speaker,
+                                                      sampling=Sampling(max_new_tokens=12 * TOKENS_PER_WORD)))
+        return {"first_ms": first, "rtf": total / (samples / 24000)}
+
     timed(loaded.streamer(SENTENCES[5], "en", gpt, speaker, sampling=Sampling(max_new_tokens=24)))
+    counts = sorted({1, os.cpu_count() or 1})
+    result = {f"alone, {n}": line(n) for n in counts}
     beside = threading.Thread(target=speak, name="bench-piper")
     beside.start()
     try:
-        for threads in (2, 1):
-            torch.set_num_threads(threads)
-            torch.manual_seed(1)
-            first, total, samples = timed(loaded.streamer(SENTENCES[12], "en", gpt, speaker,
-                                                          sampling=Sampling(max_new_tokens=12 * TOKENS_PER_WORD)))
-            result[threads] = {"first_ms": first, "rtf": total / (samples / 24000)}
+        result.update({f"beside Piper, {n}": line(n) for n in counts})
     finally:
         stop.set()
         beside.join()
@@ -177,15 +194,16 @@ def report(model_dir: Path, reference: Path) -> None:
                   f"{result['peak_rss_mb']:,.0f} |")
     for name, result in results.items():
         rows = result["rows"]
-        print(f"flatness, {name}: RTF 48 words / 5 words = {rows['48']['rtf'] / rows['5']['rtf']:.2f}")
+        print(f"{name}: RTF 48 words / 5 words = {rows['48']['rtf'] / rows['5']['rtf']:.2f}; load "
+              f"{result['load_s']:.1f} s, RSS after load {result['rss_loaded_mb']:,.0f} MB")
     fid = child("fidelity", model_dir, reference)
     print(f"\nfidelity (24-word line, {fid['tokens']} tokens): windowed against full decode: correlation "
           f"{fid['corr']:.7f}, largest sample difference {fid['max_diff']:.2e} (peak {fid['peak']:.2f}); bf16 decoder "
           f"SNR {fid['bf16_snr']:.1f} dB; int8 GPT teacher-forced: latent cosine min {fid['int8_cos_min']:.5f} / mean "
           f"{fid['int8_cos_mean']:.5f}, decoded SNR {fid['int8_snr']:.1f} dB")
     threads = child("threads", model_dir, reference)
-    print("\nint8 + bf16, 12 words, with Piper speaking on another thread: " + "; ".join(
-        f"torch {n} thread(s): RTF {r['rtf']:.2f}, first chunk {r['first_ms']:.0f} ms" for n, r in threads.items()))
+    print("\nours int8, 12 words, by torch threads: " + "; ".join(
+        f"{n} thread(s): RTF {r['rtf']:.2f}, first chunk {r['first_ms']:.0f} ms" for n, r in threads.items()))
 
 
 def main() -> None:
@@ -208,8 +226,6 @@ def main() -> None:
     target = work / "xtts_v2"
     install(XTTS, args.model_dir or build_full_xtts(), target)
     ref, _ = make_reference(work)
-    import os
-
     print(f"XTTS v2 at its released size, random weights, CPU ({os.cpu_count()} cores), {TOKENS_PER_WORD} audio tokens "
           "per word\n")
     report(target, ref)

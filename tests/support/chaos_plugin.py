@@ -103,10 +103,10 @@ def _patch_xtts() -> None:
     that would hide an import race the soak is meant to catch."""
     from plugins.voice.engines.xtts import model as xtts_model
 
-    real_build = xtts_model.XttsModel._build
+    real_build = xtts_model.build
 
-    def build(self: Any) -> Any:
-        loaded = real_build(self)
+    def build(settings: Any) -> Any:
+        loaded = real_build(settings)
         real = loaded.streamer
 
         def streamer(*args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -122,7 +122,7 @@ def _patch_xtts() -> None:
         loaded.streamer = streamer
         return loaded
 
-    xtts_model.XttsModel._build = build  # type: ignore[method-assign]
+    xtts_model.build = build
 
 
 def _patch_cache() -> None:

@@ -121,6 +121,6 @@ def xtts(installed_xtts: Path, tmp_path_factory: pytest.TempPathFactory) -> Xtts
     engine = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path_factory.mktemp("latents"),
                                      while_loading="wait"))
     engine.prepare()
-    engine.loaded.wait(120)
-    assert engine.error is None, engine.error
+    engine.owner.loaded.wait(120)
+    assert engine.owner.error is None, engine.owner.error
     return engine

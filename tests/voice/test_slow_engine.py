@@ -49,7 +49,7 @@ def test_a_slow_xtts_is_measured_told_once_and_its_lines_never_stop_midway(
         shutil.copy(reference_wav, tmp_path / name)
     engine = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "l", while_loading="wait"))
     engine.prepare()
-    assert engine.loaded.wait(120) and engine.error is None
+    assert engine.owner.loaded.wait(120) and engine.owner.error is None
     throttle(engine, RTF)
     notices: list[str] = []
     records: list[dict[str, Any]] = []

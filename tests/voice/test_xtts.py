@@ -44,7 +44,7 @@ def test_first_audio_comes_before_the_rest_is_synthesized(xtts: XttsEngine, refe
         assert len(spy.calls) == 1  # only the first part has been started
         rest = list(stream)
     assert first.sample_rate == 24000 and rest
-    limit = xtts.model.tokenizer.char_limits["en"]
+    limit = xtts.owner.model.tokenizer.char_limits["en"]
     assert len(spy.calls) >= 3 and all(len(call["text"]) <= limit for call in spy.calls)
     assert " ".join(call["text"] for call in spy.calls) == " ".join(long_line.split())
 
@@ -55,13 +55,13 @@ def test_latents_are_computed_once_per_reference_content(installed_xtts: Path, p
     engine = XttsEngine(settings)
     list(engine.synthesize("Hello.", xtts_voice(reference), LineSettings()))
     list(engine.synthesize("Hello again.", xtts_voice(reference), LineSettings()))
-    assert engine.latents.computed == 1  # a hit in memory
+    assert engine.owner.latents.computed == 1  # a hit in memory
     again = XttsEngine(settings)
     list(again.synthesize("From disk.", xtts_voice(reference), LineSettings()))
-    assert again.latents.computed == 0  # a hit on disk, in a new engine
+    assert again.owner.latents.computed == 0  # a hit on disk, in a new engine
     speak_reference(piper, reference, "A different recording under the same name.", variant=3)
     list(again.synthesize("Changed.", xtts_voice(reference), LineSettings()))
-    assert again.latents.computed == 1  # the WAV changed: recomputed
+    assert again.owner.latents.computed == 1  # the WAV changed: recomputed
     assert len(list((tmp_path / "latents").glob("*.pt"))) == 2
 
 
@@ -70,9 +70,9 @@ def test_latents_are_prepared_ahead_of_the_first_line(installed_xtts: Path, refe
     engine = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "l"))
     engine.prepare([xtts_voice(reference_wav)])
     deadline = time.monotonic() + 60
-    while engine.latents.computed == 0 and time.monotonic() < deadline:
+    while engine.owner.latents.computed == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert engine.latents.computed == 1
+    assert engine.owner.latents.computed == 1
     assert engine.warmed.wait(60)
     measured = engine.measured_rtf()
     assert measured is not None and measured[1] == 1  # the warm-up line, once
@@ -80,7 +80,7 @@ def test_latents_are_prepared_ahead_of_the_first_line(installed_xtts: Path, refe
     list(engine.owner.submit(lambda request: None, urgent=False).results())  # after whatever that queued
     assert engine.measured_rtf() == measured  # no second warm-up line: it would hold the model from the player
     list(engine.synthesize("Now.", xtts_voice(reference_wav), LineSettings()))
-    assert engine.latents.computed == 1
+    assert engine.owner.latents.computed == 1
     engine.close()
 
 
@@ -141,7 +141,7 @@ def test_a_truncated_model_falls_back_with_one_sentence(tiny_xtts_dir: Path, tmp
     install(XTTS, source, tmp_path / "xtts")
     engine = XttsEngine(XttsSettings(model_dir=tmp_path / "xtts", latents_dir=tmp_path / "l"))
     engine.prepare()
-    engine.loaded.wait(60)
+    engine.owner.loaded.wait(60)
     reason = engine.missing() or ""
     assert "is not a loadable XTTS v2 checkpoint" in reason and "\n" not in reason
     with pytest.raises(EngineUnavailable):
@@ -157,7 +157,7 @@ def test_a_foreign_model_is_refused(tiny_xtts_dir: Path, tmp_path: Path) -> None
     install(XTTS, source, tmp_path / "xtts")
     engine = XttsEngine(XttsSettings(model_dir=tmp_path / "xtts", latents_dir=tmp_path / "l"))
     engine.prepare()
-    engine.loaded.wait(60)
+    engine.owner.loaded.wait(60)
     assert "is not a loadable XTTS v2 checkpoint" in (engine.missing() or "")
 
 
@@ -171,7 +171,7 @@ def test_a_changed_file_is_refused(tiny_xtts_dir: Path, tmp_path: Path) -> None:
         verify(XTTS, target)
     engine = XttsEngine(XttsSettings(model_dir=target, latents_dir=tmp_path / "l"))
     engine.prepare()
-    engine.loaded.wait(60)
+    engine.owner.loaded.wait(60)
     assert "changed since it was installed" in (engine.missing() or "")
 
 

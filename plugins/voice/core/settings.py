@@ -55,8 +55,10 @@ class XttsSettings:
     first_chunk_tokens: int = field(default=10, metadata=at_least(1))  # GPT tokens before the first sound
     # the GPT's weights on the CPU: int8 reads a quarter of the bytes per token (auto: int8)
     cpu_quantize: str = field(default="auto", metadata=choice("auto", "off", "int8"))
-    # the decoder on the CPU: bf16 halves its work where the CPU does bf16 natively (auto: there)
-    cpu_decoder: str = field(default="auto", metadata=choice("auto", "fp32", "bf16"))
+    # the decoder on the CPU: bf16 under autocast (measured no faster than fp32 on a 2-core AMX CPU)
+    cpu_decoder: str = field(default="fp32", metadata=choice("fp32", "bf16"))
+    # torch threads on the CPU; 0: one core fewer than the machine has (other engines run beside XTTS)
+    cpu_threads: int = field(default=0, metadata=at_least(0))
     temperature: float = field(default=0.75, metadata=above(0))
     # a cap on GPT audio tokens per word (21.5 a second); 0: the model's 605
     max_audio_tokens_per_word: float = field(default=0.0, metadata=at_least(0))

@@ -29,7 +29,8 @@ from plugins.voice.casting.references import BadReference, ReferenceStore
 from plugins.voice.core.audio import to_int16
 from plugins.voice.core.errors import SpeechFailure
 from plugins.voice.core.voice import LineSettings, Voice
-from plugins.voice.engines.xtts.engine import SAMPLE_RATE, XTTS_LANGUAGES, XttsEngine
+from plugins.voice.engines.xtts.engine import XTTS_LANGUAGES, XttsEngine
+from plugins.voice.engines.xtts.speech import SAMPLE_RATE
 
 VOICE_ID = re.compile(r"^[0-9a-f]{64}$")
 MAX_UPLOAD = 10 * 1024 * 1024
@@ -162,12 +163,12 @@ def create_app(engine: XttsEngine, voices_dir: Path, token: str | None, max_queu
     @app.get("/health", dependencies=[Depends(authorized)])
     def health() -> dict[str, Any]:
         memory: dict[str, Any] = {}
-        if engine.device == "cuda":
+        if engine.owner.device == "cuda":
             import torch
 
             memory = {"gpu_allocated_mb": round(torch.cuda.memory_allocated() / 2**20),
                       "gpu_peak_mb": round(torch.cuda.max_memory_allocated() / 2**20)}
-        return {"model_loaded": engine.model is not None, "device": engine.device, "error": engine.missing(),
+        return {"model_loaded": engine.owner.model is not None, "device": engine.owner.device, "error": engine.missing(),
                 "memory": memory, "queue": bridge.waiting, "busy": bridge.slot.locked(),
                 "languages": list(XTTS_LANGUAGES)}
 

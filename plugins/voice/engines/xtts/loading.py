@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,10 @@ def build(settings: XttsSettings) -> Loaded:
     if device == "cuda" and not settings.low_vram:
         model.cuda()
     paths = cpu_paths(settings)
+    if device == "cpu":
+        threads = settings.cpu_threads or max(1, (os.cpu_count() or 2) - 1)
+        torch.set_num_threads(threads)  # the owner thread is the only one running the model
+        paths = ", ".join(filter(None, [paths, f"{threads} thread{'s' if threads > 1 else ''}"]))
     if "int8" in paths:
         from plugins.voice.engines.xtts.quantize import quantize_gpt
 
@@ -66,18 +71,7 @@ def cpu_paths(settings: XttsSettings) -> str:
     if chosen_device(settings) != "cpu":
         return ""
     paths = ["GPT int8"] if settings.cpu_quantize in ("auto", "int8") else []
-    return ", ".join(paths + (["decoder bf16"] if bf16_decoder(settings.cpu_decoder) else []))
-
-
-def bf16_decoder(setting: str) -> bool:
-    if setting != "auto":
-        return setting == "bf16"
-    import torch
-
-    try:  # native bf16 (AVX512-BF16 or AMX); elsewhere oneDNN emulates it, slower than fp32
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except AttributeError:  # a torch without these probes
-        return False
+    return ", ".join(paths + (["decoder bf16"] if settings.cpu_decoder == "bf16" else []))
 
 
 def short(exc: BaseException) -> str:

@@ -27,7 +27,8 @@ from plugins.voice.core.settings import XttsSettings
 from plugins.voice.engines.base import EngineEvent, EngineEvents
 from plugins.voice.engines.models import ModelError
 from plugins.voice.engines.xtts.latents import LatentsCache
-from plugins.voice.engines.xtts.loading import Loaded, build, load_failure, short
+from plugins.voice.engines.xtts.loading import build, load_failure, short
+from plugins.voice.engines.xtts.placement import Placement
 
 log = logging.getLogger(__name__)
 DONE = object()  # the last item of a request's output
@@ -64,11 +65,10 @@ class XttsModel:
         self.events = events
         self.model: Any = None
         self.streamer: Any = None  # stream.Streamer over the loaded model
-        self.device = "cpu"
+        self.placement = Placement(settings)  # device, fp16, low-VRAM moves
         self.error: str | None = None
         self.loaded = threading.Event()
         self.latents = LatentsCache(settings.latents_dir)
-        self.on_gpu_until: float | None = None  # low-VRAM mode: when the model goes back to RAM
         self._queue: list[Request] = []
         self._changed = threading.Condition()
         self._stopping = False
@@ -101,9 +101,6 @@ class XttsModel:
             self._queue.append(request)
             self._changed.notify_all()
         return request
-
-    def progress(self) -> float:
-        return self.headway
 
     def beat(self) -> None:
         """Owner thread: a chunk was made (readers waiting behind this work see the model is moving)."""
@@ -150,7 +147,7 @@ class XttsModel:
                 self._load()
             while True:
                 with self._changed:
-                    self._changed.wait_for(lambda: self._stopping or bool(self._queue), timeout=self._idle_left())
+                    self._changed.wait_for(lambda: self._stopping or bool(self._queue), timeout=self.placement.idle_left())
                     if self._stopping:
                         return
                     urgent = [r for r in self._queue if r.urgent]
@@ -158,7 +155,7 @@ class XttsModel:
                     if request is not None:
                         self._queue.remove(request)
                 if request is None:
-                    self._to_ram()  # woken by the idle deadline
+                    self.placement.to_ram(self.model)  # woken by the idle deadline
                 else:
                     self._serve(request)
                     request = None
@@ -183,7 +180,7 @@ class XttsModel:
         try:
             if self.error or self.model is None:
                 raise EngineUnavailable("xtts", self.error or "the model did not load")
-            with self._on_device():
+            with self.placement.on_device(self.model):
                 request.run(request)
         except SpeechFailure as exc:
             request.out.put(exc)
@@ -211,8 +208,8 @@ class XttsModel:
         folder = self.settings.model_dir
         self.events(EngineEvent("xtts", "loading", f"loading the model from {folder} ..."))
         try:
-            loaded = self._build()
-            self.model, self.device, self.streamer = loaded.model, loaded.device, loaded.streamer
+            loaded = build(self.settings)
+            self.model, self.placement.device, self.streamer = loaded.model, loaded.device, loaded.streamer
             paths = f" ({loaded.paths})" if loaded.paths else ""
             self.events(EngineEvent("xtts", "ready",
                                     f"model ready on {self.device}{paths} in {time.monotonic() - started:.1f} s"))
@@ -226,42 +223,12 @@ class XttsModel:
         if self.error:
             self.events(EngineEvent("xtts", "failed", self.error))
 
-    def _build(self) -> Loaded:
-        return build(self.settings)
+    @property
+    def device(self) -> str:
+        return self.placement.device
 
-    @contextlib.contextmanager
-    def precision(self) -> Iterator[None]:
-        if self.device == "cuda" and self.settings.fp16:
-            import torch
-
-            with torch.autocast(device_type="cuda", dtype=torch.float16):
-                yield
-        else:
-            yield
-
-    @contextlib.contextmanager
-    def _on_device(self) -> Iterator[None]:
-        """In low-VRAM mode, moves the model to the GPU for a request; back to RAM when idle."""
-        if self.device != "cuda" or not self.settings.low_vram:
-            yield
-            return
-        self.model.cuda()
-        try:
-            yield
-        finally:
-            self.on_gpu_until = time.monotonic() + self.settings.low_vram_idle_seconds
-
-    def _idle_left(self) -> float | None:
-        return None if self.on_gpu_until is None else max(0.0, self.on_gpu_until - time.monotonic())
-
-    def _to_ram(self) -> None:
-        if self.on_gpu_until is None or time.monotonic() < self.on_gpu_until:
-            return
-        import torch
-
-        self.on_gpu_until = None
-        self.model.cpu()
-        torch.cuda.empty_cache()
+    def precision(self) -> contextlib.AbstractContextManager[None]:
+        return self.placement.precision()
 
 
 def _run_job(job: Callable[[], None], request: Request) -> None:
