@@ -88,17 +88,18 @@ class PacedSink:
         pass
 
 
-def xtts_voice(model_dir: str, work: Path, when_slow: str) -> dict:
+def xtts_voice(model_dir: str, work: Path, when_slow: str, threads: int = 0) -> dict:
     """[voice] for the full-size XTTS rows: the profiles' own engine (xtts), Piper while it loads and for
     what it cannot say, references seeded by Piper, 8 audio tokens per word (random weights never stop)."""
     return {"voices_dir": str(work / "voices"), "fallback": ["xtts", "piper"], "checked_dir": str(work / "c"),
             "auto_seed": True, "when_slow": when_slow, "cache": {"dir": str(work / "cache")},
-            "xtts": {"model_dir": model_dir, "latents_dir": str(work / "latents"), "max_audio_tokens_per_word": 8.0},
+            "xtts": {"model_dir": model_dir, "latents_dir": str(work / "latents"), "max_audio_tokens_per_word": 8.0,
+                     "cpu_threads": threads},
             "edge": {"endpoint": "ws://127.0.0.1:9/edge"}}
 
 
 def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_lines: int,
-            xtts: str | None = None, when_slow: str = "adapt") -> dict:
+            xtts: str | None = None, when_slow: str = "adapt", threads: int = 0) -> dict:
     from rich.console import Console
 
     from engine.config import Config, engine_settings
@@ -122,7 +123,7 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
                         "edge": {"endpoint": "ws://127.0.0.1:9/edge"}}})
     if xtts:
         config = Config({"engine": {"words_per_minute": 250}, "plugins": {"disabled": ["voice"]},
-                         "voice": {**xtts_voice(xtts, work, when_slow), "prefetch": {"enabled": prefetch}}})
+                         "voice": {**xtts_voice(xtts, work, when_slow, threads), "prefetch": {"enabled": prefetch}}})
         (work / "voices").mkdir(parents=True)
         (work / "voices" / "piper_voices.toml").write_bytes((ROOT / "voices" / "piper_voices.toml").read_bytes())
     sinks.open_sink = lambda name, rate: PacedSink()  # type: ignore[assignment]
@@ -195,7 +196,7 @@ def main() -> None:
     if args.one:
         spec = json.loads(args.one)
         print(json.dumps(one_run(Path(spec["story"]), spec["choices"], spec["pace"], spec["prefetch"], spec["max"],
-                                 spec.get("xtts"), spec.get("when_slow", "adapt"))))
+                                 spec.get("xtts"), spec.get("when_slow", "adapt"), spec.get("threads", 0))))
         return
     if args.xtts:
         full_xtts(args.xtts_lines)
@@ -236,12 +237,13 @@ def full_xtts(lines: int) -> None:
     install(XTTS, build_full_xtts(), target)
     print(f"the tomb, first {lines} lines, full-size random XTTS on this CPU ({os.cpu_count()} cores), read pace, "
           "prefetch on; Piper speaks while the model loads\n")
-    print("| when_slow | lines | by engine | XTTS judged slow | ready after 1st | wait median / p95 ms "
+    print("| when_slow | torch threads | lines | by engine | XTTS judged slow | ready after 1st | wait median / p95 ms "
           "| gaps max / total ms | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
-    for mode in ("adapt", "stream"):
+    print("|---|---|---|---|---|---|---|---|---|")
+    cores = os.cpu_count() or 1
+    for mode, threads in (("adapt", 0), ("stream", 0), ("adapt", cores)):
         spec = json.dumps({"story": str(ROOT / "stories" / "tomb"), "choices": TOMB_PATH, "pace": "read",
-                           "prefetch": True, "max": lines, "xtts": str(target), "when_slow": mode})
+                           "prefetch": True, "max": lines, "xtts": str(target), "when_slow": mode, "threads": threads})
         out = subprocess.run([sys.executable, __file__, "--one", spec], capture_output=True, text=True,
                              check=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
@@ -249,7 +251,8 @@ def full_xtts(lines: int) -> None:
         share = 100 * sum(ready) / len(ready) if ready else 0.0
         slow = f"RTF {r['slow']['rtf']} after {r['slow']['lines']} lines" if r["slow"] else "no"
         engines = ", ".join(f"{k} {v}" for k, v in sorted(r["engines"].items()))
-        print(f"| {mode} | {r['lines']} | {engines} | {slow} | {share:.0f}% "
+        used = threads or max(1, cores - 1)
+        print(f"| {mode} | {used}{' (default)' if not threads else ''} | {r['lines']} | {engines} | {slow} | {share:.0f}% "
               f"| {statistics.median(r['wait']):.0f} / {pct(r['wait'], 95):.0f} "
               f"| {r['gap_max']:.0f} / {r['gap_total']:.0f} | {r['rss_mb']:.0f} |", flush=True)
 
