@@ -115,3 +115,25 @@ def test_a_bf16_decoder_stays_close_to_fp32(loaded: Any, conditioning: tuple[Any
     assert bf16.dtype == torch.float32 and len(bf16) == len(fp32)
     snr = 10 * torch.log10((fp32 ** 2).sum() / ((fp32 - bf16) ** 2).sum())
     assert float(snr) > 15
+
+
+def test_the_cpu_paths_are_in_the_engines_identity_and_its_ready_notice(installed_xtts: Path, tmp_path: Path) -> None:
+    from plugins.voice.engines.base import EngineEvent
+    from plugins.voice.engines.xtts.engine import XttsEngine
+    from tests.voice.xtts_helpers import xtts_voice
+
+    voice = xtts_voice(installed_xtts / "config.json")  # any file: identity does not read the reference
+    identities = {quantize: XttsEngine(XttsSettings(model_dir=installed_xtts, device="cpu", cpu_quantize=quantize,
+                                                    cpu_decoder=decoder)).identity(voice)
+                  for quantize, decoder in (("auto", "fp32"), ("off", "fp32"), ("int8", "bf16"))}
+    assert identities["auto"].endswith(":int8") and identities["int8"].endswith(":int8+dec-bf16")
+    assert not identities["off"].endswith(("int8", "bf16")) and len(set(identities.values())) == 3
+    events: list[EngineEvent] = []
+    engine = XttsEngine(XttsSettings(model_dir=installed_xtts, device="cpu", cpu_threads=1,
+                                     latents_dir=tmp_path / "l"), events.append)
+    engine.prepare()
+    try:
+        assert engine.owner.loaded.wait(120) and engine.owner.error is None
+    finally:
+        engine.close()
+    assert any(event.kind == "ready" and "on cpu (GPT int8, 1 thread)" in event.text for event in events), events
