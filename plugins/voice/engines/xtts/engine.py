@@ -1,8 +1,9 @@
 """XTTS v2 (coqui-tts): clones a character's voice from reference WAVs, streaming, on GPU or CPU.
 
-The model loads on its owner thread (xtts_model.py); until it is ready its lines go to the next
-engine (`while_loading = "fallback"`) or wait for it (`"wait"`). One synthesis at a time per
-model; the line being spoken goes before prefetch work.
+The model loads on its owner thread (model.py, loading.py); until it is ready its lines go to the
+next engine (`while_loading = "fallback"`) or wait for it (`"wait"`). One synthesis at a time per
+model, through our streaming loop (stream.py, driven by speech.py); the line being spoken goes
+before prefetch work.
 """
 
 from __future__ import annotations
