@@ -173,6 +173,8 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
         "wait": [r["wait_ms"] for r in voices],
         "gap_max": max((r["gaps_ms_max"] for r in voices), default=0.0),
         "gap_total": sum(r["gaps_ms_total"] for r in voices),
+        "gap_lines": {name: sum(1 for r in voices if r["engine"] == name and r["gaps_ms_max"] > 0)
+                      for name in {r["engine"] for r in voices}},
         "cpu": cpu / wall,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "wall": wall,
@@ -238,10 +240,10 @@ def full_xtts(lines: int) -> None:
     print(f"the tomb, first {lines} lines, full-size random XTTS on this CPU ({os.cpu_count()} cores), read pace, "
           "prefetch on; Piper speaks while the model loads\n")
     print("| when_slow | torch threads | lines | by engine | XTTS judged slow | ready after 1st | wait median / p95 ms "
-          "| gaps max / total ms | peak RSS MB |")
+          "| gaps max / total ms (lines with one) | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|")
     cores = os.cpu_count() or 1
-    for mode, threads in (("adapt", 0), ("stream", 0), ("adapt", cores)):
+    for mode, threads in (("adapt", 0), ("stream", 0), ("adapt", max(1, cores - 1))):
         spec = json.dumps({"story": str(ROOT / "stories" / "tomb"), "choices": TOMB_PATH, "pace": "read",
                            "prefetch": True, "max": lines, "xtts": str(target), "when_slow": mode, "threads": threads})
         out = subprocess.run([sys.executable, __file__, "--one", spec], capture_output=True, text=True,
@@ -251,10 +253,12 @@ def full_xtts(lines: int) -> None:
         share = 100 * sum(ready) / len(ready) if ready else 0.0
         slow = f"RTF {r['slow']['rtf']} after {r['slow']['lines']} lines" if r["slow"] else "no"
         engines = ", ".join(f"{k} {v}" for k, v in sorted(r["engines"].items()))
-        used = threads or max(1, cores - 1)
+        used = threads or cores
         print(f"| {mode} | {used}{' (default)' if not threads else ''} | {r['lines']} | {engines} | {slow} | {share:.0f}% "
               f"| {statistics.median(r['wait']):.0f} / {pct(r['wait'], 95):.0f} "
-              f"| {r['gap_max']:.0f} / {r['gap_total']:.0f} | {r['rss_mb']:.0f} |", flush=True)
+              f"| {r['gap_max']:.0f} / {r['gap_total']:.0f} "
+              f"({', '.join(f'{k} {v}' for k, v in sorted(r['gap_lines'].items()) if v) or 'none'}) "
+              f"| {r['rss_mb']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

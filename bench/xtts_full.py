@@ -7,8 +7,7 @@ Each path runs in its own process (its own peak RSS) on the same installed model
 sentences; random weights never stop, so each line gets 8 audio tokens per word (what real XTTS speaks
 at, 21.5 tokens a second). Also: fidelity of the window and of int8/bf16 against fp32 (random weights
 cannot be listened to: the numbers say how far the paths are apart), and torch's threads alone and with
-Piper speaking beside XTTS. The paths run on every core; the engine's default (`cpu_threads = 0`) leaves
-one core to the other engines.
+Piper speaking beside XTTS. Everything runs on every core, torch's default and the engine's (`cpu_threads = 0`).
 """
 
 from __future__ import annotations

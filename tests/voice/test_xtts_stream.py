@@ -129,11 +129,11 @@ def test_the_cpu_paths_are_in_the_engines_identity_and_its_ready_notice(installe
     assert identities["auto"].endswith(":int8") and identities["int8"].endswith(":int8+dec-bf16")
     assert not identities["off"].endswith(("int8", "bf16")) and len(set(identities.values())) == 3
     events: list[EngineEvent] = []
-    engine = XttsEngine(XttsSettings(model_dir=installed_xtts, device="cpu", cpu_threads=1,
+    engine = XttsEngine(XttsSettings(model_dir=installed_xtts, device="cpu", cpu_threads=2,
                                      latents_dir=tmp_path / "l"), events.append)
     engine.prepare()
     try:
         assert engine.owner.loaded.wait(120) and engine.owner.error is None
     finally:
         engine.close()
-    assert any(event.kind == "ready" and "on cpu (GPT int8, 1 thread)" in event.text for event in events), events
+    assert any(event.kind == "ready" and "on cpu (GPT int8, 2 threads)" in event.text for event in events), events

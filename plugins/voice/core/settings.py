@@ -57,7 +57,7 @@ class XttsSettings:
     cpu_quantize: str = field(default="auto", metadata=choice("auto", "off", "int8"))
     # the decoder on the CPU: bf16 under autocast (measured no faster than fp32 on a 2-core AMX CPU)
     cpu_decoder: str = field(default="fp32", metadata=choice("fp32", "bf16"))
-    # torch threads on the CPU; 0: one core fewer than the machine has (other engines run beside XTTS)
+    # torch threads on the CPU; 0: torch's default (every core)
     cpu_threads: int = field(default=0, metadata=at_least(0))
     temperature: float = field(default=0.75, metadata=above(0))
     # a cap on GPT audio tokens per word (21.5 a second); 0: the model's 605

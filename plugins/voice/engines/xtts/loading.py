@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +45,9 @@ def build(settings: XttsSettings) -> Loaded:
         model.cuda()
     paths = cpu_paths(settings)
     if device == "cpu":
-        threads = settings.cpu_threads or max(1, (os.cpu_count() or 2) - 1)
-        torch.set_num_threads(threads)  # the owner thread is the only one running the model
+        if settings.cpu_threads:
+            torch.set_num_threads(settings.cpu_threads)  # process-wide; the owner thread runs the model
+        threads = torch.get_num_threads()
         paths = ", ".join(filter(None, [paths, f"{threads} thread{'s' if threads > 1 else ''}"]))
     if "int8" in paths:
         from plugins.voice.engines.xtts.quantize import quantize_gpt
