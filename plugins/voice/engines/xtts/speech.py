@@ -28,6 +28,8 @@ SAMPLE_RATE = 24000
 
 
 class Speech:
+    """The engine's work on the model's owner thread (model.py): nothing here takes a lock."""
+
     def __init__(self, settings: XttsSettings, owner: XttsModel, speeds: Speeds, model_key: Callable[[], str]) -> None:
         self.settings = settings
         self.owner = owner
