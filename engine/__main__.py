@@ -1,5 +1,8 @@
 import sys
 
 from engine.cli import main
+from engine.crashes import exit_now
 
-sys.exit(main())
+code = main()
+exit_now(code)  # only returns when no thread was left running
+sys.exit(code)

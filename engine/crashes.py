@@ -48,3 +48,23 @@ def _thread_failed(args: threading.ExceptHookArgs) -> None:
         tell(text)
     else:
         print(f"engine: {text}", file=sys.stderr)
+
+
+def exit_now(code: int) -> None:
+    """At the very end of a command: if a thread was left running on purpose (XTTS still loading when the
+    game ends is not waited for), exit without Python's finalization, which would tear down native libraries
+    under that thread ("terminate called without an active exception", exit -6). atexit handlers still run
+    and the output is flushed; everything of ours was closed and joined before this."""
+    left = [t.name for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()]
+    if not left:
+        return
+    import atexit
+    import os
+
+    logging.getLogger("engine").info("exiting with threads left running: %s", ", ".join(left))
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
