@@ -66,6 +66,7 @@ def timed(stream) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
 def run_path(name: str, model_dir: Path, reference: Path) -> dict:
     import torch
 
+    from bench.xtts import rss_mb
     from plugins.voice.engines.xtts.stream import Sampling
 
     quantize, decoder, ours = PATHS[name]
@@ -88,12 +89,6 @@ def run_path(name: str, model_dir: Path, reference: Path) -> dict:
     return {"rows": rows, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "load_s": load_s, "rss_loaded_mb": rss_loaded}
 
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def run_fidelity(model_dir: Path, reference: Path) -> dict:
