@@ -155,7 +155,7 @@ def play_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMana
     settings = engine_settings(config)
     saved_at = save_path(settings.saves_dir, story)
     playthrough = open_playthrough(story, load_game(saved_at, story) if args.resume else None)
-    terminal = Terminal(answers=args.choices)
+    terminal = Terminal(answers=args.choices, directions=settings.directions == "show")
     writer = TraceWriter(args.trace) if args.trace else None
     if writer:
         pm.register(TracePlugin(writer), name="trace")

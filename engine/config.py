@@ -51,6 +51,7 @@ class EngineSettings:
     min_pause: float = field(default=0.6, metadata=at_least(0))  # seconds, the shortest reading pause in `read` pace
     opening_lines: int = field(default=3, metadata=at_least(1))  # lines per reachable scene in the upcoming-lines hook
     saves_dir: Path = field(default_factory=_default_saves_dir)
+    directions: str = field(default="show", metadata=choice("show", "hide"))  # acting directions on screen
 
 
 def load_config(path: str | Path | None) -> Config:

@@ -88,4 +88,4 @@ class Runner:
         speaker = character.display_name if character else line.character_id
         language = str(character.profile.get("language") or self.story.language) if character else self.story.language
         return SpokenLine(line.line_id, line.scene_id, line.character_id, speaker, line.text,
-                          line.is_narration, language)
+                          line.is_narration, language, line.directions, line.qualifier, line.tags)

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from engine.choosing import match_choice
+from engine.core.directions import shown
 from engine.core.errors import QuitGame, ScriptedChoicesExhausted
 from engine.core.model import ChoiceOption, Scene, SpokenLine, Story
 from engine.hookspecs import AnswerSource, Waitable
@@ -66,7 +67,8 @@ class LineReader:
 
 
 class Terminal:
-    def __init__(self, console: Console | None = None, answers: list[int] | None = None, fd: int | None = None) -> None:
+    def __init__(self, console: Console | None = None, answers: list[int] | None = None, fd: int | None = None,
+                 directions: bool = True) -> None:
         self.console = console or Console(highlight=False)
         self.console.soft_wrap = not self.console.is_terminal  # pipes and files get whole lines
         self.answers = answers
@@ -74,6 +76,7 @@ class Terminal:
         self.reader = LineReader(sys.stdin.fileno() if fd is None else fd)
         self.lock = threading.Lock()
         self.prompting = False  # "> " is shown and no answer has come yet
+        self.directions = directions  # show acting directions (dim, apart from the speech)
 
     def say(self, text: str, style: str = "") -> None:
         with self.lock:
@@ -99,11 +102,18 @@ class Terminal:
             self.say(f"— {scene.title} —", "bold cyan")
 
     def show_line(self, line: SpokenLine) -> None:
-        if line.is_narration:
-            self.say(line.text)
-        else:
-            with self.lock:
-                self.console.print(f"[bold]{escape(line.speaker)}:[/bold] {escape(line.text)}")
+        """Speech plain, stage directions dim and italic (or hidden): `Guide (O.S.): (whispering) Here.`"""
+        directions = shown(line.directions) if self.directions else ""
+        if not line.text and not directions:
+            return
+        said = " ".join(part for part in (f"[dim italic]{escape(directions)}[/]" if directions else "",
+                                          escape(line.text)) if part)
+        qualifier = f" [dim]({escape(line.qualifier)})[/]" if line.qualifier and self.directions else ""
+        with self.lock:
+            if line.is_narration:
+                self.console.print(said)
+            else:
+                self.console.print(f"[bold]{escape(line.speaker)}[/bold]{qualifier}[bold]:[/bold] {said}")
 
     def show_ending(self, title: str) -> None:
         self.say("")

@@ -27,6 +27,10 @@ class Line:
     is_narration: bool
     source: Source
     condition: Condition | None = None
+    directions: tuple[str, ...] = ()  # `(quietly)` at the start of the line: how to say it, never said
+    qualifier: str = ""  # `LAURA (O.S.):`: where the voice comes from (off-screen, radio), never said
+    tags: tuple[str, ...] = ()  # the line's tags but its id, e.g. "vo:loud"
+    comment: str = ""  # the author's note for the actor, where the format keeps one
 
 
 @dataclass(frozen=True)
@@ -122,9 +126,12 @@ class SpokenLine:
     scene_id: str
     character_id: str
     speaker: str  # the character's display name
-    text: str
+    text: str  # what is said: directions and qualifier are apart
     is_narration: bool
     language: str
+    directions: tuple[str, ...] = ()
+    qualifier: str = ""
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

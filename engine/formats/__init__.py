@@ -91,6 +91,9 @@ class StoryFormat(Protocol):
     def check(self, story: Story) -> list[Problem]:
         """Whole-story checks (`engine check`, and before play): targets, ids, reachability, ..."""
 
+    def lines(self, story: Story) -> list[Line]:
+        """Every line as written, without playing (for checks); a walk (explore.py) finds what play says."""
+
     def open(self, story: Story, record: dict[str, Any] | None, shared: Any = None) -> Playthrough:
         """A new game, or the saved one in `record` (SaveError when it no longer fits). `shared`: what
         `shared(story)` made, reused by a walk that opens many games of one story."""

@@ -34,6 +34,9 @@ class TextFormat:
     def check(self, story: Story) -> list[Problem]:
         return []
 
+    def lines(self, story: Story) -> list[Line]:
+        return story.all_lines()
+
     def open(self, story: Story, record: dict[str, Any] | None, shared: Any = None) -> Playthrough:
         return TextPlaythrough(story, int(record["at"]) if record else 0)
 

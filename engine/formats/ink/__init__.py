@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.core.errors import Problem
-from engine.core.model import Source, Story
+from engine.core.model import Line, Source, Story
 from engine.formats import Content, Manifest, Playthrough
 from engine.formats.ink.book import TOP, book_of, read_ink
-from engine.formats.ink.check import ink_problems
+from engine.formats.ink.check import ink_problems, written_lines
 from engine.formats.ink.playthrough import InkPlaythrough, open_runtime
 
 VISITS_SEEN = 3  # ink visit counts above this are the same state for a walk
@@ -32,6 +32,9 @@ class InkFormat:
 
     def check(self, story: Story) -> list[Problem]:
         return ink_problems(story)
+
+    def lines(self, story: Story) -> list[Line]:
+        return written_lines(story)
 
     def open(self, story: Story, record: dict[str, Any] | None, shared: Any = None) -> Playthrough:
         return InkPlaythrough(story, record, shared)

@@ -5,18 +5,35 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from engine.core.directions import split_directions
 from engine.core.errors import Problem
-from engine.core.model import Source, Story
+from engine.core.model import Line, Source, Story
 from engine.formats.ink.book import InkBook, StaticLine, book_of
-from engine.formats.ink.playthrough import names_of, tag_value
+from engine.formats.ink.playthrough import OWN_TAGS, LineMaker, implicit_id, names_of, tag_value
 
-_LOOKS_LIKE_SPEAKER = re.compile(r"^(?P<name>[A-Z][A-Z0-9_' -]{0,30}):\s")
+_LOOKS_LIKE_SPEAKER = re.compile(r"^(?P<name>[A-Z][A-Z0-9_' -]{0,30}?)\s*(?:\([^()]{1,30}\))?:\s")
 
 
 def ink_problems(story: Story) -> list[Problem]:
     book = book_of(story)
     return (_speakers(story, book) + _duplicate_ids(book) + _externals(book) + _prefixes(story, book)
             + _missing_ids(book))
+
+
+def written_lines(story: Story) -> list[Line]:
+    """Every line as written in the compiled story, at its place in the sources (no play: for checks).
+    Text made at run time (`{variable}`, alternatives) is as the compiler stored its pieces."""
+    book = book_of(story)
+    maker = LineMaker(story)
+    lines = []
+    for static in book.lines:
+        speaker, qualifier, text = maker.speaker(static.text, list(static.tags))
+        directions, said = split_directions(text)
+        line_id = tag_value(static.tags, "id") or implicit_id(static.container, speaker, text)
+        tags = tuple(tag for tag in static.tags if tag.partition(":")[0].strip().lower() not in OWN_TAGS)
+        lines.append(Line(line_id, static.container.split(".")[0], speaker, said, speaker == story.narrator,
+                          _place(book, static), None, directions, qualifier, tags))
+    return lines
 
 
 def _externals(book: InkBook) -> list[Problem]:

@@ -3,7 +3,9 @@
 Choices, conditions, variables, gathers, sticky and once-only choices, tunnels, threads, functions
 and endings are the runtime's. This module turns what it emits into the engine's steps:
 - a line's speaker is its `#speaker:id` tag, or a `NAME:` prefix that names a character (the prefix
-  is then neither shown nor spoken); other lines are narration;
+  is then neither shown nor spoken); other lines are narration; as in dink, the prefix may carry a
+  qualifier (`LAURA (O.S.):`) and the text may start with directions (`(quietly)`), kept apart from
+  the text (engine/core/directions.py); its tags other than id, speaker and ending go with the line;
 - a line's id is its `#id:` tag, else `<knot>[.<stitch>].<first words>-<hash>` (see docs/authoring.md);
 - a scene is a knot: entering another knot is a scene entry; its `# title:` tag is shown as a heading,
   unless that heading is already the last one shown (back from a tunnel);
@@ -20,6 +22,7 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
+from engine.core.directions import split_directions, split_qualifier
 from engine.core.errors import SaveError, StoryError
 from engine.core.model import Character, Line, Scene, Source, Story
 from engine.core.saves import FORMAT
@@ -33,6 +36,7 @@ EXPLORE_SECONDS = 0.25  # time one look ahead may take on the runner's thread
 DEFAULT_ENDING = "The End"
 _PREFIX = re.compile(r"^\s*(?P<name>[^:\n]{1,40}?)\s*:\s+(?P<text>\S.*)$", re.DOTALL)
 _WORD = re.compile(r"[a-z0-9]+")
+OWN_TAGS = ("id", "speaker", "ending", "title")  # tags the engine reads itself
 
 
 def open_runtime(book: InkBook) -> Any:
@@ -81,11 +85,13 @@ class LineMaker:
         if not text:
             return None, tags
         container = self.book.place(text, before, after)
-        speaker, text = self.speaker(text, tags)
+        speaker, qualifier, text = self.speaker(text, tags)
         tagged = tag_value(tags, "id")
         line_id = tagged or implicit_id(container, speaker, text)
-        line = Line(line_id, container.split(".")[0], speaker, text, speaker == self.narrator,
-                    self._place(line_id) if tagged else Source(self.book.path, 1))
+        directions, said = split_directions(text)
+        kept = tuple(tag.strip() for tag in tags if tag.partition(":")[0].strip().lower() not in OWN_TAGS)
+        line = Line(line_id, container.split(".")[0], speaker, said, speaker == self.narrator,
+                    self._place(line_id) if tagged else Source(self.book.path, 1), None, directions, qualifier, kept)
         return line, tags
 
     @staticmethod
@@ -101,14 +107,15 @@ class LineMaker:
             self.places[line_id] = found or Source(self.book.path, 1)
         return self.places[line_id]
 
-    def speaker(self, text: str, tags: list[str]) -> tuple[str, str]:
-        """(character_id, text without a speaker prefix)."""
+    def speaker(self, text: str, tags: list[str]) -> tuple[str, str, str]:
+        """(character_id, qualifier, text without a speaker prefix)."""
         tagged = tag_value(tags, "speaker")
         match = _PREFIX.match(text) if self.book.speaker_prefixes else None
-        named = self.names.get(match.group("name").strip().lower()) if match else None
+        name, qualifier = split_qualifier(match.group("name")) if match else ("", "")
+        named = self.names.get(name.lower()) if match else None
         if match and named and (tagged is None or tagged == named):
-            return named, match.group("text")
-        return tagged or self.narrator, text
+            return named, qualifier, match.group("text")
+        return tagged or self.narrator, "", text
 
 
 def names_of(characters: Mapping[str, Character]) -> dict[str, str]:

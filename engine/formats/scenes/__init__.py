@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.core.errors import Problem
 from engine.core.files import read_text
-from engine.core.model import Scene, Story
+from engine.core.model import Line, Scene, Story
 from engine.formats import Content, Manifest, Playthrough
 from engine.formats.scenes.check import scene_problems
 from engine.formats.scenes.parser import parse_scene_file
@@ -40,6 +40,9 @@ class ScenesFormat:
 
     def check(self, story: Story) -> list[Problem]:
         return scene_problems(story)
+
+    def lines(self, story: Story) -> list[Line]:
+        return story.all_lines()
 
     def open(self, story: Story, record: dict[str, Any] | None, shared: Any = None) -> Playthrough:
         return ScenePlaythrough.from_record(story, record)

@@ -4,6 +4,8 @@
     === gate: The Sealed Gate ===
     Sand hisses against the stone.              (narration)
     @archaeologist: Hold the lamp higher. #lamp  (dialogue, explicit line id)
+    @guide (O.S.): (whispering) Down here. #vo:low (a qualifier, a direction and a tag: none is spoken)
+    (SFX) A door slams somewhere above.          (a sound cue: shown, not spoken)
     {torch} The carvings glitter.                (a line shown only if `torch`)
     ~ torch = true, courage += 1                 (set state)
     {courage >= 2} -> inner_hall                 (jump to another scene)
@@ -19,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.core.directions import split_directions
 from engine.core.errors import Problem, StoryError
 from engine.core.expr import Assignment, Condition, ExprError, parse_assignment, parse_condition
 from engine.core.model import END, Choice, Divert, End, Line, Scene, Set, Source, Statement
@@ -32,8 +35,8 @@ _CHOICE = re.compile(
 )
 _DIVERT = re.compile(rf"^->\s*(?P<target>{IDENT})(?:\s+(?P<title>.+?))?\s*$")
 _BRACES = re.compile(r"\{[^{}]*\}?|\}")
-_DIALOGUE = re.compile(r"^@(?P<who>[A-Za-z0-9_][\w-]*)\s*:\s*(?P<text>.*)$")
-_LINE_ID = re.compile(rf"\s+#(?P<id>{IDENT}(?:[.-]\w+)*)\s*$")
+_DIALOGUE = re.compile(r"^@(?P<who>[A-Za-z0-9_][\w-]*)\s*(?:\(\s*(?P<qualifier>[^()]{1,30}?)\s*\))?\s*:\s*(?P<text>.*)$")
+_TAG = re.compile(rf"(?:^|\s+)#(?P<tag>{IDENT}(?:[.-]\w+)*(?::\s*[\w.-]+)?)\s*$")  # the last tag of a line
 
 
 @dataclass
@@ -44,6 +47,7 @@ class _Draft:
     body: list[Statement] = field(default_factory=list)
     choices: list[Choice] = field(default_factory=list)
     spoken: int = 0
+    comment: str = ""  # the `//` comment just above the next line: a note for its actor
 
     def build(self) -> Scene:
         return Scene(self.scene_id, self.title, tuple(self.body), tuple(self.choices), self.source)
@@ -62,6 +66,8 @@ class _SceneFileParser:
     def parse(self, text: str) -> None:
         for number, raw in enumerate(text.splitlines(), start=1):
             stripped = raw.strip()
+            if stripped.startswith("//") and self.scenes:
+                self.scenes[-1].comment = stripped[2:].strip()
             if not stripped or stripped.startswith("//"):
                 continue
             try:
@@ -138,18 +144,17 @@ class _SceneFileParser:
             scene.body.append(Divert(match["target"], source, condition))
 
     def parse_spoken(self, scene: _Draft, number: int, text: str, condition: Condition | None) -> None:
-        explicit = _LINE_ID.search(text)
-        if explicit:
-            text = text[: explicit.start()]
-        character_id, is_narration = self.narrator, True
+        text, line_id, tags = _split_tags(text)
+        character_id, is_narration, qualifier = self.narrator, True, ""
         if text.startswith("@"):
             match = _DIALOGUE.match(text)
             if not match:
-                self.fail(number, "a dialogue line looks like '@character_id: text'")
+                self.fail(number, "a dialogue line looks like '@character_id: text' or '@character_id (O.S.): text'")
                 return
             character_id, text, is_narration = match["who"], match["text"], False
-        text = text.strip()
-        if not text:
+            qualifier = match["qualifier"] or ""
+        directions, text = split_directions(text)
+        if not text and not directions:
             self.fail(number, "this line has nothing to say")
             return
         braces = _BRACES.search(text)
@@ -158,9 +163,28 @@ class _SceneFileParser:
                               f"case in its own line under a condition (e.g. '{{visits >= 2}} You know this room.')")
             return
         scene.spoken += 1
-        line_id = explicit["id"] if explicit else f"{scene.scene_id}.{scene.spoken}"
+        line_id = line_id or f"{scene.scene_id}.{scene.spoken}"
         source = Source(self.path, number)
-        scene.body.append(Line(line_id, scene.scene_id, character_id, text, is_narration, source, condition))
+        scene.body.append(Line(line_id, scene.scene_id, character_id, text, is_narration, source, condition,
+                               directions, qualifier, tags, scene.comment))
+        scene.comment = ""
+
+
+def _split_tags(text: str) -> tuple[str, str | None, tuple[str, ...]]:
+    """(text, line id, other tags) from a line ending in tags: `... #lamp #vo:loud` (`#id:lamp` names the id too)."""
+    line_id: str | None = None
+    tags: list[str] = []
+    while (match := _TAG.search(text)) is not None:
+        tag = match["tag"]
+        key, colon, value = tag.partition(":")
+        if not colon:
+            line_id = line_id or tag
+        elif key == "id":
+            line_id = line_id or value.strip()
+        else:
+            tags.insert(0, f"{key}:{value.strip()}")
+        text = text[: match.start()]
+    return text.strip(), line_id, tuple(tags)
 
 
 def _parse_assignments(text: str) -> tuple[Assignment, ...]:
