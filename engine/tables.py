@@ -26,6 +26,11 @@ def each_of(*options: str) -> dict[str, Any]:
     return {"each_of": options}
 
 
+def table_of(kind: type) -> dict[str, Any]:
+    """A table whose keys are the user's (e.g. direction words) and whose values are `kind`: str or a dataclass."""
+    return {"table_of": kind}
+
+
 def at_least(low: float) -> dict[str, Any]:
     return {"low": low}
 
@@ -53,6 +58,10 @@ def read_table(cls: Any, table: Any, base: Path, where: str, error: type[Excepti
         if dataclasses.is_dataclass(default):
             values[name] = read_table(type(default), value, base, f"{where}.{name}", error)
             continue
+        kind = fields[name].metadata.get("table_of")
+        if kind is not None:
+            values[name] = _table_of(kind, value, base, f"{where}.{name}", error)
+            continue
         values[name] = _value(value, default, f"[{where}] {name}", error)
         _check_rule(values[name], fields[name].metadata, f"[{where}] {name}", error)
     for name, default in vars(defaults).items():
@@ -61,6 +70,14 @@ def read_table(cls: Any, table: Any, base: Path, where: str, error: type[Excepti
         elif isinstance(values.get(name), Path):
             values[name] = base / values[name]
     return cls(**values)
+
+
+def _table_of(kind: type, table: Any, base: Path, where: str, error: type[Exception]) -> dict[str, Any]:
+    if not isinstance(table, Mapping):
+        raise error(f"[{where}] in config.toml must be a table.")
+    if dataclasses.is_dataclass(kind):
+        return {str(key): read_table(kind, value, base, f"{where}.{key}", error) for key, value in table.items()}
+    return {str(key): _value(value, kind(), f"[{where}] {key!r}", error) for key, value in table.items()}
 
 
 def _value(value: Any, default: Any, key: str, error: type[Exception]) -> Any:

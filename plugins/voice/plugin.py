@@ -9,7 +9,7 @@ from typing import Any
 
 from engine import ChoiceOption, Config, PlayContext, Problem, SpokenLine, Story, hookimpl
 from plugins.voice.casting.assembly import assemble
-from plugins.voice.casting.validate import profile_problems
+from plugins.voice.casting.validate import direction_problems, profile_problems
 from plugins.voice.core.settings import SINKS, voice_settings
 from plugins.voice.render import commands as render_commands
 from plugins.voice.session import VoiceSession
@@ -43,7 +43,7 @@ class VoicePlugin:
         settings = voice_settings(config)
         voices = assemble(story, settings)
         problems = [Problem(unreadable.path, 1, unreadable.message) for unreadable in voices.unreadable]
-        return problems + profile_problems(story, voices.cast, settings)
+        return problems + profile_problems(story, voices.cast, settings) + direction_problems(story, voices.cast.directions)
 
     @hookimpl
     def engine_story_loaded(self, context: PlayContext) -> None:

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine import Story
+from engine import SpokenLine, Story
+from engine.core.model import Line
 from plugins.voice.casting.references import BadReference, ReferenceStore
 from plugins.voice.casting.seed_texts import profile_seed_text
+from plugins.voice.core.acting import NEUTRAL, Acting, Directions
 from plugins.voice.core.errors import MissingVoice, UnsafePath, VoiceError
 from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.core.voice import Voice
@@ -51,6 +53,11 @@ def read_voice_map(voices_dir: Path) -> dict[str, str]:
     return data
 
 
+def emotion_references(references: tuple[Path, ...], emotion: str) -> tuple[Path, ...]:
+    """An emotion's own recordings of a voice: voices/fred.wav -> voices/fred@angry.wav (none for neutral)."""
+    return tuple(p.with_name(f"{p.stem}@{emotion}{p.suffix}") for p in references) if emotion else ()
+
+
 @dataclass(frozen=True)
 class ReferenceChange:
     users: list[str]  # the characters whose reference this file is
@@ -60,14 +67,15 @@ class ReferenceChange:
 
 def build_cast(story: Story, settings: VoiceSettings, voice_map: dict[str, str]) -> Cast:
     """The one way a Cast is made (play, `engine check`, `engine say`)."""
-    return Cast(story, settings.voices_dir, settings.engine, voice_map, ReferenceStore(settings.checked_dir))
+    return Cast(story, settings.voices_dir, settings.engine, voice_map, ReferenceStore(settings.checked_dir),
+                settings.acting())
 
 
 class Cast:
     """The story's characters with their resolved voices; updated live when voices/ changes."""
 
     def __init__(self, story: Story, voices_dir: Path, default_engine: str, voice_map: dict[str, str],
-                 store: ReferenceStore) -> None:
+                 store: ReferenceStore, directions: Directions | None = None) -> None:
         self.story = story
         self.voices_dir = voices_dir
         self.default_engine = default_engine
@@ -76,6 +84,7 @@ class Cast:
         self.order = sorted(story.characters)
         self.seed_failed: set[str] = set()
         self.lock = threading.Lock()
+        self.directions = directions or Directions()
 
     def profile(self, character_id: str) -> Mapping[str, Any]:
         character = self.story.characters.get(character_id)
@@ -99,10 +108,16 @@ class Cast:
         names = [refs] if isinstance(refs, str) and refs else refs if isinstance(refs, list) and refs else []
         return tuple(safe_path(self.voices_dir, str(name)) for name in names or [f"{voice_id}.wav"])
 
-    def voice_for(self, character_id: str) -> Voice:
+    def voice_for_line(self, line: Line | SpokenLine) -> Voice:
+        """The voice of the line's speaker as its directions ask (an emotion, an effect)."""
+        return self.voice_for(line.character_id, self.directions.of(line))
+
+    def voice_for(self, character_id: str, acting: Acting = NEUTRAL) -> Voice:
         voice_id = self.voice_id(character_id)
         profile = self.profile(character_id)
-        accepted = [a for a in map(self.store.get, self.references(voice_id, profile)) if a is not None]
+        neutral = self.references(voice_id, profile)
+        acted = [a for a in map(self.store.get, emotion_references(neutral, acting.emotion)) if a is not None]
+        accepted = acted or [a for a in map(self.store.get, neutral) if a is not None]
         names = {engine: str(profile[key]) for engine, key in ENGINE_VOICE_KEYS.items() if profile.get(key)}
         digest = hashlib.sha256("".join(a.sha256 for a in accepted).encode()).hexdigest() if accepted else None
         return Voice(
@@ -116,6 +131,8 @@ class Cast:
             references=tuple(a.path for a in accepted),
             reference_hash=digest,
             seed_failed=character_id in self.seed_failed,
+            acting=acting,
+            acted_reference=bool(acted),
         )
 
     def voices(self) -> list[Voice]:
@@ -129,11 +146,12 @@ class Cast:
         return found
 
     def reference_paths(self) -> dict[Path, list[str]]:
-        """Every reference WAV path the cast uses, with the characters using it."""
+        """Every reference WAV path the cast uses, its emotions' too, with the characters using it."""
         paths: dict[Path, list[str]] = {}
         for character_id in self.order:
             try:
-                for path in self.references(self.voice_id(character_id), self.profile(character_id)):
+                neutral = self.references(self.voice_id(character_id), self.profile(character_id))
+                for path in (*neutral, *(p for e in self.directions.emotions for p in emotion_references(neutral, e))):
                     paths.setdefault(path, []).append(character_id)
             except VoiceError:
                 continue
@@ -151,7 +169,9 @@ class Cast:
         before = self.store.get(path)
         if not path.is_file():
             if self.store.forget(path):
-                notify(f"{path.name} was removed; {', '.join(users) or 'nobody'} will use another engine.")
+                voice_id, _, emotion = path.stem.partition("@")
+                notify(f"{path.name} was removed; {', '.join(users) or 'nobody'} will use another engine." if not emotion
+                       else f"{path.name} was removed; {emotion} lines are cloned from {voice_id}'s neutral recording.")
             return ReferenceChange(users, new_voice=False, removed=before is not None)
         try:
             after = self.store.accept(path)

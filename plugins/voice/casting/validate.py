@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from engine import Problem, Story
+from engine.core.model import Source
 from plugins.voice.casting.cast import Cast
 from plugins.voice.casting.references import BadReference, check
+from plugins.voice.core.acting import Directions
 from plugins.voice.core.errors import UnsafePath, VoiceError
 from plugins.voice.core.settings import ENGINES, VoiceSettings
 from plugins.voice.engines.kokoro import LANGUAGES as KOKORO_LANGUAGES
@@ -90,3 +92,16 @@ def _check_types(profile: dict[str, Any] | Any, bad: Any) -> None:
                 "kokoro_voice"):
         if key in profile and not isinstance(profile[key], str):
             bad(key, f"{key} must be a string")
+
+
+def direction_problems(story: Story, directions: Directions) -> list[Problem]:
+    """Directions, qualifiers and `vo:` tags no table maps: warned once each, where first written."""
+    first: dict[str, tuple[Source, int]] = {}
+    for line in story.format.lines(story):
+        for word in directions.of(line).unknown:
+            where, count = first.get(word.lower(), (line.source, 0))
+            first[word.lower()] = (where, count + 1)
+    return [Problem(where.path, where.line, f"the direction '({word})'{f' ({count} lines)' if count > 1 else ''} "
+                    "means nothing to the voices, so it is shown but not acted; map it to an emotion in "
+                    "[voice.directions] (or to \"\" if it only blocks the scene)", "warning")
+            for word, (where, count) in first.items()]

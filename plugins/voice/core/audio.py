@@ -47,13 +47,24 @@ def speech_rms(samples: np.ndarray, frame: int = 480) -> float:
     return float(np.sqrt(np.mean(np.square(loud)))) if len(loud) else 0.0
 
 
-def normalize(samples: np.ndarray, target_dbfs: float) -> np.ndarray:
-    """Scales speech to a target loudness, never clipping; silence stays silence."""
+KNEE = 0.7  # the soft limiter leaves samples below this as they are
+
+
+def normalize(samples: np.ndarray, target_dbfs: float, soft_limit: bool = False) -> np.ndarray:
+    """Scales speech to a target loudness, never clipping; silence stays silence. Peaks that would clip
+    lower the gain, unless `soft_limit` (a shout: louder than the voice's normal level): then they are
+    rounded off above KNEE instead, as a shouting voice is compressed, and the loudness is kept."""
     rms = speech_rms(samples)
     if rms < 1e-4:
         return samples
     gain = 10 ** (target_dbfs / 20) / rms
     peak = float(np.max(np.abs(samples)))
+    if soft_limit:
+        scaled = samples * gain
+        over = np.abs(scaled) > KNEE
+        room = 0.99 - KNEE
+        scaled[over] = np.sign(scaled[over]) * (KNEE + room * np.tanh((np.abs(scaled[over]) - KNEE) / room))
+        return scaled.astype(np.float32)
     gain = min(gain, 0.99 / peak) if peak > 0 else gain
     return (samples * gain).astype(np.float32)
 

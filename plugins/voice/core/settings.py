@@ -7,7 +7,8 @@ from pathlib import Path
 
 from engine.config import Config
 from engine.folders import cache_home, config_home
-from engine.tables import above, at_least, between, choice, each_of, read_table
+from engine.tables import above, at_least, between, choice, each_of, read_table, table_of
+from plugins.voice.core.acting import Directions, Style
 from plugins.voice.core.errors import VoiceConfigError
 
 ENGINES = ("xtts", "xtts-remote", "piper", "edge", "kokoro")
@@ -183,9 +184,20 @@ class VoiceSettings:
     quality: QualitySettings = field(default_factory=QualitySettings)
     stall: StallSettings = field(default_factory=StallSettings)
     pack: str = ""  # a voice pack to play from (engine render), relative to config.toml; "" for none
+    # acting (core/acting.py): direction -> emotion, "" or "silent"; qualifier -> effect; an emotion's style
+    directions: dict[str, str] = field(default_factory=dict, metadata=table_of(str))
+    qualifiers: dict[str, str] = field(default_factory=dict, metadata=table_of(str))
+    emotions: dict[str, Style] = field(default_factory=dict, metadata=table_of(Style))
+
+    def acting(self) -> Directions:
+        return Directions(self.directions, self.qualifiers, self.emotions)
 
 
 def voice_settings(config: Config) -> VoiceSettings:
     """Reads the plugin's own table, [voice] (with [voice.cache], [voice.piper], ...), checked like every
     table (engine/tables.py); relative paths are relative to config.toml's folder."""
-    return read_table(VoiceSettings, config.table("voice"), config.folder, "voice", VoiceConfigError)
+    settings: VoiceSettings = read_table(VoiceSettings, config.table("voice"), config.folder, "voice", VoiceConfigError)
+    problems = settings.acting().problems()
+    if problems:
+        raise VoiceConfigError(f"{problems[0]}.")
+    return settings

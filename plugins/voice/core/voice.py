@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plugins.voice.core.acting import NEUTRAL, Acting
 from plugins.voice.core.budget import Budget
 
 
@@ -23,6 +24,8 @@ class Voice:
     references: tuple[Path, ...] = ()  # checked reference WAVs for cloning engines
     reference_hash: str | None = None  # sha256 over their contents, None if there are none
     seed_failed: bool = False  # VoiceSeeder could not make its reference: cloning is not attempted
+    acting: Acting = NEUTRAL  # the line's emotion and effect (core/acting.py)
+    acted_reference: bool = False  # `references` are the emotion's own (voices/<voice_id>@<emotion>.wav)
 
 
 @dataclass(frozen=True)

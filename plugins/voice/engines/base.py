@@ -41,6 +41,12 @@ class Engine(Protocol):
     `[voice.stall] first_network` budget. Engines whose chunks come from another thread wait
     through `settings.budget` (core/budget.py) and end with Stalled when it runs out."""
 
+    clones: bool
+    """True if it speaks from the character's reference WAVs (XTTS): an emotion's own reference
+    (voices/<voice_id>@<emotion>.wav) then carries the emotion's pace and pitch (engines/acting.py)."""
+    native_pitch: bool
+    """True if it shifts pitch itself (edge's prosody); others have their chunks relabelled (engines/acting.py)."""
+
     takes_vary: bool
     """True if a second take of a line can differ from the first (sampling engines: XTTS, Piper with
     noise); the quality gate only makes retakes on those."""
@@ -75,6 +81,8 @@ class EngineBase:
     pausable = False
     network = False
     takes_vary = False
+    clones = False
+    native_pitch = False
 
     def measured_rtf(self) -> tuple[float, int] | None:
         return None

@@ -10,6 +10,7 @@ from plugins.voice.core.budget import Budget
 from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, SynthesisFailed
 from plugins.voice.core.settings import EdgeSettings
 from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.acting import Delivery, acted, delivery
 from plugins.voice.engines.aio import NetworkLoop
 from plugins.voice.engines.base import EngineBase
 
@@ -30,10 +31,12 @@ def _microsoft() -> str:
 
 
 MICROSOFT = _microsoft()  # edge-tts's own endpoint, as it ships
+HZ_PER_SEMITONE = 9  # an emotion's pitch, in semitones, as edge's prosody takes it (about a speaking voice's)
 
 
 class EdgeEngine(EngineBase):
     name = "edge"
+    native_pitch = True  # prosody pitch, in Hz
     pausable = False
     network = True
 
@@ -68,15 +71,21 @@ class EdgeEngine(EngineBase):
         return f"edge:{self.voice_name(voice)}"
 
     def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
-        rate = f"{round((settings.speed - 1.0) * 100):+d}%"
-        mp3 = self._fetch(text, self.voice_name(voice), rate, settings.budget)
+        plan = delivery(self, voice, settings.speed)
+        return acted(self._speak(text, voice, settings, plan), plan)
+
+    def _speak(self, text: str, voice: Voice, settings: LineSettings, plan: Delivery) -> Iterator[AudioChunk]:
+        rate = f"{round((plan.speed - 1.0) * 100):+d}%"
+        pitch = f"{round(plan.native_pitch * HZ_PER_SEMITONE):+d}Hz"
+        mp3 = self._fetch(text, self.voice_name(voice), rate, settings.budget, pitch)
         try:
             audio = decode(mp3)
         except RuntimeError as exc:  # libsndfile's error
             raise SynthesisFailed(self.name, f"its audio could not be decoded ({exc})") from exc
         yield audio
 
-    def _fetch(self, text: str, voice_name: str, rate: str, budget: Budget | None = None) -> bytes:
+    def _fetch(self, text: str, voice_name: str, rate: str, budget: Budget | None = None,
+               pitch: str = "+0Hz") -> bytes:
         """Runs one edge-tts request on the engine's loop and returns the MP3; every failure means
         'unavailable'. A reader that runs out of patience (Stalled) gets its websocket closed at once."""
         import aiohttp
@@ -86,7 +95,7 @@ class EdgeEngine(EngineBase):
         # edge-tts reads its endpoint from a module global and takes no URL argument: set it for every
         # request, this engine's own or Microsoft's, so no engine inherits another one's setting.
         communicate.WSS_URL = self.settings.endpoint or MICROSOFT
-        tts = edge_tts.Communicate(text, voice_name, rate=rate, connect_timeout=self.settings.connect_timeout,
+        tts = edge_tts.Communicate(text, voice_name, rate=rate, pitch=pitch, connect_timeout=self.settings.connect_timeout,
                                    receive_timeout=self.settings.receive_timeout)
 
         async def collect() -> bytes:

@@ -20,6 +20,7 @@ from plugins.voice.core.settings import KokoroSettings
 from plugins.voice.core.text import pack, sentences
 from plugins.voice.core.turns import Turns
 from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.acting import acted, delivery
 from plugins.voice.engines.base import EngineBase
 from plugins.voice.engines.models import KOKORO, ModelError, installed, model_files
 from plugins.voice.engines.speeds import Speeds
@@ -117,13 +118,17 @@ class KokoroEngine(EngineBase):
         return f"kokoro:{self.model_hash}:{self.voice_name(voice)}"
 
     def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
+        plan = delivery(self, voice, settings.speed)
+        return acted(self._speak(text, voice, settings, plan.speed), plan)
+
+    def _speak(self, text: str, voice: Voice, settings: LineSettings, speed: float) -> Iterator[AudioChunk]:
         model = self._load()
         name = self.voice_name(voice)
         language = LANGUAGES.get(settings.language.lower())
         if language is None:
             raise VoiceNotSupported(self.name, f"Kokoro does not speak '{settings.language}' "
                                                f"(it speaks {', '.join(sorted(LANGUAGES))})")
-        speed = min(2.0, max(0.5, settings.speed))
+        speed = min(2.0, max(0.5, speed))
         working = made = 0.0
         for sentence in sentences(text):  # one chunk per sentence: the first plays while the rest is made
             for part in pack(sentence, MAX_CHARS):

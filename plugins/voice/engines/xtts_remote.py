@@ -16,6 +16,7 @@ from plugins.voice.core.audio import AudioChunk
 from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
 from plugins.voice.core.settings import XttsRemoteSettings
 from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.acting import acted, delivery
 from plugins.voice.engines.aio import NetworkLoop
 from plugins.voice.engines.base import EngineBase
 from plugins.voice.engines.speeds import Speeds
@@ -30,6 +31,7 @@ class XttsRemoteEngine(EngineBase):
     which closes the connection, so the bridge frees its slot."""
 
     name = "xtts-remote"
+    clones = True
     pausable = False
     network = True
     takes_vary = True  # the bridge's XTTS samples each request
@@ -126,10 +128,11 @@ class XttsRemoteEngine(EngineBase):
         if not voice.references:
             raise VoiceNotSupported(self.name, f"no reference WAV for voice {voice.voice_id} in voices/")
         url = self._url()
-        body = {"model": "xtts", "input": text, "response_format": "pcm", "speed": settings.speed,
+        plan = delivery(self, voice, settings.speed)
+        body = {"model": "xtts", "input": text, "response_format": "pcm", "speed": plan.speed,
                 "language": settings.language}
         try:
-            yield from self.loop.stream(self._speak(url, voice, body), settings.budget)
+            yield from acted(self.loop.stream(self._speak(url, voice, body), settings.budget), plan)
         except httpx.TimeoutException:
             raise SynthesisFailed(self.name, f"{url} timed out") from None
         except httpx.HTTPError as exc:

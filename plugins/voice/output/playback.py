@@ -59,8 +59,10 @@ class Output:
         self.recording = recording
         self.play_until = 0.0  # when the audio written so far for this line ends, on the sink's clock
         self.gaps: list[float] = []  # silences inside the current line: chunks that came too late
+        self.gain_db = 0.0  # the line's acting (a whisper is quieter than the voice's normal level)
 
-    def start_line(self) -> None:
+    def start_line(self, gain_db: float = 0.0) -> None:
+        self.gain_db = gain_db
         self.play_until = 0.0
         self.gaps = []
         if self.recording:
@@ -69,7 +71,7 @@ class Output:
     def play(self, chunk: AudioChunk) -> float:
         """Plays a chunk; returns the monotonic time at which the sink got it (its first audio)."""
         samples = resample(np.asarray(chunk.samples, dtype=np.float32), chunk.sample_rate, self.rate)
-        pcm = to_int16(normalize(samples, self.loudness_dbfs))
+        pcm = to_int16(normalize(samples, self.loudness_dbfs + self.gain_db, soft_limit=self.gain_db > 0))
         now = time.monotonic()
         if self.play_until and now > self.play_until:  # the sink ran dry before this chunk came
             gap = now - self.play_until

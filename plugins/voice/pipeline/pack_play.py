@@ -25,7 +25,7 @@ class PackPlay:
 
     def entry(self, line: SpokenLine) -> Entry | None:
         try:
-            return self.pack.entry(line, self.cast.voice_id(line.character_id))
+            return self.pack.entry(line, self.cast.voice_id(line.character_id), self.cast.directions.of(line))
         except VoiceError:
             return None
 
@@ -39,7 +39,7 @@ class PackPlay:
                                    "are spoken live.")
             return False
         assert entry is not None
-        self.output.start_line()
+        self.output.start_line(self.cast.directions.of(job.line).gain_db)
         started = self.output.play(audio)
         gaps = self.output.end_line()
         self.trace({**record, "voice_id": entry.voice_id, "engine": "pack", "rendered_by": entry.engine,

@@ -18,6 +18,7 @@ from plugins.voice.casting.seeder import SEED_FAILED
 from plugins.voice.core.errors import SpeechFailure, Stalled, VoiceError, VoiceNotSupported
 from plugins.voice.core.settings import StallSettings
 from plugins.voice.core.voice import Voice
+from plugins.voice.engines.acting import delivery
 from plugins.voice.output.playback import Output
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.line_play import Job, LinePlay, gap_facts
@@ -141,17 +142,23 @@ class Speaker:
         job.started_at = time.monotonic()
         line = job.line
         record: dict[str, Any] = {"event": "voice", "line_id": line.line_id, "character_id": line.character_id}
+        acting = self.cast.directions.of(line)
+        if acting.unknown:
+            record["unmapped"] = list(acting.unknown)
+        if acting.silent or not line.text:
+            self.trace({**record, "engine": None, "unspoken": "sound cue" if acting.silent else "direction only"})
+            return
         if self.pack is not None:
             if self.pack.play(job, record):
                 return
             self.preparation.once()  # its first miss: the engines are needed now
         try:
-            voice = self.cast.voice_for(line.character_id)
+            voice = self.cast.voice_for(line.character_id, acting)
         except VoiceError as exc:
             self._warn_once(line.character_id, f"{exc}: {line.speaker}'s lines are shown but not spoken.")
             self.trace({**record, "engine": None, "error": str(exc)})
             return
-        self.output.start_line()
+        self.output.start_line(acting.gain_db)
         outcome = self.fallback.attempt(self.pace.preferred(line, voice),
                                         lambda engine: self.lines.play(job, engine, voice))
         fallbacks = []
@@ -166,8 +173,15 @@ class Speaker:
             return
         gaps = self.output.end_line()
         self.pace.after_line(outcome.engine, gaps)
+        applied = delivery(outcome.engine, voice, voice.speed).facts
+        if applied.get("emotion_reference") is False and voice.references:
+            self._warn_once(f"{voice.character_id}@{acting.emotion}",
+                            f"{line.speaker} has no {acting.emotion} recording ({voice.voice_id}@{acting.emotion}.wav "
+                            f"in voices/); their {acting.emotion} lines are cloned from the neutral one.")
+        gain = {"gain_db": acting.gain_db} if acting.gain_db else {}
         self.trace({**record, "voice_id": voice.voice_id, "reference": (voice.reference_hash or "")[:12] or None,
-                    "engine": outcome.engine.name, "fallback": fallbacks, **(outcome.result or {}), **gap_facts(gaps)})
+                    "engine": outcome.engine.name, "fallback": fallbacks, **applied, **gain, **(outcome.result or {}),
+                    **gap_facts(gaps)})
 
     def _warn_once(self, key: str, text: str) -> None:
         if key not in self.warned:

@@ -25,7 +25,9 @@ def resolve(cast: Cast, fallback: Fallback, key_for: Callable[[Engine, Voice, st
             line: SpokenLine, preferred: Preferred) -> tuple[Engine, Voice, str] | None:
     """The engine, voice and cache key a line would use now (None if it has no voice or engine)."""
     try:
-        voice = cast.voice_for(line.character_id)
+        voice = cast.voice_for_line(line)
+        if voice.acting.silent or not line.text:
+            return None  # a sound cue or a direction alone: nothing to say
         engines = fallback.plan(preferred(line, voice)).engines
         return (engines[0], voice, key_for(engines[0], voice, line.text)) if engines else None
     except VoiceError:

@@ -48,7 +48,9 @@ def wanted_entries(reach: Reach, cast: Cast, engine: Engine | None, engines: dic
     wanted = []
     for line in reach.lines:
         texts = [line.text] + sorted(reach.variants.get(line.line_id, set()) - {line.text})
-        voice = cast.voice_for(line.character_id)
+        voice = cast.voice_for_line(line)
+        if voice.acting.silent or not line.text:
+            continue  # a sound cue or a direction alone: nothing to say
         chosen = engine or engines[voice.engine]
         for n, text in enumerate(texts):
             wanted.append(Wanted(entry_key(line.line_id, text, n == 0), line.line_id, line.character_id, text, voice,

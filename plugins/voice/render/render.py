@@ -21,6 +21,7 @@ from plugins.voice.casting.assembly import assemble
 from plugins.voice.casting.seeder import SEED_FAILED
 from plugins.voice.core.errors import SpeechFailure, VoiceError
 from plugins.voice.core.settings import VoiceSettings
+from plugins.voice.engines.acting import delivery
 from plugins.voice.engines.base import Engine
 from plugins.voice.listening.transcriber import Transcriber
 from plugins.voice.quality.gate import Judge, QualityGate
@@ -211,7 +212,8 @@ class Renderer:
             manifest.entries[wanted.key] = Entry(
                 line_id=wanted.line_id, character_id=wanted.character_id, voice_id=voice.voice_id, text=wanted.text,
                 text_sha=text_sha(wanted.text), engine=engine.name, model=engine.identity(voice),
-                reference=voice.reference_hash, settings={"speed": voice.speed, "language": voice.language},
+                reference=voice.reference_hash,
+                settings={"speed": voice.speed, "language": voice.language, **delivery(engine, voice, voice.speed).facts},
                 signature=wanted.signature, file=name, file_sha=sha, seconds=round(result.seconds, 3),
                 rate=result.rate, render_ms=round(result.render_ms, 1), gate=result.gate)
 

@@ -8,5 +8,6 @@ from plugins.voice.store.cache import cache_key
 
 
 def line_key(engine: Engine, voice: Voice, text: str) -> str:
+    acting = voice.acting.key()  # only when the line is acted: the keys of plain lines stay as they were
     return cache_key(engine=engine.name, model=engine.identity(voice), reference=voice.reference_hash,
-                     language=voice.language, speed=voice.speed, text=text)
+                     language=voice.language, speed=voice.speed, text=text, **({"acting": acting} if acting else {}))

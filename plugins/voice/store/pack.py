@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 from engine import SpokenLine
+from plugins.voice.core.acting import NEUTRAL, Acting
 from plugins.voice.core.audio import AudioChunk, decode
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.store.manifest import Entry, Manifest, entry_key, text_sha
@@ -33,13 +34,14 @@ class Pack:
             raise VoiceError(f"There is no voice pack in {folder} (no manifest.json); make one with 'engine render'.")
         return cls(folder, manifest)
 
-    def entry(self, line: SpokenLine, voice_id: str) -> Entry | None:
-        """The entry that still matches this line, if any (cheap: called on the runner's thread)."""
+    def entry(self, line: SpokenLine, voice_id: str, acting: Acting = NEUTRAL) -> Entry | None:
+        """The entry that still matches this line and its acting, if any (cheap: called on the runner's thread)."""
         sha = text_sha(line.text)
         for key in (entry_key(line.line_id, line.text, True), entry_key(line.line_id, line.text, False)):
             entry = self.manifest.entries.get(key)
             if entry is not None and entry.text_sha == sha and entry.character_id == line.character_id \
-                    and entry.voice_id == voice_id:
+                    and entry.voice_id == voice_id and entry.settings.get("emotion", "") == acting.emotion \
+                    and entry.settings.get("effect", "") == acting.effect:
                 return entry
         return None
 

@@ -8,10 +8,11 @@ import sys
 import time
 from typing import Any
 
-from engine import Config, load_story, write_atomic
+from engine import Config, SpokenLine, load_story, write_atomic
+from engine.core.directions import split_directions
 from engine.formats.registry import known_formats
 from plugins.voice.casting.assembly import StoryVoices, assemble
-from plugins.voice.core.audio import concat, encode, resample
+from plugins.voice.core.audio import concat, encode, normalize, resample
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import VoiceSettings, voice_settings
 from plugins.voice.core.voice import LineSettings
@@ -49,16 +50,20 @@ def say_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
 def _say(args: argparse.Namespace, voices: StoryVoices, engines: dict[str, Engine], fallback: Fallback) -> int:
     tell = lambda text: print(text, file=sys.stderr)  # noqa: E731
     settings, cast = voices.settings, voices.cast
+    directions, text = split_directions(args.text)  # said like a line: "(quietly) Come here." whispers
+    acting = cast.directions.of(SpokenLine("say", "say", args.character, args.character, text, False, "", directions))
+    if acting.silent or not text:
+        raise VoiceError(f"{args.text!r} is {'a sound cue' if acting.silent else 'only a direction'}: nothing to say.")
     preferred = args.engine or cast.voice_for(args.character).engine
     cloning = any(step.engine is not None and step.name == "xtts" for step in fallback.plan(preferred).steps)
     if cloning and args.character in voices.needs_seed():  # like play: a missing reference is seeded first
         for result in voices.seed([args.character]):
             tell(f"Seeding {result.voice_id}.wav with Piper: {result.status} {result.detail}".rstrip() + ".")
     cast.check_references(tell)
-    voice = cast.voice_for(args.character)
+    voice = cast.voice_for(args.character, acting)
     line = LineSettings(speed=voice.speed, language=voice.language)
     outcome = fallback.attempt(args.engine or voice.engine,
-                               lambda engine: list(engine.synthesize(args.text, voice, line)))
+                               lambda engine: list(engine.synthesize(text, voice, line)))
     reasons = [f"{passed.name}: {passed.reason}" for passed in outcome.passed]
     reasons += [f"{name}: not configured" for name in ([args.engine] if args.engine else settings.fallback)
                 if name not in engines]  # xtts-remote without a bridge URL
@@ -67,10 +72,11 @@ def _say(args: argparse.Namespace, voices: StoryVoices, engines: dict[str, Engin
     audio = concat(outcome.result)
     rate = args.rate or settings.output_rate
     samples = resample(audio.samples, audio.sample_rate, rate)  # polyphase: same pitch and length
+    samples = normalize(samples, settings.loudness_dbfs + acting.gain_db, acting.gain_db > 0)  # as loud as in play
     write_atomic(args.output, encode(samples, rate))
     skipped = f" (passed over {'; '.join(reasons)})" if reasons else ""
     print(f"Wrote {args.output}: {audio.seconds:.1f} s at {rate} Hz by {outcome.engine.name}{skipped}.")
-    return speech_check(args.text, samples, rate, settings, args.max_wer) if args.check else 0
+    return speech_check(text, samples, rate, settings, args.max_wer) if args.check else 0
 
 
 def speech_check(text: str, samples: Any, rate: int, settings: VoiceSettings, max_wer: float) -> int:

@@ -15,6 +15,7 @@ from plugins.voice.core.audio import AudioChunk, resample
 from plugins.voice.core.errors import SynthesisFailed, VoiceNotSupported
 from plugins.voice.core.settings import PiperSettings
 from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines.acting import acted, delivery
 from plugins.voice.engines.base import EngineBase
 from plugins.voice.engines.piper.styles import PiperStyle
 
@@ -125,10 +126,11 @@ class PiperEngine(EngineBase):
             return self._voices[name]
 
     def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
-        return self.render(text, self.style(voice), settings.speed)
+        plan = delivery(self, voice, settings.speed)
+        return acted(self.render(text, self.style(voice), plan.speed, voice.acting.style.noise), plan)
 
-    def render(self, text: str, style: PiperStyle, speed: float = 1.0) -> Iterator[AudioChunk]:
-        """Speaks `text` in a given style, one chunk per sentence."""
+    def render(self, text: str, style: PiperStyle, speed: float = 1.0, noise: float = 0.0) -> Iterator[AudioChunk]:
+        """Speaks `text` in a given style, one chunk per sentence (`noise`: an emotion's noise_scale, 0: ours)."""
         from piper import SynthesisConfig
 
         piper_voice = self._load(style.model)
@@ -136,7 +138,7 @@ class PiperEngine(EngineBase):
         config = SynthesisConfig(
             speaker_id=style.speaker,
             length_scale=base * style.length_scale * style.pitch / max(speed, 0.1),
-            noise_scale=self.settings.noise_scale,
+            noise_scale=noise or self.settings.noise_scale,
             noise_w_scale=self.settings.noise_w_scale,
         )
         try:

@@ -15,11 +15,13 @@ import json
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from plugins.voice.core.audio import AudioChunk
 from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, VoiceNotSupported
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.core.voice import LineSettings
+from plugins.voice.engines.acting import acted, delivery
 from plugins.voice.engines.base import EngineBase, EngineEvents, Voice, log_event
 from plugins.voice.engines.models import MANIFEST
 from plugins.voice.engines.speeds import Speeds
@@ -44,6 +46,7 @@ class XttsEngine(EngineBase):
     name = "xtts"
     pausable = False  # its owner thread puts background work aside for the speaker by itself
     network = False
+    clones = True
     takes_vary = True  # it samples: a retake is another performance (and a cooler one, see speech.temperature)
 
     def __init__(self, settings: XttsSettings, events: EngineEvents = log_event) -> None:
@@ -145,9 +148,11 @@ class XttsEngine(EngineBase):
         if not voice.references or voice.seed_failed:
             self.speech.latents(voice)  # raises VoiceNotSupported at once, without waiting for the model
         self._ready()
-        request = self.owner.submit(lambda r: self.speech.speak(r, text, voice, language, settings),
+        plan = delivery(self, voice, settings.speed)
+        paced = replace(settings, speed=plan.speed)
+        request = self.owner.submit(lambda r: self.speech.speak(r, text, voice, language, paced),
                                     urgent=not settings.background)
-        yield from request.results(settings.budget, lambda: self.owner.headway)
+        yield from acted(request.results(settings.budget, lambda: self.owner.headway), plan)
 
 
 def _empty_cuda_cache() -> None:
