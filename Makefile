@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # ink sources with inkjs's compiler (npm), kept inside the venv.
 PLAY_DEBS := libasound2-dev
 TEST_DEBS := libasound2-dev libportaudio2 ffmpeg
-EXTRAS    := test,sounddevice,xtts,bridge,kokoro,stt,render,quality
+EXTRAS    := test,sounddevice,xtts,bridge,kokoro,stt,render,quality,script
 INKJS     := inkjs@2.4.0
 
 STORY     ?= stories/tomb

@@ -31,6 +31,7 @@ class Line:
     qualifier: str = ""  # `LAURA (O.S.):`: where the voice comes from (off-screen, radio), never said
     tags: tuple[str, ...] = ()  # the line's tags but its id, e.g. "vo:loud"
     comment: str = ""  # the author's note for the actor, where the format keeps one
+    alternates: tuple[str, ...] = ()  # every text it may say, as written (an ink shuffle's), for recording scripts
 
 
 @dataclass(frozen=True)

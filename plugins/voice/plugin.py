@@ -13,7 +13,9 @@ from plugins.voice.casting.validate import direction_problems, profile_problems
 from plugins.voice.core.settings import SINKS, voice_settings
 from plugins.voice.render import commands as render_commands
 from plugins.voice.session import VoiceSession
-from plugins.voice.tools import commands
+from plugins.voice.store.takes import TAKES, Takes
+from plugins.voice.tools import commands, script
+from plugins.voice.tools.script import take_problems
 
 
 class VoicePlugin:
@@ -36,14 +38,15 @@ class VoicePlugin:
     @hookimpl
     def engine_register_commands(self, subparsers: Any) -> None:
         commands.register(subparsers)
-        render_commands.register(subparsers)
+        script.register(subparsers, render_commands.register(subparsers))
 
     @hookimpl
     def engine_validate(self, story: Story, config: Config) -> list[Problem]:
         settings = voice_settings(config)
         voices = assemble(story, settings)
         problems = [Problem(unreadable.path, 1, unreadable.message) for unreadable in voices.unreadable]
-        return problems + profile_problems(story, voices.cast, settings) + direction_problems(story, voices.cast.directions)
+        return (problems + profile_problems(story, voices.cast, settings)
+                + direction_problems(story, voices.cast.directions) + take_problems(story, Takes(story.root / TAKES)))
 
     @hookimpl
     def engine_story_loaded(self, context: PlayContext) -> None:

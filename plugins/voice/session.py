@@ -2,7 +2,8 @@
 
 Threads. Each has a name, one owner that starts it, a stop signal, and a join in `close()`:
 - the runner's thread (the engine's) calls the hooks, hence every public method here, and
-  `Speaker.say/prefetch/skip`; nothing slow happens on it (lines are queued, not resolved);
+  `Speaker.say/prefetch/skip`; nothing slow happens on it (lines are queued, not resolved; a
+  line's recorded take is looked up by file names and sizes: store/takes.py);
 - `voice-speaker` (owned by Speaker) speaks queued lines one by one: the voice pack (if any),
   Fallback.attempt, the cache, Output, Prefetcher.adopt, Cast.voice_for; seeds and prepares
   engines before the first line (with a pack: at its first miss);
@@ -53,6 +54,7 @@ from plugins.voice.quality.references import ReferenceBook
 from plugins.voice.quality.speakers import SpeakerModel
 from plugins.voice.store.cache import AudioCache
 from plugins.voice.store.pack import Pack
+from plugins.voice.store.takes import TAKES, Takes
 
 
 class VoiceSession:
@@ -94,7 +96,7 @@ class VoiceSession:
         speaker = Speaker(cast, Fallback(engines, settings.fallback, notify, settings.reprobe_seconds),
                           cache, _output(settings, context.options, notify), context.trace, notify,
                           seeder, depth, settings.prefetch.workers, _pack(settings, context, notify), checker,
-                          settings.when_slow, settings.stall)
+                          settings.when_slow, settings.stall, Takes(context.story.root / TAKES))
         session = cls(cast, list(engines.values()), speaker, speech, notify, settings)
         speaker.start()
         if speech is not None:

@@ -49,7 +49,7 @@ def make_bad(kind: str, path: Path) -> Path:
         ("10 minutes", "600 s long; XTTS uses at most 30 s"),
         ("silent", "silent"),
         ("clipped", "clipped"),
-        ("8-bit", "8-bit audio is too coarse"),
+        ("8-bit", "8-bit audio is too coarse; use 16-bit"),
         ("NaN samples", "not numbers"),
     ],
 )

@@ -24,13 +24,16 @@ OLDEST_INK, NEWEST_INK = 18, 21  # the ink versions the runtime (blade-ink, thro
 TOP = "_top"  # the scene of text before the first knot
 _INCLUDE = re.compile(r"^\s*INCLUDE\s+(?P<name>\S.*?)\s*$")
 _INTERNAL = re.compile(r"^(c-\d+|g-\d+|b|s|\$r\d*)$")  # containers the compiler makes, not stitches
+_ALTERNATIVE = re.compile(r"^s\d+$")  # a sequence's alternatives (shuffle, stopping, cycle, once)
+SLOT = "\x00"  # where a sequence's alternatives go in a line being gathered
 
 
 @dataclass(frozen=True)
 class StaticLine:
-    text: str
+    text: str  # with a sequence's first alternative (`{shuffle: Right.|Fine.}` -> "Right.")
     tags: tuple[str, ...]
     container: str  # "knot" or "knot.stitch"
+    alternates: tuple[str, ...] = ()  # the line with each alternative of its sequence, in the source's order
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,7 @@ class _Walk:
         self.lines: list[StaticLine] = []
         self.externals: set[str] = set()
         self.text, self.tag = "", ""  # the line being gathered, and its tag being read
+        self.alternatives: list[str] = []  # of the line's sequence (one per line is kept apart)
         self.tags: list[str] = []
         self.in_tag = self.in_str = False
 
@@ -210,6 +214,9 @@ class _Walk:
         named = items[-1] if items and isinstance(items[-1], dict) else {}
         for item in items[:-1] if named or (items and items[-1] is None) else items:
             self.item(item, where, depth)
+        if "seq" in items and not self.alternatives and any(_ALTERNATIVE.match(name) for name in named):
+            self.sequence(named, where, depth)
+            return
         for name, sub in named.items():
             if not isinstance(sub, list):
                 continue
@@ -222,6 +229,16 @@ class _Walk:
                 self.container(sub, f"{where}.{name}", 2)
             elif name != "global decl":
                 self.container(sub, where, depth + 1 if depth < 2 else depth)
+
+    def sequence(self, named: dict[str, Any], where: str, depth: int) -> None:
+        """`{shuffle: a|b|c}` in a line: each alternative gathered on its own, the line keeps a slot for them."""
+        before, found = self.text, []
+        for name, sub in named.items():
+            if _ALTERNATIVE.match(name) and isinstance(sub, list):
+                self.text = ""
+                self.container(sub, where, depth + 1)
+                found.append(self.text)
+        self.text, self.alternatives = before + SLOT, found
 
     def item(self, item: Any, where: str, depth: int) -> None:
         if isinstance(item, list):
@@ -252,9 +269,12 @@ class _Walk:
                 if fragment:
                     self.fragments.setdefault(fragment, set()).add(where)
         elif item == "\n":
-            if self.text.strip():
-                self.lines.append(StaticLine(" ".join(self.text.split()), tuple(self.tags), where))
-            self.text, self.tags = "", []
+            versions = [self.text.replace(SLOT, alternative) for alternative in self.alternatives] or [self.text]
+            versions = [" ".join(version.split()) for version in versions]
+            if any(versions):
+                self.lines.append(StaticLine(versions[0], tuple(self.tags), where,
+                                             tuple(versions) if len(versions) > 1 else ()))
+            self.text, self.tags, self.alternatives = "", [], []
 
 
 def _title(knot: str, items: list[Any]) -> Iterator[tuple[str, str]]:

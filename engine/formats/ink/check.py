@@ -31,9 +31,23 @@ def written_lines(story: Story) -> list[Line]:
         directions, said = split_directions(text)
         line_id = tag_value(static.tags, "id") or implicit_id(static.container, speaker, text)
         tags = tuple(tag for tag in static.tags if tag.partition(":")[0].strip().lower() not in OWN_TAGS)
-        lines.append(Line(line_id, static.container.split(".")[0], speaker, said, speaker == story.narrator,
-                          _place(book, static), None, directions, qualifier, tags))
+        alternates = tuple(split_directions(maker.speaker(alternate, list(static.tags))[2])[1]
+                           for alternate in static.alternates)
+        tagged = tag_value(static.tags, "id")
+        where = (book.locator.first(rf"#\s*id\s*:\s*{re.escape(tagged)}(?![\w.-])") if tagged else None) \
+            or _place(book, static)
+        lines.append(Line(line_id, static.container.split(".")[0], speaker, said, speaker == story.narrator, where,
+                          None, directions, qualifier, tags, _comment_above(book, where), alternates))
     return lines
+
+
+def _comment_above(book: InkBook, where: Source) -> str:
+    """A `// note` on the source line just above a line: a comment for its actor (as dink reads them)."""
+    for path, lines in book.locator.files:
+        if path == where.path and 2 <= where.line <= len(lines):
+            above = lines[where.line - 2].strip()
+            return above[2:].strip() if above.startswith("//") else ""
+    return ""
 
 
 def _externals(book: InkBook) -> list[Problem]:

@@ -13,22 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
 from engine import write_atomic
 from plugins.voice.core.audio import encode, resample
-from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.recordings import BadRecording, read_checked
 
 MIN_SECONDS = 1.0
 MAX_SECONDS = 30.0
 RATE = 22050
 
 
-class BadReference(VoiceError):
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path.name} refused: {reason}")
+class BadReference(BadRecording):
+    """A reference WAV that cannot be cloned from (the old one stays)."""
 
 
 @dataclass(frozen=True)
@@ -41,26 +37,12 @@ class Accepted:
 
 def check(path: Path) -> tuple[np.ndarray, int]:
     """Reads and checks a reference; returns mono float samples and their rate, or raises BadReference."""
-    try:
-        info = soundfile.info(str(path))
-        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
-        raise BadReference(path, f"not readable audio ({str(exc).strip()[:80]})") from None
-    if info.subtype in ("PCM_U8", "PCM_S8", "ULAW", "ALAW"):
-        raise BadReference(path, "8-bit audio is too coarse to clone a voice from; use 16-bit or better")
-    if not np.isfinite(samples).all():
-        raise BadReference(path, "damaged: it holds samples that are not numbers (NaN or infinity)")
-    mono = samples.mean(axis=1)
+    mono, rate = read_checked(path, BadReference)
     seconds = len(mono) / rate if rate else 0.0
     if seconds < MIN_SECONDS:
         raise BadReference(path, f"only {seconds:.1f} s long; give at least {MIN_SECONDS:.0f} s of speech")
     if seconds > MAX_SECONDS:
         raise BadReference(path, f"{seconds:.0f} s long; XTTS uses at most {MAX_SECONDS:.0f} s, so trim it")
-    if float(np.sqrt(np.mean(mono ** 2))) < 0.003:
-        raise BadReference(path, "silent")
-    clipped = float(np.mean(np.abs(samples) >= 0.999))
-    if clipped > 0.001:
-        raise BadReference(path, f"clipped ({clipped:.1%} of samples at full scale); record it quieter")
     return mono, rate
 
 

@@ -27,10 +27,12 @@ from plugins.voice.pipeline.pack_play import PackPlay
 from plugins.voice.pipeline.patience import Patience
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
 from plugins.voice.pipeline.preparation import Preparation
+from plugins.voice.pipeline.take_play import TakePlay
 from plugins.voice.quality.play import PlayChecker
 from plugins.voice.store.cache import AudioCache
 from plugins.voice.store.keys import line_key
 from plugins.voice.store.pack import Pack
+from plugins.voice.store.takes import Takes
 
 __all__ = ["Job", "Speaker"]
 
@@ -55,7 +57,7 @@ class Speaker:
                  trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None],
                  seeder: StoryVoices | None = None, prefetch_depth: int = 0, prefetch_workers: int = 1,
                  pack: Pack | None = None, checker: PlayChecker | None = None, when_slow: str = "adapt",
-                 stall: StallSettings | None = None) -> None:
+                 stall: StallSettings | None = None, takes: Takes | None = None) -> None:
         self.cast = cast
         self.fallback = fallback
         self.output = output
@@ -70,6 +72,7 @@ class Speaker:
         self.preparation = Preparation(cast, fallback, seeder, self.prefetcher, notify, trace)
         # lines a pack holds are played from it; engines are prepared at its first miss
         self.pack = PackPlay(pack, cast, output, trace, self._warn_once) if pack is not None else None
+        self.takes = TakePlay(takes, output, trace, self._warn_once) if takes is not None else None  # actors' first
         self.jobs: queue.Queue[Job | None] = queue.Queue()
         self.current: Job | None = None
         self.warned: set[str] = set()
@@ -90,7 +93,8 @@ class Speaker:
 
     def prefetch(self, lines: list[SpokenLine]) -> None:
         if self.prefetcher is not None:
-            self.prefetcher.update([line for line in lines if self.pack is None or self.pack.entry(line) is None])
+            self.prefetcher.update([line for line in lines if (self.pack is None or self.pack.entry(line) is None)
+                                    and (self.takes is None or not self.takes.has(line))])
 
     def skip(self, job: Job) -> None:
         job.skipped.set()
@@ -147,6 +151,8 @@ class Speaker:
             record["unmapped"] = list(acting.unknown)
         if acting.silent or not line.text:
             self.trace({**record, "engine": None, "unspoken": "sound cue" if acting.silent else "direction only"})
+            return
+        if self.takes is not None and self.takes.play(job, record, acting.gain_db):
             return
         if self.pack is not None:
             if self.pack.play(job, record):

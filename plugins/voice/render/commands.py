@@ -17,7 +17,8 @@ from plugins.voice.render.render import Job, Renderer, Report
 from plugins.voice.store.manifest import FORMATS, Manifest, file_sha_matches, text_sha
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any) -> Any:
+    """Adds `render` and `pack verify`; returns the `pack` actions, for others (`pack status`, tools/script.py)."""
     render = subparsers.add_parser("render", help="render every reachable line into a voice pack")
     render.add_argument("story", metavar="STORY_DIR", type=Path)
     render.add_argument("--engine", choices=ENGINES, help="render every character with this engine "
@@ -41,6 +42,7 @@ def register(subparsers: Any) -> None:
     verify.add_argument("--pack", type=Path, metavar="DIR", help="the pack's folder (default packs/<story>)")
     verify.add_argument("--engine", choices=ENGINES, help="the engine it was rendered with, as given to render")
     verify.set_defaults(handler=verify_command)
+    return actions
 
 
 def pack_folder(given: Path | None, config: Config, slug: str) -> Path:
@@ -87,6 +89,7 @@ def _dry_run(renderer: Renderer, job: Job) -> int:
 def _summary(report: Report, folder: Path) -> None:
     rate = report.made / report.wall * 60 if report.wall else 0.0
     print(f"Rendered {report.written} entr{'y' if report.written == 1 else 'ies'} ({report.made} synthesis(es), "
+          f"{report.recorded} from recorded takes, "
           f"{report.audio_seconds / 60:.1f} min of audio) into {folder} in {report.wall:.1f} s "
           f"({rate:.0f} lines/min on {report.workers} worker(s)); {report.plan.fresh} were up to date, "
           f"{report.removed} removed, {len(report.failed)} failed; {_coverage(report.reach)}.")

@@ -11,6 +11,7 @@ from plugins.voice.core.voice import Voice
 from plugins.voice.engines.base import Engine
 from plugins.voice.store.keys import line_key
 from plugins.voice.store.manifest import Manifest, entry_key, file_sha_matches
+from plugins.voice.store.takes import BadTake, Take, Takes
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,8 @@ class Wanted:
     character_id: str
     text: str
     voice: Voice
-    signature: str  # the line's cache key with this engine: what changes the audio
+    signature: str  # the line's cache key with this engine: what changes the audio (or its take's hash)
+    take: Take | None = None  # an actor's recording, put in the pack in place of synthesis
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Synthesis:
     text: str
     voice: Voice
     entries: list[Wanted] = field(default_factory=list)
+    take: Take | None = None  # nothing to synthesize: the take's audio goes in
 
 
 @dataclass
@@ -43,8 +46,10 @@ class Plan:
     orphans: list[str]  # entries in the pack for lines the story no longer reaches
 
 
-def wanted_entries(reach: Reach, cast: Cast, engine: Engine | None, engines: dict[str, Engine]) -> list[Wanted]:
-    """`engine`: the one to render with, or None for each character's own (its profile's engine)."""
+def wanted_entries(reach: Reach, cast: Cast, engine: Engine | None, engines: dict[str, Engine],
+                   takes: Takes | None = None) -> list[Wanted]:
+    """`engine`: the one to render with, or None for each character's own (its profile's engine); a line with a
+    current take (store/takes.py) is wanted as that recording."""
     wanted = []
     for line in reach.lines:
         texts = [line.text] + sorted(reach.variants.get(line.line_id, set()) - {line.text})
@@ -53,9 +58,24 @@ def wanted_entries(reach: Reach, cast: Cast, engine: Engine | None, engines: dic
             continue  # a sound cue or a direction alone: nothing to say
         chosen = engine or engines[voice.engine]
         for n, text in enumerate(texts):
+            take = usable_take(takes, line.line_id, text, n == 0) if takes is not None else None
+            signature = f"take:{take.sha256}" if take else line_key(chosen, voice, text)
             wanted.append(Wanted(entry_key(line.line_id, text, n == 0), line.line_id, line.character_id, text, voice,
-                                 line_key(chosen, voice, text)))
+                                 signature, take))
     return wanted
+
+
+def usable_take(takes: Takes, line_id: str, text: str, first: bool) -> Take | None:
+    """The best take of this text that is current and passes the checks (a refused one is passed over)."""
+    for take in takes.candidates(line_id, text, first):
+        if take.stale(text):
+            continue
+        try:
+            takes.audio(take)
+        except BadTake:
+            continue
+        return take
+    return None
 
 
 def make_plan(wanted: list[Wanted], manifest: Manifest | None, folder: Path) -> Plan:
@@ -67,6 +87,7 @@ def make_plan(wanted: list[Wanted], manifest: Manifest | None, folder: Path) -> 
         if old is not None and old.signature == item.signature and file_sha_matches(folder / old.file, old.file_sha):
             fresh += 1
             continue
-        todo.setdefault(item.signature, Synthesis(item.signature, item.text, item.voice)).entries.append(item)
+        synthesis = todo.setdefault(item.signature, Synthesis(item.signature, item.text, item.voice, take=item.take))
+        synthesis.entries.append(item)
     keys = {item.key for item in wanted}
     return Plan(wanted, list(todo.values()), fresh, sorted(k for k in entries if k not in keys))

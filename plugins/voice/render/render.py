@@ -28,8 +28,10 @@ from plugins.voice.quality.gate import Judge, QualityGate
 from plugins.voice.quality.references import ReferenceBook
 from plugins.voice.quality.speakers import SpeakerModel
 from plugins.voice.render.plan import Plan, Synthesis, make_plan, wanted_entries
+from plugins.voice.render.recorded import put_takes
 from plugins.voice.render.workers import LocalPool, Pool, Result, Task
 from plugins.voice.store.manifest import Entry, Manifest, file_name, text_sha
+from plugins.voice.store.takes import TAKES, Takes
 
 FLUSH_SECONDS = 1.0
 
@@ -49,6 +51,7 @@ class Report:
     lost: int = 0  # Ray workers lost mid-render
     gated: list[tuple[str, list[str]]] = field(default_factory=list)  # (line key, faults) kept although failed
     retakes: int = 0  # takes made again after the quality gate failed one
+    recorded: int = 0  # entries from actors' takes (no synthesis)
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Renderer:
         self.engines = self.voices.engines()
         self.cast = self.voices.cast
         self.pool_started: Callable[[Pool], None] = lambda pool: None  # tests: see the pool (e.g. kill a worker)
+        self.takes = Takes(job.story.root / TAKES)  # actors' recordings go in as they are
         self.speakers = SpeakerModel()
         self.book = ReferenceBook(self.speakers, lambda voice: self.cast.seed_text(voice.character_id))
 
@@ -93,7 +97,7 @@ class Renderer:
             self._seed(reach)
         chosen = self.engines[job.engine] if job.engine else None
         try:
-            wanted = wanted_entries(reach, self.cast, chosen, self.engines)
+            wanted = wanted_entries(reach, self.cast, chosen, self.engines, self.takes)
         except SpeechFailure as exc:
             raise VoiceError(f"{exc.engine} cannot render this story: {exc.reason}.") from None
         return reach, make_plan(wanted, self._existing(), job.folder)
@@ -158,6 +162,10 @@ class Renderer:
             progress(finished, len(plan.todo))
 
         progress(0, len(plan.todo))
+        recorded = [synthesis for synthesis in plan.todo if synthesis.take is not None]
+        written, failed = put_takes(recorded, self.takes, manifest, job.folder, job.audio_format)
+        report.written, report.failed, report.recorded = written, failed, written
+        finished = len(recorded)
         for name, group in self._groups(plan).items():
             engine = self.engines[name]
             pool = self._pool(name, group)
@@ -180,7 +188,7 @@ class Renderer:
 
     def _groups(self, plan: Plan) -> dict[str, list[Synthesis]]:
         groups: dict[str, list[Synthesis]] = {}
-        for synthesis in plan.todo:
+        for synthesis in (s for s in plan.todo if s.take is None):
             groups.setdefault(self.job.engine or synthesis.voice.engine, []).append(synthesis)
         return groups
 
