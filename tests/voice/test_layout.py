@@ -17,7 +17,8 @@ def loaded_after(*modules: str) -> set[str]:
 
 
 def test_importing_the_core_pulls_in_nothing_else_of_the_plugin() -> None:
-    core = ["plugins.voice.core." + name for name in ("acting", "alsa", "audio", "budget", "errors", "settings", "text", "voice")]
+    names = ("acting", "alsa", "audio", "budget", "errors", "settings", "text", "voice")
+    core = ["plugins.voice.core." + name for name in names]
     assert loaded_after(*core) == {"plugins", "plugins.voice", "plugins.voice.core", *core}
 
 

@@ -182,7 +182,8 @@ def test_the_script_lists_every_line_once_with_its_speaker(name: str, tmp_path: 
     assert all(r["status"] == "missing" and r["take_file"].endswith(".wav") for r in rows)
     if name == "dink":
         ok = [r for r in rows if r["line_id"] == "cellar_fred_ok"]
-        assert [(r["text"], r["alternate"]) for r in ok] == [("Right.", "(1/3)"), ("Fine.", "(2/3)"), ("Okay then.", "(3/3)")]
+        assert [(r["text"], r["alternate"]) for r in ok] == \
+            [("Right.", "(1/3)"), ("Fine.", "(2/3)"), ("Okay then.", "(3/3)")]
         who = next(r for r in rows if r["line_id"] == "cellar_fred_who")
         assert (who["direction"], who["emotion"], who["tags"], who["comment"]) == \
             ("(angrily)", "shout", "#vo:loud", "Fred is trying to sound brave.")
