@@ -219,3 +219,19 @@ def test_offscreen_audio_is_darker(piper: PiperEngine) -> None:
     effect = Effect("offscreen")
     far = effect.process(dry, 22050)
     assert band_db(AudioChunk(dry, 22050).samples, 3000, 8000) - band_db(far, 3000, 8000) >= 15
+
+
+def test_the_seeder_makes_emotion_references_only_when_asked(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    voices = tmp_path / "voices"
+    plain = run_engine("voices", "seed", ACTING, "--config", config)
+    assert plain.returncode == 0, plain.stderr
+    assert sorted(p.name for p in voices.glob("*.wav")) == ["fred.wav", "laura.wav", "narrator.wav"]
+    asked = run_engine("voices", "seed", ACTING, "--emotion", "whisper", "--config", config)
+    assert asked.returncode == 0, asked.stderr
+    assert (voices / "fred@whisper.wav").exists() and (voices / "laura@whisper.wav").exists()
+    neutral, _ = soundfile.read(voices / "fred.wav", dtype="float32")
+    whisper, _ = soundfile.read(voices / "fred@whisper.wav", dtype="float32")
+    assert db(whisper) <= db(neutral) - 6 and len(whisper) > len(neutral) * 0.8
+    bad = run_engine("voices", "seed", ACTING, "--emotion", "sleepy", "--config", config)
+    assert bad.returncode == 1 and "--emotion sleepy: not an emotion (known: afraid, angry" in bad.stderr

@@ -20,9 +20,11 @@ import soundfile
 from engine import Story, write_atomic
 from plugins.voice.casting.cast import VOICE_MAP, read_voice_map
 from plugins.voice.casting.seed_texts import profile_seed_text
+from plugins.voice.core.acting import Style
 from plugins.voice.core.audio import AudioChunk, concat, encode, resample
 from plugins.voice.core.errors import SpeechFailure, VoiceError
 from plugins.voice.core.settings import PiperSettings
+from plugins.voice.engines.acting import SEMITONE
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.engines.piper.styles import read_styles, write_styles
 
@@ -64,7 +66,10 @@ class VoiceSeeder:
         return needed
 
     def seed(self, force: bool = False, only: list[str] | None = None,
-             progress: Callable[[int, int, str], None] | None = None) -> list[SeedResult]:
+             progress: Callable[[int, int, str], None] | None = None,
+             emotions: Mapping[str, Style] | None = None) -> list[SeedResult]:
+        """Each chosen character's reference; with `emotions` (only when asked: recording them is an actor's
+        job), also `<voice_id>@<emotion>.wav` in that emotion's pace, pitch, noise and loudness."""
         self._clean_stale()
         voice_map = read_voice_map(self.voices_dir)
         styles = dict(self.piper.styles)
@@ -82,6 +87,8 @@ class VoiceSeeder:
                 styles[voice_id] = self.piper.default_style(cast.index(character_id))
             self.piper.styles = styles
             results.append(self._seed_one(character_id, voice_id, profile, force))
+            for emotion, style in (emotions or {}).items():
+                results.append(self._seed_one(character_id, voice_id, profile, force, emotion, style))
         if styles != read_styles(self.styles_path):
             write_styles(self.styles_path, styles)
         if new_map != voice_map:
@@ -97,26 +104,29 @@ class VoiceSeeder:
             except OSError:
                 continue
 
-    def _seed_one(self, character_id: str, voice_id: str, profile: Mapping[str, Any], force: bool) -> SeedResult:
-        path = self.voices_dir / f"{voice_id}.wav"
+    def _seed_one(self, character_id: str, voice_id: str, profile: Mapping[str, Any], force: bool,
+                  emotion: str = "", style: Style | None = None) -> SeedResult:
+        name = f"{voice_id}@{emotion}" if emotion else voice_id
+        path = self.voices_dir / f"{name}.wav"
         existed = path.exists()
         if existed and not force:
-            return SeedResult(character_id, voice_id, "kept", soundfile.info(str(path)).duration)
+            return SeedResult(character_id, name, "kept", soundfile.info(str(path)).duration)
         language = str(profile.get("language") or self.story.language)
         text = profile_seed_text(character_id, profile, language)
         target = float(profile.get("voice_seed_seconds_target") or 10)
         try:
-            audio = self._speak(text, voice_id, target)
+            audio = self._speak(text, voice_id, target, style or Style())
         except (SpeechFailure, VoiceError, OSError, ValueError) as exc:
-            return SeedResult(character_id, voice_id, SEED_FAILED, detail=str(exc))
+            return SeedResult(character_id, name, SEED_FAILED, detail=str(exc))
         write_atomic(path, encode(audio, RATE))
-        return SeedResult(character_id, voice_id, "regenerated" if existed else "created", len(audio) / RATE)
+        return SeedResult(character_id, name, "regenerated" if existed else "created", len(audio) / RATE)
 
-    def _speak(self, text: str, voice_id: str, target_seconds: float) -> np.ndarray:
-        """Sentences of the text until about `target_seconds` of speech."""
+    def _speak(self, text: str, voice_id: str, target_seconds: float, style: Style) -> np.ndarray:
+        """Sentences of the text until about `target_seconds` of speech (in an emotion's style, if one)."""
         chunks: list[AudioChunk] = []
-        for chunk in self.piper.render(text, self.piper.styles[voice_id]):
-            chunks.append(chunk)
+        pitch = SEMITONE ** style.pitch  # as engines/acting.py: slower, then heard higher by relabelling
+        for chunk in self.piper.render(text, self.piper.styles[voice_id], style.rate / pitch, style.noise):
+            chunks.append(AudioChunk(chunk.samples, round(chunk.sample_rate * pitch)))
             if sum(c.seconds for c in chunks) >= target_seconds:
                 break
         if not chunks:
@@ -125,4 +135,7 @@ class VoiceSeeder:
         if len(chunks) > 1 and target_seconds - shorter < sum(c.seconds for c in chunks) - target_seconds:
             chunks.pop()  # the last sentence overshoots more than leaving it out falls short
         audio = concat(chunks)
-        return resample(audio.samples, audio.sample_rate, RATE)
+        samples = resample(audio.samples, audio.sample_rate, RATE)
+        if style.gain_db:  # louder or quieter, never clipped (a clipped reference is refused)
+            samples = samples * min(10 ** (style.gain_db / 20), 0.95 / max(float(np.max(np.abs(samples))), 1e-6))
+        return samples.astype(np.float32)

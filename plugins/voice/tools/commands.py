@@ -67,6 +67,8 @@ def register(subparsers: Any) -> None:
     seed = voice_actions.add_parser("seed", help="make a reference WAV per character with Piper (VoiceSeeder)")
     seed.add_argument("story", type=Path, metavar="STORY_DIR")
     seed.add_argument("--force-regenerate-voices", action="store_true", help="regenerate every character's WAV")
+    seed.add_argument("--emotion", action="append", default=[], metavar="NAME", help="also seed <voice_id>@NAME.wav "
+                      "in that emotion's style (repeatable; an actor's recording is better)")
     seed.set_defaults(handler=seed_command)
     report = voice_actions.add_parser("report", help="how alike each character's lines are to its reference and "
                                       "to the others' (quality gate, extra [quality])")
@@ -137,7 +139,12 @@ def seed_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
         def step(number: int, total: int, character_id: str) -> None:
             progress.update(task, completed=number - 1, description=f"seeding {character_id}")
 
-        results = seeder.seed(force=args.force_regenerate_voices, progress=step)
+        known = settings.acting().emotions
+        unknown = [emotion for emotion in args.emotion if emotion not in known]
+        if unknown:
+            raise VoiceError(f"--emotion {unknown[0]}: not an emotion (known: {', '.join(sorted(known))}).")
+        results = seeder.seed(force=args.force_regenerate_voices, progress=step,
+                              emotions={emotion: known[emotion] for emotion in args.emotion})
     table = Table(title=f"voices in {settings.voices_dir}")
     for column in ("character", "voice_id", "status", "seconds"):
         table.add_column(column, no_wrap=True)
