@@ -131,17 +131,22 @@ def _play(story: Path, tmp_path: Path, name: str) -> tuple[dict[str, dict], Path
     return {r["line_id"].removeprefix("cellar_"): r for r in records if r["event"] == "voice"}, record
 
 
-def test_a_story_plays_with_every_direction_acted_and_none_spoken(tmp_path: Path, transcriber: Transcriber) -> None:
-    dink = tmp_path / "dink"
+def test_a_story_plays_with_every_direction_acted_and_none_spoken(tmp_path: Path, transcriber: Transcriber,
+                                                                  piper: PiperEngine) -> None:
+    """Directions, effects and a recorded take in one game with prefetch and the cache on (each story format)."""
+    dink, scenes = tmp_path / "dink", tmp_path / "scenes"
     shutil.copytree(DINK, dink)
+    shutil.copytree(ACTING, scenes)
     compile_ink(dink / "story.ink", dink / "story.ink.json")
-    for story, name in ((ACTING, "scenes"), (dink, "ink")):
+    for story, name in ((scenes, "scenes"), (dink, "ink")):
+        speak_reference(piper, story / "takes" / "final" / "cellar_lamp.wav", "The lamp flickers and steadies.")
         voices, record = _play(story, tmp_path, name)
         assert voices["sfx"]["engine"] is None and voices["sfx"]["unspoken"] == "sound cue"
-        acted = {line_id: (r.get("emotion", ""), r.get("effect", "")) for line_id, r in voices.items() if r["engine"]}
+        assert (voices["lamp"]["engine"], voices["lamp"]["take"]) == ("recorded", "final")
+        acted = {line_id: (r.get("emotion", ""), r.get("effect", "")) for line_id, r in voices.items()
+                 if r["engine"] == "piper"}
         assert acted == {"fred_hear": ("whisper", ""), "laura_os": ("", "offscreen"), "fred_who": ("shout", ""),
-                         "laura_radio": ("whisper", "radio"), "lamp": ("", ""), "fred_ok": ("", ""),
-                         "climb_laura": ("shout", "")}, name
+                         "laura_radio": ("whisper", "radio"), "fred_ok": ("", ""), "climb_laura": ("shout", "")}, name
         assert voices["fred_hear"]["gain_db"] == -10.0 and voices["fred_hear"]["rate"] == 0.92
         samples, rate = soundfile.read(record, dtype="float32")
         said = transcriber.transcribe(samples, rate).lower()

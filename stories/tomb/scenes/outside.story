@@ -16,7 +16,7 @@ Tariq builds a small fire and stares at it for a long time before he speaks.
 @guide: They say a god sleeps down there. Not dead. Sleeping.
 @guide: When he wakes hungry, the sun forgets to rise.
 @archaeologist: Every tomb has a curse in the brochure, Tariq.
-@guide: This one has a name. Khepri-Anu. Say it softly, and only if he asks.
+@guide: (quietly) This one has a name. Khepri-Anu. Say it softly, and only if he asks.
 ~ knows_name = true
 The fire cracks. Somewhere in the dark, sand slides down stone.
 At first light you walk back to the doorway together.

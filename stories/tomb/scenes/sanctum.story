@@ -4,8 +4,8 @@
 The stair opens into a round chamber. In its center, on a bed of gold, lies a figure with the head of a beetle and the body of a man.
 Light leaks from him like water from a cracked jar.
 His eyes open.
-{anger >= 2} @god: WHO BREAKS MY DOOR AND STEALS MY HEART WHILE I DREAM?
-{anger < 2} @god: Who walks so softly in my house?
+{anger >= 2} @god (O.S.): (shouting) WHO BREAKS MY DOOR AND STEALS MY HEART WHILE I DREAM?
+{anger < 2} @god (O.S.): (softly) Who walks so softly in my house?
 @god: Why have you come?
 * Tell him the truth: you came to learn -> truth
 * {scarab} Offer him back the scarab -> return_heart ~ scarab = false, anger -= 2
