@@ -21,8 +21,9 @@ play: $(VENV)/.play
 ink: $(VENV)/.inkjs
 	$(VENV)/inkjs/node_modules/.bin/inkjs-compiler stories/lighthouse/story.ink -o stories/lighthouse/story.ink.json
 
+# Two test workers (pytest-xdist): most tests wait on child processes, sockets and models.
 test: $(VENV)/.test $(VENV)/.inkjs lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .

@@ -88,9 +88,10 @@ def engine_env(**extra: str) -> dict[str, str]:
 
 
 def run_engine(*args: str | Path, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """`engine ARGS` in a child process; 300 s at most (an XTTS game beside another test worker on 2 cores)."""
     return subprocess.run(
         [sys.executable, "-m", "engine", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd or ROOT, env=engine_env(**env), timeout=120,
+        capture_output=True, text=True, cwd=cwd or ROOT, env=engine_env(**env), timeout=300,
         stdin=subprocess.DEVNULL,
     )
 

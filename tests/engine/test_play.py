@@ -9,6 +9,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from engine.core.directions import shown as directions_shown
 from tests.conftest import ENDINGS, ROOT, TOMB, engine_env, run_engine
 
 
@@ -25,7 +26,9 @@ def test_each_ending_is_reached_with_a_full_trace(ending: str, tmp_path: Path, c
     # every line printed on the screen is in the trace, with its ids, in the same order
     printed = [line for line in result.stdout.splitlines()
                if line and not line.startswith(("—", "  ", "> ", "***", "(", "The Tomb"))]
-    shown = [r["text"] if r["event"] == "narration" else f"{r['speaker']}: {r['text']}" for r in spoken]
+    said = [" ".join(filter(None, (directions_shown(tuple(r["directions"])), r["text"]))) for r in spoken]
+    who = [f"{r['speaker']}{' (' + r['qualifier'] + ')' if r['qualifier'] else ''}: " for r in spoken]
+    shown = [text if r["event"] == "narration" else name + text for r, name, text in zip(spoken, who, said, strict=True)]
     assert printed == shown
     assert all(r["line_id"] and r["character_id"] and r["scene"] for r in spoken)
     times = [r["t_ms"] for r in records]

@@ -49,7 +49,10 @@ def test_the_sound_card_hears_what_is_recorded(tmp_path: Path, alsa_capture: tup
     assert "No audio device" not in result.stdout
     recorded, rate = soundfile.read(record, dtype="int16")
     assert rate == 24000 and len(recorded) > 24000 * 30
-    assert np.array_equal(np.fromfile(captured, dtype=np.int16), recorded)
+    heard = np.fromfile(captured, dtype=np.int16)
+    # a chunk that came late (a busy machine) is silence in the recording, where the card simply ran dry:
+    # the same samples, but for runs of zeros
+    assert len(recorded) >= len(heard) and np.array_equal(heard[heard != 0], recorded[recorded != 0])
 
 
 def test_no_audio_device_is_one_notice_without_the_alsa_library_s_lines(tmp_path: Path) -> None:
