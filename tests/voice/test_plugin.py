@@ -46,10 +46,10 @@ def test_every_line_is_spoken_offline_then_replayed_from_cache(tmp_path: Path) -
     cached = [r for r in again if r["event"] == "voice"]
     assert len(cached) == 32 and {r["cache"] for r in cached} == {"hit"}
 
-    def heard(path: Path, voices: list[dict]) -> float:  # without the silences of chunks that came late
+    def spoken(path: Path, voices: list[dict]) -> float:  # without the silences of chunks that came late
         return soundfile.info(path).duration - sum(v["gaps_ms_total"] for v in voices) / 1000
 
-    assert abs(heard(record2, cached) - heard(record, list(voices.values()))) < 0.1
+    assert abs(spoken(record2, cached) - spoken(record, list(voices.values()))) < 0.1
 
 
 def test_listen_pace_waits_for_each_voice(tmp_path: Path) -> None:
