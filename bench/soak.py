@@ -3,7 +3,8 @@
     .venv/bin/python bench/soak.py [--lines 1000] [--seed 7] [--quiet] [--instant]
 
 Plays a generated branching story that loops (answers said aloud: recorded WAVs heard by
-Whisper) with every part on: XTTS (the tiny test checkpoint) with prefetch, xtts-remote to
+Whisper; acting directions and qualifiers on its lines, a recorded take for its first) with every
+part on: XTTS (the tiny test checkpoint) with prefetch, xtts-remote to
 a real bridge process, a Kokoro character, Piper, edge against a local fake server, the
 voices/ watcher, the quality gate in play (Whisper shared with speech input, resemblyzer, XTTS
 retakes), --record, read pace with a fast reader who listens to every line (the sink takes as
@@ -71,9 +72,12 @@ def write_story(folder: Path, scenes: int, seed: int) -> None:
     for n in range(scenes):
         lines.append(f"=== s{n}: Room {n} ===")
         lines.append(f"You stand in room {n}. The walls are painted with {rng.choice(['birds', 'boats', 'suns'])}.")
-        for k in range(3):
+        for k in range(3):  # acted: a direction, a qualifier (an effect on the audio), or neither
             who = speakers[(n + k) % len(speakers)]
-            lines.append(f"@{who}: Room {n} is quiet. I counted {rng.randint(2, 90)} steps to get here, friend.")
+            acting = ["(quietly) ", f"{' (radio)' if n % 2 else ' (O.S.)'}", ""][k]
+            qualifier, direction = (acting, "") if acting.startswith(" ") else ("", acting)
+            lines.append(f"@{who}{qualifier}: {direction}Room {n} is quiet. I counted {rng.randint(2, 90)} steps to get "
+                         "here, friend.")
         targets = [rng.randrange(scenes) for _ in ANSWERS]
         lines += [f"* Take the left door -> s{targets[0]}", f"* Take the right door -> s{targets[1]}",
                   f"* Climb the stairs -> s{targets[2]}", ""]
@@ -155,6 +159,8 @@ def prepare(work: Path, lines: int, seed: int) -> tuple[Path, list[Path]]:
     (work / "voices").mkdir(parents=True)
     (work / "spares").mkdir()
     install(XTTS, build_tiny_xtts(), work / "models" / "xtts_v2")
+    (story / "takes" / "final").mkdir(parents=True)
+    speak("You stand in the first room.", story / "takes" / "final" / "s0.1.wav", 2)  # an actor's take
     speak("The oracle speaks slowly and remembers every visitor to this house.", work / "voices" / "oracle_voice.wav", 3)
     for n in range(3):
         speak(f"A spare voice, number {n}, for a character whose reference changes during play.",
