@@ -19,6 +19,9 @@ from tests.voice.xtts_helpers import speak_reference
 OFFLINE_EDGE = "ws://127.0.0.1:9/edge/v1?x=1"  # nothing listens there: edge fails at once, network or not
 # Budgets of silence far above what a busy machine needs: which engine speaks must not depend on the machine's
 # speed in tests about other things (the stall budgets themselves are tested in test_stall.py and test_bridge.py).
+# The tiny XTTS makes at most 24 audio tokens a line: one chunk each, where a test is not about chunks (the
+# decoder's windows cost more than the tiny GPT; test_xtts_stream.py, test_stall.py and the soak keep the defaults).
+TINY_LINES = "first_chunk_tokens = 24\n"
 STALL = "[voice.stall]\ngrace = 30.0\nfirst_network = 30.0\nfirst_local = 60.0\nprefetch = 60.0\n"
 
 

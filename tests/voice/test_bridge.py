@@ -20,7 +20,7 @@ import pytest
 from plugins.voice.engines.models import XTTS, install
 from tests.conftest import ENDINGS, TOMB, engine_env, run_engine
 from tests.support.net import free_port
-from tests.voice.conftest import write_config
+from tests.voice.conftest import TINY_LINES, write_config
 
 pytestmark = pytest.mark.slow
 TOKEN = "test-token-0123456789"
@@ -66,7 +66,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_xtts_dir: Path, referen
     server_config = write_config(tmp / "gpu-box", voice=(
         f'[voice.bridge]\nvoices_dir = "{tmp / "served"}"\nmax_queue = 1\ntoken_file = "{tmp / "token"}"\n'
         f'[voice.xtts]\nmodel_dir = "{tmp / "models"}"\nlatents_dir = "{tmp / "latents"}"\n'
-        'device = "cpu"\n'))  # the same on a machine with a GPU: /health says so below
+        f'device = "cpu"\n{TINY_LINES}'))  # the same on a machine with a GPU: /health says so below
     install(XTTS, tiny_xtts_dir, tmp / "models")
     # the laptop: no XTTS model of its own; one line points it at the bridge
     client_config = write_config(tmp, voice=(

@@ -44,6 +44,20 @@ for n in range(100000):
 """
 
 
+def kill_after_lines(command: list[str], lines: int, extra: float, **options: object) -> None:
+    """Kills the process `extra` seconds after it printed `lines` lines (its progress, not the clock: on a busy
+    machine a process may not have started writing after seconds)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, **options)  # type: ignore[call-overload]
+    assert process.stdout is not None
+    for _ in range(lines):
+        if not process.stdout.readline():
+            break
+    time.sleep(extra)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process.stdout.close()
+
+
 def kill_after(command: list[str], seconds: float, **options: object) -> None:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **options)  # type: ignore[call-overload]
     time.sleep(seconds)
@@ -53,8 +67,9 @@ def kill_after(command: list[str], seconds: float, **options: object) -> None:
 
 def test_cache_writers_killed_at_random_never_leave_a_served_corrupt_entry(tmp_path: Path) -> None:
     folder = tmp_path / "cache"
-    for _ in range(6):
-        kill_after([sys.executable, "-c", WRITER, str(folder)], RANDOM.uniform(1.5, 3.0), cwd=ROOT, env=engine_env())
+    for _ in range(6):  # killed at random moments of its writing: after 25-60 entries, then 0-30 ms into the next
+        kill_after_lines([sys.executable, "-c", WRITER, str(folder)], RANDOM.randint(25, 60), RANDOM.uniform(0, 0.03),
+                         cwd=ROOT, env=engine_env())
     cache = AudioCache(CacheSettings(dir=folder))
     written = len(cache._all())
     assert written > 20

@@ -18,7 +18,7 @@ from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.models import XTTS, install
 from plugins.voice.engines.piper.engine import PiperEngine
 from tests.conftest import ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, ROOT, STATE, TOMB, engine_env, run_engine
-from tests.voice.conftest import write_config
+from tests.voice.conftest import TINY_LINES, write_config
 
 pytestmark = pytest.mark.slow
 BURIED = "Buried Again"  # the shortest ending: 5 choices
@@ -58,7 +58,7 @@ def play(tmp_path: Path, tiny_xtts_dir: Path, chaos: dict[str, Any], *args: str 
         install(XTTS, tiny_xtts_dir, tmp_path / "models" / "xtts_v2")
     config = write_config(tmp_path, engine="words_per_minute = 3000\nmin_pause = 0.05", voice=(
         f'[voice.xtts]\nmodel_dir = "{tmp_path / "models" / "xtts_v2"}"\nlatents_dir = "{tmp_path / "latents"}"\n'
-        f"{more}"))
+        f"{TINY_LINES}{more}"))
     config.write_text(config.read_text() + '\n[plugins]\nmodules = ["chaos_plugin"]\n')
     trace, report = tmp_path / "t.jsonl", tmp_path / "report.json"
     env = engine_env(CHAOS=json.dumps({"report": str(report), **chaos}))

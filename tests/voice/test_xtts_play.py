@@ -22,7 +22,7 @@ from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.speaker import Speaker
 from plugins.voice.store.cache import AudioCache
 from tests.conftest import ENDINGS, TOMB, run_engine
-from tests.voice.conftest import write_config
+from tests.voice.conftest import TINY_LINES, write_config
 from tests.voice.xtts_helpers import Spy
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ def xtts_config(tmp_path: Path, tiny_xtts_dir: Path, reference: Path, wait: bool
     config = write_config(tmp_path, voice=(
         f'auto_seed = {str(seed).lower()}\nwhen_slow = "stream"\n'  # same engines on a busy machine
         f'[voice.xtts]\nmodel_dir = "{tmp_path / "models" / "xtts_v2"}"\nlatents_dir = "{tmp_path / "latents"}"\n'
-        f'while_loading = "{"wait" if wait else "fallback"}"\n'))
+        f'while_loading = "{"wait" if wait else "fallback"}"\n{TINY_LINES}'))
     shutil.copy(reference, tmp_path / "voices" / "god_deep.wav")
     installed = run_engine("models", "install", "xtts", "--from", source, "--config", config)
     assert installed.returncode == 0, installed.stderr

@@ -58,16 +58,16 @@ def wanted_entries(reach: Reach, cast: Cast, engine: Engine | None, engines: dic
             continue  # a sound cue or a direction alone: nothing to say
         chosen = engine or engines[voice.engine]
         for n, text in enumerate(texts):
-            take = usable_take(takes, line.line_id, text, n == 0) if takes is not None else None
+            take = usable_take(takes, line.line_id, text) if takes is not None else None  # a text's own take first
             signature = f"take:{take.sha256}" if take else line_key(chosen, voice, text)
             wanted.append(Wanted(entry_key(line.line_id, text, n == 0), line.line_id, line.character_id, text, voice,
                                  signature, take))
     return wanted
 
 
-def usable_take(takes: Takes, line_id: str, text: str, first: bool) -> Take | None:
+def usable_take(takes: Takes, line_id: str, text: str) -> Take | None:
     """The best take of this text that is current and passes the checks (a refused one is passed over)."""
-    for take in takes.candidates(line_id, text, first):
+    for take in takes.candidates(line_id, text):
         if take.stale(text):
             continue
         try:
