@@ -3,26 +3,32 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian/Ubuntu libraries: ALSA headers to build simpleaudio; for the tests, PortAudio
-# (sounddevice) and FFmpeg's libraries (torchcodec, used by coqui-tts for XTTS). The tests compile
-# ink sources with inkjs's compiler (npm), kept inside the venv.
+# (sounddevice), FFmpeg's libraries (torchcodec, used by coqui-tts for XTTS) and chromium (the
+# browser the `engine serve` tests drive headless). The tests compile ink sources with inkjs's compiler
+# and check the served page with axe-core (both npm), kept inside the venv.
 PLAY_DEBS := libasound2-dev
-TEST_DEBS := libasound2-dev libportaudio2 ffmpeg
-EXTRAS    := test,sounddevice,xtts,bridge,kokoro,stt,render,quality,script
+TEST_DEBS := libasound2-dev libportaudio2 ffmpeg chromium
+EXTRAS    := test,sounddevice,xtts,bridge,serve,kokoro,stt,render,quality,script
 INKJS     := inkjs@2.4.0
+AXE       := axe-core@4.14.1
 
 STORY     ?= stories/tomb
 
-.PHONY: play test lint bench ink system-deps
+.PHONY: play serve test lint bench ink system-deps
 
 play: $(VENV)/.play
 	$(BIN)/engine play $(STORY)
+
+# The story in a browser at http://127.0.0.1:8000/ (Ctrl+C stops it).
+serve: $(VENV)/.serve
+	$(BIN)/engine serve $(STORY)
 
 # Compiles the bundled ink story's source again (what Inky's File > Export to JSON does).
 ink: $(VENV)/.inkjs
 	$(VENV)/inkjs/node_modules/.bin/inkjs-compiler stories/lighthouse/story.ink -o stories/lighthouse/story.ink.json
 
 # Two test workers (pytest-xdist): most tests wait on child processes, sockets and models.
-test: $(VENV)/.test $(VENV)/.inkjs lint
+test: $(VENV)/.test $(VENV)/.inkjs $(VENV)/.axe lint
 	$(BIN)/pytest -n 2
 
 lint: $(VENV)/.test
@@ -47,10 +53,20 @@ $(VENV)/.play: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+$(VENV)/.serve: pyproject.toml | $(BIN)/python
+	$(MAKE) --no-print-directory system-deps DEBS="$(PLAY_DEBS)"
+	$(BIN)/pip install --quiet -e '.[serve]'
+	touch $@ $(VENV)/.play
+
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(MAKE) --no-print-directory system-deps DEBS="$(TEST_DEBS)"
 	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
-	touch $@ $(VENV)/.play
+	touch $@ $(VENV)/.play $(VENV)/.serve
+
+$(VENV)/.axe: | $(BIN)/python
+	command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory system-deps DEBS="nodejs npm"
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/axe $(AXE)
+	touch $@
 
 $(VENV)/.inkjs: | $(BIN)/python
 	command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory system-deps DEBS="nodejs npm"

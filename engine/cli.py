@@ -22,6 +22,7 @@ from engine.formats.registry import known_formats
 from engine.loader import load_story, read_story
 from engine.plugins import make_plugin_manager
 from engine.runner import Runner
+from engine.serve import command as serve
 from engine.terminal import Terminal
 from engine.trace import TracePlugin, TraceWriter
 
@@ -70,6 +71,7 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a story and report every problem")
     check.add_argument("story", metavar="STORY_DIR", type=Path)
     check.set_defaults(handler=check_command)
+    serve.register(sub)
 
     pm.hook.engine_register_commands(subparsers=sub)
     for command in _commands(sub):  # `--config` and `-v` work after any command, plugins' and nested ones too

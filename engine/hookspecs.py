@@ -8,8 +8,8 @@ a plugin that does slow work (speech synthesis) hands it to its own threads.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
@@ -42,6 +42,41 @@ class AnswerSource(Protocol):
 
     def close(self) -> None:
         """Stops listening; called once the choice is made (or the game stops)."""
+
+
+class LineSound(Protocol):
+    """A line's audio for a browser: 16-bit mono PCM at `rate`, growing while the line is made."""
+
+    rate: int
+
+    def read(self, offset: int, timeout: float) -> tuple[bytes, bool]:
+        """The bytes after `offset` (waits up to `timeout` for some), and whether the line is complete."""
+
+
+class GameVoice(Protocol):
+    """The voice of one game of `engine serve` (one browser tab). Called from the server's threads."""
+
+    def say(self, line: SpokenLine) -> LineSound:
+        """Queues the line (lines are made in the order said) and returns at once; its audio grows as it comes."""
+
+    def prefetch(self, lines: Sequence[SpokenLine]) -> None:
+        """The lines this game may reach next, nearest first (as engine_upcoming_lines)."""
+
+    def skip(self, sound: LineSound) -> None:
+        """The player moved past this line: stop making it."""
+
+    def close(self) -> None:
+        """The game ended or its tab closed: drop what is queued; join this game's threads."""
+
+
+class ServedVoices(Protocol):
+    """The voices of every game on one `engine serve` server (shared engines, cache, pack)."""
+
+    def open(self, trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None]) -> GameVoice:
+        """A new game's voice; `trace` tags its records with the game, `notify` shows a notice in its page."""
+
+    def close(self) -> None:
+        """The server stops: every game's voice, then the shared parts and their threads."""
 
 
 # --- command line -------------------------------------------------------------
@@ -94,6 +129,20 @@ def engine_validate(story: Story, config: Config) -> list[Problem]:
     `engine check` exit 1 and are shown as notices by `engine play`, which
     goes on (a plugin's problem never stops the story); warnings appear only
     in `engine check`.
+    """
+
+
+# --- serving ------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def engine_serve_voices(context: PlayContext) -> ServedVoices | None:
+    """Fires once when `engine serve` starts, after the story is checked.
+
+    Receives a PlayContext for the server (story, Config, the command's options, the server's
+    trace and notices). Return a ServedVoices that opens one GameVoice per game (the voice plugin
+    does), or None; the first plugin to answer voices every game. In `engine serve` the per-game
+    hooks below do not fire (they carry no game); a served game's lines reach plugins through it.
     """
 
 

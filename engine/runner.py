@@ -84,8 +84,13 @@ class Runner:
         self.hook.engine_upcoming_lines(lines=[self.spoken(line) for line in lines])
 
     def spoken(self, line: Line) -> SpokenLine:
-        character = self.story.characters.get(line.character_id)
-        speaker = character.display_name if character else line.character_id
-        language = str(character.profile.get("language") or self.story.language) if character else self.story.language
-        return SpokenLine(line.line_id, line.scene_id, line.character_id, speaker, line.text,
-                          line.is_narration, language, line.directions, line.qualifier, line.tags)
+        return spoken_line(self.story, line)
+
+
+def spoken_line(story: Story, line: Line) -> SpokenLine:
+    """What plugins receive for a line: its speaker's name and language resolved."""
+    character = story.characters.get(line.character_id)
+    speaker = character.display_name if character else line.character_id
+    language = str(character.profile.get("language") or story.language) if character else story.language
+    return SpokenLine(line.line_id, line.scene_id, line.character_id, speaker, line.text,
+                      line.is_narration, language, line.directions, line.qualifier, line.tags)

@@ -35,7 +35,7 @@ class TraceWriter:
             self.handle.close()
 
 
-def _line(line: SpokenLine) -> dict[str, Any]:
+def line_fields(line: SpokenLine) -> dict[str, Any]:
     fields = dataclasses.asdict(line)
     fields["scene"] = fields.pop("scene_id")
     return fields
@@ -53,11 +53,11 @@ class TracePlugin:
 
     @hookimpl
     def engine_narration(self, line: SpokenLine) -> None:
-        self.write({"event": "narration", **_line(line)})
+        self.write({"event": "narration", **line_fields(line)})
 
     @hookimpl
     def engine_dialogue(self, line: SpokenLine) -> None:
-        self.write({"event": "dialogue", **_line(line)})
+        self.write({"event": "dialogue", **line_fields(line)})
 
     @hookimpl
     def engine_line_skipped(self, line: SpokenLine) -> None:

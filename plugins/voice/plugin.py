@@ -12,6 +12,7 @@ from plugins.voice.casting.assembly import assemble
 from plugins.voice.casting.validate import direction_problems, profile_problems
 from plugins.voice.core.settings import SINKS, voice_settings
 from plugins.voice.render import commands as render_commands
+from plugins.voice.served import ServedVoices
 from plugins.voice.session import VoiceSession
 from plugins.voice.store.takes import TAKES, Takes
 from plugins.voice.tools import commands, script
@@ -51,6 +52,10 @@ class VoicePlugin:
     @hookimpl
     def engine_story_loaded(self, context: PlayContext) -> None:
         self.session = VoiceSession.start(context)
+
+    @hookimpl
+    def engine_serve_voices(self, context: PlayContext) -> Any:
+        return ServedVoices.start(context)
 
     @hookimpl
     def engine_upcoming_lines(self, lines: Sequence[SpokenLine]) -> None:

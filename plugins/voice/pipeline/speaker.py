@@ -57,13 +57,16 @@ class Speaker:
                  trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None],
                  seeder: StoryVoices | None = None, prefetch_depth: int = 0, prefetch_workers: int = 1,
                  pack: Pack | None = None, checker: PlayChecker | None = None, when_slow: str = "adapt",
-                 stall: StallSettings | None = None, takes: Takes | None = None) -> None:
+                 stall: StallSettings | None = None, takes: Takes | None = None, gate: Gate | None = None,
+                 line_ended: Callable[[Job], None] | None = None, owns_fallback: bool = True) -> None:
         self.cast = cast
         self.fallback = fallback
+        self.owns_fallback = owns_fallback  # False when several speakers share it (engine serve): its owner closes it
         self.output = output
         self.trace = trace
         self.notify = notify
-        gate = Gate()
+        self.line_ended = line_ended or (lambda job: None)  # after a line's `done` is set (speaker's thread)
+        gate = gate or Gate()  # shared by every game's speaker on a server: any live line goes before any prefetch
         self.pace = Pace(fallback, notify, trace, when_slow)
         patience = Patience(stall or StallSettings())
         self.prefetcher = (Prefetcher(cast, fallback, cache, gate, line_key, prefetch_depth, prefetch_workers,
@@ -116,6 +119,7 @@ class Speaker:
                 if pending is not None:
                     pending.skipped.set()
                     pending.done.set()
+                    self.line_ended(pending)
             if self.current is not None:
                 self.skip(self.current)
         self.jobs.put(None)
@@ -123,7 +127,8 @@ class Speaker:
             self.prefetcher.close()
         if self.thread.is_alive():
             self.thread.join()
-        self.fallback.close()
+        if self.owns_fallback:
+            self.fallback.close()
         self.output.close()
 
     def _run(self) -> None:
@@ -141,6 +146,7 @@ class Speaker:
             finally:
                 self.current = None
                 job.done.set()
+                self.line_ended(job)
 
     def _speak(self, job: Job) -> None:
         job.started_at = time.monotonic()

@@ -1,0 +1,131 @@
+"""`engine serve STORY`: checks the story, asks a plugin for the voices, and serves the page until Ctrl+C;
+then every game is saved and closed, and every voice thread joined."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import secrets
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from engine.config import Config, engine_settings
+from engine.context import PlayContext
+from engine.core.errors import ConfigError, EngineError
+from engine.core.files import write_atomic
+from engine.folders import config_home
+from engine.formats.registry import known_formats
+from engine.loader import load_story
+from engine.serve.players import Players, Shelf
+from engine.tables import at_least, between, read_table
+from engine.trace import TraceWriter
+
+TOKEN_FILE = "serve-token"
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    host: str = "127.0.0.1"
+    port: int = field(default=8000, metadata=between(0, 65535))  # 0: any free port (printed)
+    max_players: int = field(default=50, metadata=at_least(1))
+    idle_minutes: float = field(default=20.0, metadata=at_least(0.1))  # an idle game is saved and closed
+
+
+def register(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="play a story in the browser, every character voiced")
+    serve.add_argument("story", metavar="STORY_DIR", type=Path)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; any other needs the token)")
+    serve.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
+    serve.add_argument("--pack", metavar="DIR", type=Path, help="play lines from this voice pack when it has them")
+    serve.add_argument("--trace", metavar="FILE.jsonl", type=Path, help="every game's events, tagged with its game")
+    serve.add_argument("--token", help="the token players need off loopback (default: made once and kept)")
+    serve.set_defaults(handler=serve_command)
+
+
+def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginManager) -> int:
+    try:
+        import uvicorn
+
+        from engine.serve.app import build_app
+    except ImportError as exc:
+        raise EngineError(f"engine serve needs the serve extra ({exc.name} is missing): "
+                          "pip install -e '.[serve]'") from None
+    settings = read_table(ServeSettings, config.get("serve", {}), config.folder, "serve")
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    token = None if _loopback(host) and not args.token else (args.token or _token())
+    story = load_story(args.story, known_formats(pm))
+    writer = TraceWriter(args.trace) if args.trace else None
+    trace = writer.write if writer else (lambda record: None)
+    games: list[Players] = []
+
+    def notify(text: str) -> None:  # shared notices (an engine went down): the console and every page
+        print(f"engine serve: {text}", file=sys.stderr, flush=True)
+        for players in games:
+            for game in list(players.games.values()):
+                game.notices.append(text)
+
+    for problem in pm.hook.engine_validate(story=story, config=config):
+        for found in problem:
+            if found.severity == "error":
+                notify(str(found))
+    listener = _listen(host, port)
+    voices = pm.hook.engine_serve_voices(context=PlayContext(story, config, vars(args), trace, notify))
+    players = Players(story, engine_settings(config), voices, Shelf(engine_settings(config).saves_dir, story),
+                      settings.max_players, settings.idle_minutes * 60, trace)
+    games.append(players)
+    address = f"http://{host if ':' not in host else f'[{host}]'}:{listener.getsockname()[1]}/"
+    print(f"Serving '{story.title}' at {address}{f'?token={token}' if token else ''} (Ctrl+C stops).", flush=True)
+    server = uvicorn.Server(uvicorn.Config(build_app(players, story.title, token), log_level="warning",
+                                           timeout_graceful_shutdown=3))
+    try:
+        server.run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass  # Ctrl+C is how a server stops (uvicorn raises it again once it has shut down)
+    finally:
+        players.close_all()
+        if voices is not None:
+            voices.close()
+        if writer:
+            writer.close()
+        listener.close()
+    print("Stopped; every game was saved.", flush=True)
+    return 0
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from None
+    listener.listen(128)
+    return listener
+
+
+def _token() -> str:
+    """The server's token, made once and kept in the config folder (like the bridge's)."""
+    path = config_home() / TOKEN_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    token = secrets.token_urlsafe(24)
+    write_atomic(path, token.encode())
+    path.chmod(0o600)
+    return token

@@ -1,0 +1,329 @@
+// The page of `engine serve`: shows each line as its voice plays, then the choices; keys do everything.
+// Every URL is relative (the server may sit behind a proxy). window.voiceEvents records what was played.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const RATES = { min: 0.5, max: 3, step: 0.25 };
+const state = {
+  game: null, queue: [], current: null, last: null, choices: null, choiceSound: null,
+  rate: Number(localStorage.getItem("rate")) || 1,
+  muted: localStorage.getItem("muted") === "1",
+  speakChoices: localStorage.getItem("speakChoices") === "1",
+  panelOpen: false,
+};
+window.voiceEvents = [];
+
+async function api(method, path, body) {
+  const options = { method, credentials: "same-origin", headers: {} };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.detail || `The server answered ${response.status}.`);
+  return data;
+}
+
+function say(text) { $("status").textContent = text; }
+
+function add(tag, className, parts) {
+  const element = document.createElement(tag);
+  element.className = className;
+  for (const [kind, text] of parts) {
+    if (!text) continue;
+    const span = document.createElement("span");
+    span.className = kind;
+    span.textContent = text;
+    element.append(span, " ");
+  }
+  $("log").append(element);
+  element.scrollIntoView({ block: "nearest" });
+  return element;
+}
+
+// --- starting ----------------------------------------------------------------------------
+async function listSaves() {
+  const { saves } = await api("GET", "api/saves");
+  const list = $("start-buttons");
+  list.querySelectorAll(".save").forEach((item) => item.remove());
+  for (const save of saves) {
+    const item = document.createElement("li");
+    item.className = "save";
+    const button = document.createElement("button");
+    button.type = "button";
+    const what = save.slot === "auto" ? "Continue" : `Load slot ${save.slot}`;
+    button.textContent = `${what}: ${save.label}`;
+    button.addEventListener("click", () => start(save.slot));
+    item.append(button);
+    list.prepend(item);
+  }
+  return saves;
+}
+
+async function start(slot) {
+  try {
+    const data = await api("POST", "api/games", { slot: slot || null });
+    state.game = data.game;
+    state.queue = [];
+    $("log").replaceChildren();
+    $("start").hidden = true;
+    $("ending-area").hidden = true;
+    $("story").hidden = false;
+    receive(data);
+  } catch (error) { say(error.message); }
+}
+
+function receive(data) {
+  for (const notice of data.notices || []) add("p", "notice", [["notice-text", notice]]);
+  state.queue.push(...data.events);
+  next();
+}
+
+// --- lines, one after another --------------------------------------------------------------
+function next() {
+  if (state.current) return;
+  const event = state.queue.shift();
+  if (!event) return;
+  if (event.kind === "scene") {
+    add("h3", "scene", [["scene-title", event.title]]);
+    next();
+  } else if (event.kind === "line") {
+    add("p", "line", [["speaker", event.speaker ? `${event.speaker}${event.qualifier ? ` (${event.qualifier})` : ""}:` : ""],
+                      ["direction", event.directions], ["text", event.text]]);
+    play(event);
+  } else if (event.kind === "choices") {
+    offer(event);
+  } else if (event.kind === "ending") {
+    add("p", "ending", [["ending-title", `The end: ${event.title}`]]);
+    $("ending-area").hidden = false;
+    $("play-again").focus();
+    record(null, "ending");
+  }
+}
+
+function lineUrl(number) { return `api/games/${state.game}/lines/${number}`; }
+
+function play(event) {
+  const current = { event, audio: null, timer: null };
+  state.current = current;
+  const finish = (how) => {
+    if (state.current !== current) return;
+    clearTimeout(current.timer);
+    record(event.number, how);
+    state.current = null;
+    next();
+  };
+  current.finish = finish;
+  const reading = () => { current.timer = setTimeout(() => finish("read"), event.seconds * 1000 / state.rate); };
+  if (!event.sound || state.muted) { reading(); return; }
+  state.last = event;
+  const audio = voice(event.sound);
+  current.audio = audio;
+  audio.addEventListener("ended", () => finish("ended"));
+  const failed = () => { if (state.current === current && !current.timer) { record(event.number, "error"); reading(); } };
+  audio.addEventListener("error", failed);
+  audio.addEventListener("voicefailed", failed);
+  audio.play().catch(() => { if (state.current === current && !current.timer) reading(); });
+}
+
+// A line's MP3. Where Media Source Extensions play MP3 (Chrome, Edge, Firefox, Safari on the desktop), the
+// bytes are fed in as they arrive and a line still being made starts at once; elsewhere (older iOS) the
+// audio element fetches it itself, which waits for a few seconds of it first.
+const STREAMS = Boolean(window.MediaSource && MediaSource.isTypeSupported("audio/mpeg"));
+
+function voice(number) {
+  const audio = new Audio();
+  audio.preservesPitch = true;
+  audio.defaultPlaybackRate = state.rate;
+  audio.playbackRate = state.rate;
+  audio.muted = state.muted;
+  const controller = new AbortController();
+  audio.stop = () => { controller.abort(); audio.pause(); };
+  if (!STREAMS) {
+    audio.src = lineUrl(number);
+    return audio;
+  }
+  const source = new MediaSource();
+  audio.src = URL.createObjectURL(source);
+  source.addEventListener("sourceopen", () => feed(source, number, controller.signal, audio), { once: true });
+  return audio;
+}
+
+async function feed(source, number, signal, audio) {
+  try {
+    const response = await fetch(lineUrl(number), { signal, credentials: "same-origin" });
+    if (response.status !== 200) throw new Error(`no audio (${response.status})`);
+    const buffer = source.addSourceBuffer("audio/mpeg");
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer.appendBuffer(value);
+      await new Promise((resolve) => buffer.addEventListener("updateend", resolve, { once: true }));
+    }
+    source.endOfStream();
+  } catch (error) {
+    if (!signal.aborted) audio.dispatchEvent(new Event("voicefailed"));
+  }
+}
+
+function record(line, event) { window.voiceEvents.push({ line, event, rate: state.rate }); }
+
+function skip() {
+  const current = state.current;
+  if (!current) return false;
+  if (current.audio) {
+    current.audio.stop();  // drops the connection
+    api("POST", `${lineUrl(current.event.number)}/skip`).catch(() => {});  // the server stops making the line
+  }
+  current.finish("skipped");
+  return true;
+}
+
+function replay() {
+  if (!state.last) { say("No line to replay yet."); return; }
+  if (state.current && state.current.audio && state.current.event === state.last) {
+    state.current.audio.currentTime = 0;
+  } else {
+    const audio = voice(state.last.sound);
+    audio.addEventListener("ended", () => record(state.last.number, "replayed"));
+    audio.play().catch(() => say("The line cannot be played again."));
+  }
+  say("Replaying the last line.");
+}
+
+// --- choices -----------------------------------------------------------------------------
+function offer(event) {
+  state.choices = event.options;
+  state.choiceSound = event.sound;
+  const list = $("choices");
+  list.replaceChildren();
+  event.options.forEach((label, index) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = `${index + 1}. ${label}`;
+    button.addEventListener("click", () => choose(index + 1));
+    item.append(button);
+    list.append(item);
+  });
+  $("choices-area").hidden = false;
+  list.querySelector("button").focus();
+  record(null, "choices");
+  if (state.speakChoices && !state.muted && event.sound) {
+    state.choiceAudio = voice(event.sound);
+    state.choiceAudio.addEventListener("ended", () => record(event.sound, "ended"));
+    state.choiceAudio.play().catch(() => {});
+  }
+}
+
+async function choose(number) {
+  if (!state.choices || number > state.choices.length) return;
+  const label = state.choices[number - 1];
+  state.choices = null;
+  if (state.choiceAudio) { state.choiceAudio.stop(); state.choiceAudio = null; }
+  $("choices-area").hidden = true;
+  add("p", "chosen", [["chosen-text", `You chose: ${label}`]]);
+  try {
+    receive(await api("POST", `api/games/${state.game}/choices`, { number }));
+  } catch (error) { say(error.message); }
+}
+
+// --- saving ------------------------------------------------------------------------------
+async function openSaves() {
+  if (!state.game) return;
+  const { saves } = await api("GET", "api/saves");
+  const list = $("save-slots");
+  list.replaceChildren();
+  for (const slot of ["1", "2", "3"]) {
+    const found = saves.find((save) => save.slot === slot);
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = `Slot ${slot}: ${found ? found.label : "empty"}`;
+    button.addEventListener("click", () => saveTo(slot));
+    item.append(button);
+    list.append(item);
+  }
+  state.panelOpen = true;
+  $("save-panel").hidden = false;
+  list.querySelector("button").focus();
+}
+
+function closeSaves() {
+  state.panelOpen = false;
+  $("save-panel").hidden = true;
+  const first = $("choices").querySelector("button");
+  if (first && !$("choices-area").hidden) first.focus();
+}
+
+async function saveTo(slot) {
+  try {
+    await api("POST", `api/games/${state.game}/saves/${slot}`);
+    say(`Saved in slot ${slot}.`);
+  } catch (error) { say(error.message); }
+  closeSaves();
+}
+
+// --- settings and keys ---------------------------------------------------------------------
+function setRate(rate) {
+  state.rate = Math.min(RATES.max, Math.max(RATES.min, Math.round(rate * 4) / 4));
+  localStorage.setItem("rate", String(state.rate));
+  $("rate").textContent = `${state.rate}×`;
+  for (const audio of [state.current && state.current.audio, state.choiceAudio]) {
+    if (audio) { audio.defaultPlaybackRate = state.rate; audio.playbackRate = state.rate; }
+  }
+  record(null, "rate");
+}
+
+function setMuted(muted) {
+  state.muted = muted;
+  localStorage.setItem("muted", muted ? "1" : "0");
+  $("mute").checked = muted;
+  for (const audio of [state.current && state.current.audio, state.choiceAudio]) if (audio) audio.muted = muted;
+  say(muted ? "Voices muted." : "Voices on.");
+}
+
+function setSpeakChoices(on) {
+  state.speakChoices = on;
+  localStorage.setItem("speakChoices", on ? "1" : "0");
+  $("speak-choices").checked = on;
+  say(on ? "Choices will be spoken." : "Choices will not be spoken.");
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const key = event.key;
+  if (state.panelOpen) {
+    if (key === "Escape") closeSaves();
+    else if (["1", "2", "3"].includes(key)) saveTo(key);
+    else return;
+    event.preventDefault();
+    return;
+  }
+  const onControl = ["BUTTON", "INPUT"].includes(event.target.tagName);
+  if ((key === "Enter" || key === " ") && !onControl && skip()) event.preventDefault();
+  else if ((key === "Enter" || key === " ") && onControl && state.current) { skip(); event.preventDefault(); }
+  else if (/^[1-9]$/.test(key) && state.choices) { choose(Number(key)); event.preventDefault(); }
+  else if (key === "r" || key === "R") replay();
+  else if (key === "+" || key === "=") setRate(state.rate + RATES.step);
+  else if (key === "-" || key === "_") setRate(state.rate - RATES.step);
+  else if (key === "m" || key === "M") setMuted(!state.muted);
+  else if (key === "c" || key === "C") setSpeakChoices(!state.speakChoices);
+  else if ((key === "s" || key === "S") && state.game) { openSaves(); event.preventDefault(); }
+});
+
+window.addEventListener("pagehide", () => {
+  if (state.game) navigator.sendBeacon(`api/games/${state.game}/close`);
+});
+
+$("new-game").addEventListener("click", () => start(null));
+$("play-again").addEventListener("click", async () => { await listSaves(); start(null); });
+$("save-cancel").addEventListener("click", closeSaves);
+$("mute").addEventListener("change", (event) => setMuted(event.target.checked));
+$("speak-choices").addEventListener("change", (event) => setSpeakChoices(event.target.checked));
+$("mute").checked = state.muted;
+$("speak-choices").checked = state.speakChoices;
+$("rate").textContent = `${state.rate}×`;
+listSaves().then(() => $("start-buttons").querySelector("button").focus()).catch((error) => say(error.message));

@@ -1,0 +1,162 @@
+"""Who plays on one server: every game by its id and its player, at most `max_players` at once, idle
+ones saved and closed; each player's saves in a folder of their own. A player's id is made here (a random
+cookie) and checked against its shape before it names a folder; a slot is one of SLOTS: nothing else a
+client sends becomes a path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.config import EngineSettings
+from engine.core.errors import EngineError, SaveError
+from engine.core.files import write_atomic
+from engine.core.model import Story
+from engine.hookspecs import ServedVoices
+from engine.serve.game import BadRequest, Game
+
+PLAYER = re.compile(r"^[0-9a-f]{32}$")
+SLOTS = ("auto", "1", "2", "3")
+FORMAT = 1
+
+
+class NotFound(EngineError):
+    """No such game for this player, or no such save (404)."""
+
+
+class Full(EngineError):
+    """The server has its most players (503)."""
+
+
+class Shelf:
+    """One story's saves on this server: <root>/<player>/<slot>.json, written atomically."""
+
+    def __init__(self, saves_dir: Path, story: Story) -> None:
+        digest = hashlib.sha256(str(story.root.resolve()).encode()).hexdigest()[:10]
+        self.root = saves_dir / "served" / f"{story.slug}-{digest}"
+
+    def put(self, player: str, slot: str, record: dict[str, Any], label: str) -> None:
+        saved = {"format": FORMAT, "label": label, "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                 "game": record}
+        write_atomic(self._path(player, slot), json.dumps(saved).encode())
+
+    def get(self, player: str, slot: str) -> dict[str, Any]:
+        path = self._path(player, slot)
+        if not path.exists():
+            raise NotFound(f"There is no save in slot {slot}.")
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            saved = None
+        if not isinstance(saved, dict) or saved.get("format") != FORMAT or not isinstance(saved.get("game"), dict):
+            raise SaveError(f"The save in slot {slot} is damaged; save over it to use the slot again.")
+        return saved
+
+    def list(self, player: str) -> list[dict[str, Any]]:
+        found = []
+        for slot in SLOTS:
+            try:
+                saved = self.get(player, slot)
+            except (NotFound, SaveError):
+                continue
+            found.append({"slot": slot, "label": saved.get("label", ""), "saved_at": saved.get("saved_at", "")})
+        return found
+
+    def drop(self, player: str, slot: str) -> None:
+        self._path(player, slot).unlink(missing_ok=True)
+
+    def _path(self, player: str, slot: str) -> Path:
+        if not PLAYER.match(player):
+            raise BadRequest("This browser has no player id; reload the page.")
+        if slot not in SLOTS:
+            raise BadRequest(f"There is no save slot '{slot[:20]}'; use one of {', '.join(SLOTS)}.")
+        return self.root / player / f"{slot}.json"
+
+
+class Players:
+    """Every game on the server; called from the server's threads (one lock for the table of games)."""
+
+    def __init__(self, story: Story, settings: EngineSettings, voices: ServedVoices | None, shelf: Shelf,
+                 max_players: int, idle_seconds: float, trace: Callable[[dict[str, Any]], None]) -> None:
+        self.story = story
+        self.settings = settings
+        self.voices = voices
+        self.shelf = shelf
+        self.max_players = max_players
+        self.idle_seconds = idle_seconds
+        self.trace = trace
+        self.shared = story.format.shared(story)  # e.g. ink's parsed runtime, read once for every game
+        self.lock = threading.Lock()
+        self.games: dict[str, Game] = {}
+
+    def open(self, player: str, slot: str | None) -> tuple[Game, list[dict[str, Any]]]:
+        """A new game, or the one saved in `slot`; its first events."""
+        saved = self.shelf.get(player, slot)["game"] if slot else None
+        with self.lock:
+            if len(self.games) >= self.max_players:
+                raise Full(f"This server has {self.max_players} players, its most; try again in a few minutes.")
+            playthrough = self.story.format.open(self.story, saved, self.shared)
+            game = Game(self.story, player, playthrough, self.settings, None, lambda record: None)
+            self.games[game.game_id] = game
+        game.trace = lambda record: self.trace({"game": game.game_id, **record})
+        if self.voices is not None:
+            game.voice = self.voices.open(game.trace, game.notices.append)
+        game.trace({"event": "started", "player": player, "slot": slot})
+        return game, self._after(game, game.start())
+
+    def get(self, player: str, game_id: str) -> Game:
+        with self.lock:
+            game = self.games.get(game_id)
+        if game is None or game.player != player:  # another player's game is as unknown as a made-up id
+            raise NotFound("This game is not open (it ended, or was closed after a while idle); reload the page.")
+        game.last_seen = time.monotonic()
+        return game
+
+    def choose(self, game: Game, number: int) -> list[dict[str, Any]]:
+        return self._after(game, game.choose(number))
+
+    def save(self, game: Game, slot: str) -> None:
+        self.shelf.put(game.player, slot, game.save(), game.scene_title)
+
+    def close(self, game: Game, reason: str) -> None:
+        with self.lock:
+            if self.games.pop(game.game_id, None) is None:
+                return
+        game.close(reason)
+
+    def sweep(self, now: float) -> int:
+        """Saves and closes the games idle for longer than idle_seconds; how many."""
+        with self.lock:
+            idle = [game for game in self.games.values() if now - game.last_seen > self.idle_seconds]
+        for game in idle:
+            if game.ending is None:
+                self.save(game, "auto")
+            self.close(game, "idle")
+        return len(idle)
+
+    def close_all(self) -> None:
+        with self.lock:
+            games = list(self.games.values())
+        for game in games:
+            if game.ending is None:
+                self.save(game, "auto")
+            self.close(game, "quit")
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.games)
+
+    def _after(self, game: Game, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """After every move: the autosave follows the game (gone at an ending)."""
+        if game.ending is None:
+            self.save(game, "auto")
+        else:
+            self.shelf.drop(game.player, "auto")
+        return events

@@ -1,0 +1,119 @@
+"""The voice of every game of `engine serve`: one Studio (engines, cache, pack, takes, gate) for the
+server, and per browser game a GameVoice: its own Speaker whose Output writes each line into a LineAudio
+that the server streams to the page.
+
+Threads: each GameVoice owns its `voice-speaker` and `voice-prefetch-N` threads (started in open(),
+joined by its close()); the Studio owns the re-probe, watcher and engine threads (XTTS's one owner serves
+every game), joined by ServedVoices.close() after every game's. One Gate for all speakers: a line
+any player is waiting for goes before every game's prefetch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine import PlayContext, SpokenLine
+from plugins.voice.output.playback import Output
+from plugins.voice.output.streams import LineAudio, LineSink
+from plugins.voice.pipeline.line_play import Job
+from plugins.voice.pipeline.tasks import Gate
+from plugins.voice.studio import Studio
+
+Trace = Callable[[dict[str, Any]], None]
+
+
+class GameVoice:
+    """One browser game's lines: said in order, each one's audio kept in a LineAudio as it is made."""
+
+    def __init__(self, studio: Studio, gate: Gate, trace: Trace, notify: Callable[[str], None],
+                 forget: Callable[[GameVoice], None]) -> None:
+        self.studio = studio
+        self.forget = forget
+        self.closed = False
+        self.rate = studio.settings.output_rate
+        self.lock = threading.Lock()  # sounds: the server's threads add, the speaker's thread reads and ends
+        self.sounds: dict[int, tuple[Job, LineAudio]] = {}  # id(job) -> its audio, until the line ends
+        output = Output(LineSink(self._current), self.rate, studio.settings.loudness_dbfs, notify)
+        self.speaker = studio.speaker(output, trace, notify, gate, self._ended)
+        self.speaker.start()
+
+    def say(self, line: SpokenLine) -> LineAudio:
+        """Queues the line; its audio grows as the speaker makes it (ends empty when it is not spoken)."""
+        audio = LineAudio(self.rate)
+        with self.lock:  # the speaker's thread cannot look the job up before it is here
+            job = self.speaker.say(line)
+            self.sounds[id(job)] = (job, audio)
+        return audio
+
+    def prefetch(self, lines: Sequence[SpokenLine]) -> None:
+        self.speaker.prefetch(list(lines))
+
+    def skip(self, audio: Any) -> None:
+        """The player moved on: the line is no longer made (its audio ends where it is)."""
+        with self.lock:
+            jobs = [job for job, sound in self.sounds.values() if sound is audio]
+        for job in jobs:
+            self.speaker.skip(job)
+
+    def close(self) -> None:
+        """The game ended or its tab closed: queued lines are dropped, the line being made is cut."""
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+        self.speaker.close(drain=False)
+        self.studio.forget(self.speaker)
+        with self.lock:
+            left, self.sounds = list(self.sounds.values()), {}
+        for _, audio in left:
+            audio.finish()
+        self.forget(self)
+
+    def _current(self) -> LineAudio | None:
+        job = self.speaker.current
+        with self.lock:
+            entry = self.sounds.get(id(job)) if job is not None else None
+        return entry[1] if entry is not None else None
+
+    def _ended(self, job: Job) -> None:
+        with self.lock:
+            entry = self.sounds.pop(id(job), None)
+        if entry is not None:
+            entry[1].finish()
+
+
+class ServedVoices:
+    """Every game's voice on one server (the engine_serve_voices hook)."""
+
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+        self.gate = Gate()
+        self.lock = threading.Lock()
+        self.games: list[GameVoice] = []
+
+    @classmethod
+    def start(cls, context: PlayContext) -> ServedVoices:
+        studio = Studio.build(context)
+        studio.start()
+        return cls(studio)
+
+    def open(self, trace: Trace, notify: Callable[[str], None]) -> GameVoice:
+        game = GameVoice(self.studio, self.gate, trace, notify, self._forget)
+        with self.lock:
+            self.games.append(game)
+        return game
+
+    def _forget(self, game: GameVoice) -> None:
+        with self.lock:
+            if game in self.games:
+                self.games.remove(game)
+
+    def close(self) -> None:
+        self.studio.stop_watching()
+        with self.lock:
+            games, self.games = self.games, []
+        for game in games:
+            game.close()
+        self.studio.close()
