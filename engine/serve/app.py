@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from engine.core.errors import EngineError
 from engine.hookspecs import LineSound
@@ -135,7 +136,9 @@ def build_app(players: Players, title: str, token: str | None, sweep_seconds: fl
 
     @app.get("/api/status")
     def status() -> dict[str, Any]:
-        return {"players": players.count(), "max_players": players.max_players, "threads": threading.active_count()}
+        names = [thread.name for thread in threading.enumerate()]
+        return {"players": players.count(), "max_players": players.max_players, "threads": len(names),
+                "voice_threads": sum(name.startswith("voice-") for name in names)}
 
     return app
 
@@ -175,6 +178,11 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(EngineError)
     async def known(request: Request, exc: EngineError) -> Response:
         return JSONResponse({"detail": str(exc)}, STATUS.get(type(exc), 409))
+
+    @app.exception_handler(HTTPException)
+    async def routing(request: Request, exc: HTTPException) -> Response:
+        sentence = {404: "There is nothing at this address.", 405: "This address does not take that method."}
+        return JSONResponse({"detail": sentence.get(exc.status_code, f"{exc.detail}.")}, exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -30,7 +30,7 @@ def test_engines_do_not_need_the_cast_or_the_pipeline() -> None:
 
 # Each package imports only packages of the layers before its own: no import circle between them.
 LAYERS = [["core"], ["engines"], ["casting", "output", "listening", "store"], ["quality"],
-          ["pipeline", "render", "remote"], ["tools", "session"], ["plugin"]]
+          ["pipeline", "render", "remote"], ["studio"], ["tools", "session", "served"], ["plugin"]]
 
 
 def imports_between_packages() -> set[tuple[str, str]]:

@@ -1,0 +1,171 @@
+"""`engine serve`'s HTTP API with a real server: the voice hook, bad input (each a clear 4xx, never a
+500), the token off loopback, bounded players, idle games, saves that outlive the server, traces."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import soundfile
+
+from engine.config import EngineSettings
+from engine.serve.players import Players, Shelf
+from tests.conftest import TOMB
+from tests.serve.conftest import Server
+
+ECHO = '[plugins]\ndisabled = ["voice"]\nmodules = ["echo_voice"]\n'
+
+
+def echo_config(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[engine]\nsaves_dir = "{tmp_path / "saves"}"\n{ECHO}{extra}', encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def echo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("ECHO_OUT", str(tmp_path / "echo.jsonl"))
+    running = Server(TOMB, echo_config(tmp_path), tmp_path)
+    yield running
+    running.stop()
+
+
+def said(tmp_path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (tmp_path / "echo.jsonl").read_text().splitlines()]
+
+
+def test_hook_engine_serve_voices(echo: Server, tmp_path: Path) -> None:
+    client = echo.client()
+    opened = client.post("/api/games", json={}).json()
+    lines = [event for event in opened["events"] if event["kind"] == "line"]
+    assert opened["notices"] == ["echo voice ready"]
+    audio = client.get(f"/api/games/{opened['game']}/lines/{lines[0]['number']}")
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+    samples, rate = soundfile.read(io.BytesIO(audio.content))
+    tone = 0.01 * len(lines[0]["text"])
+    assert rate == 16000 and tone <= len(samples) / rate < tone + 0.2  # the MP3 of its tone (plus LAME's delay)
+    records = said(tmp_path)
+    assert records[0] == {"story": "The Tomb of the Sleeping Sun"}
+    assert [r["say"] for r in records if "say" in r] == [line["text"] for line in lines]  # in story order
+    assert any(r.get("prefetch") for r in records)
+    choices = [event for event in opened["events"] if event["kind"] == "choices"][0]
+    spoken = client.get(f"/api/games/{opened['game']}/lines/{choices['sound']}")  # the choices, said when asked
+    assert spoken.status_code == 200 and said(tmp_path)[-1]["say"].startswith("1. Go in now")
+    assert client.post(f"/api/games/{opened['game']}/close").status_code == 200
+    assert {"close": True} in said(tmp_path)
+
+
+def test_bad_input_gets_a_clear_4xx_never_a_500(echo: Server) -> None:
+    client, other = echo.client(), echo.client()
+    game = client.post("/api/games", json={}).json()["game"]
+    answers = {
+        "unknown game": client.post("/api/games/0123456789abcdef0123456789abcdef/choices", json={"number": 1}),
+        "another player's game": other.post(f"/api/games/{game}/choices", json={"number": 1}),
+        "another player's audio": other.get(f"/api/games/{game}/lines/1"),
+        "path in a game id": client.get("/api/games/..%2F..%2Fetc%2Fpasswd/lines/1"),
+        "path in a file name": client.get("/static/..%2F..%2Fapp.py"),
+        "path in a slot": client.post(f"/api/games/{game}/saves/..%2F..%2Fx"),
+        "path in a loaded slot": client.post("/api/games", json={"slot": "../../../etc/passwd"}),
+        "a line that is no number": client.get(f"/api/games/{game}/lines/abc"),
+        "a line not reached": client.get(f"/api/games/{game}/lines/99"),
+        "a choice out of range": client.post(f"/api/games/{game}/choices", json={"number": 7}),
+        "a choice that is no number": client.post(f"/api/games/{game}/choices", json={"number": "two"}),
+        "a body that is no JSON": client.post(f"/api/games/{game}/choices", content=b"{",
+                                              headers={"content-type": "application/json"}),
+        "an oversize body": client.post("/api/games", content=b"{" + b" " * 20_000 + b"}",
+                                        headers={"content-type": "application/json"}),
+        "a chunked body": client.post("/api/games", content=iter([b"{}"]),
+                                      headers={"content-type": "application/json"}),
+        "no player cookie": httpx.post(echo.base + "api/games", json={}),
+        "the autosave slot": client.post(f"/api/games/{game}/saves/auto"),
+        "an empty slot": client.post("/api/games", json={"slot": "3"}),
+    }
+    for what, answer in answers.items():
+        assert 400 <= answer.status_code < 500, (what, answer.status_code, answer.text)
+        detail = answer.json()["detail"]
+        assert isinstance(detail, str) and detail.endswith((".", ")")) and "Traceback" not in detail, (what, detail)
+    assert answers["a choice out of range"].json()["detail"] == "Choice 7 does not exist; choose 1 to 2."
+    assert answers["an oversize body"].status_code == answers["a chunked body"].status_code == 413
+    assert answers["another player's game"].status_code == answers["unknown game"].status_code == 404
+    assert client.post(f"/api/games/{game}/choices", json={"number": 1}).status_code == 200  # the game is unharmed
+
+
+def test_off_loopback_every_request_needs_the_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECHO_OUT", str(tmp_path / "echo.jsonl"))
+    running = Server(TOMB, echo_config(tmp_path), tmp_path, "--host", "0.0.0.0")
+    try:
+        local = running.base.replace("0.0.0.0", "127.0.0.1")  # the test itself talks to loopback only
+        token = running.url.split("?token=", 1)[1]
+        assert httpx.get(local).status_code == 401
+        assert httpx.post(local + "api/games", json={}).status_code == 401
+        assert httpx.get(local + "api/status", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.get(local + "api/status", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        with httpx.Client(base_url=local, timeout=30) as client:
+            first = client.get(f"/?token={token}")
+            assert first.status_code == 303 and first.headers["location"] == "./"  # right behind any proxy prefix
+            assert client.get("/").status_code == 200  # the cookie it set
+            assert client.post("/api/games", json={}).status_code == 200
+        assert (tmp_path / "config" / "voiced-if" / "serve-token").read_text() == token  # kept for the next start
+    finally:
+        running.stop()
+
+
+def test_players_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECHO_OUT", str(tmp_path / "echo.jsonl"))
+    running = Server(TOMB, echo_config(tmp_path, "[serve]\nmax_players = 1\n"), tmp_path)
+    try:
+        first, second = running.client(), running.client()
+        game = first.post("/api/games", json={}).json()["game"]
+        full = second.post("/api/games", json={})
+        assert full.status_code == 503 and "1 players, its most" in full.json()["detail"]
+        first.post(f"/api/games/{game}/close")
+        assert second.post("/api/games", json={}).status_code == 200
+    finally:
+        running.stop()
+
+
+def test_an_idle_game_is_saved_then_closed(tmp_path: Path) -> None:
+    from engine.config import Config
+    from engine.formats.registry import known_formats
+    from engine.loader import load_story
+    from engine.plugins import make_plugin_manager
+
+    story = load_story(TOMB, known_formats(make_plugin_manager(Config())))
+    shelf = Shelf(tmp_path, story)
+    players = Players(story, EngineSettings(), None, shelf, 5, 60.0, lambda record: None)
+    game, _ = players.open("a" * 32, None)
+    players.choose(game, 1)
+    assert players.sweep(game.last_seen + 59) == 0 and players.count() == 1  # not idle long enough
+    assert players.sweep(game.last_seen + 61) == 1 and players.count() == 0
+    assert [save["slot"] for save in shelf.list("a" * 32)] == ["auto"]
+    resumed, events = players.open("a" * 32, "auto")
+    assert events[0]["resumed"] is True and events[0]["title"] == game.scene_title
+
+
+def test_saves_outlive_the_server_and_traces_name_their_game(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECHO_OUT", str(tmp_path / "echo.jsonl"))
+    config, trace = echo_config(tmp_path), tmp_path / "trace.jsonl"
+    running = Server(TOMB, config, tmp_path, "--trace", str(trace))
+    client = running.client()
+    game = client.post("/api/games", json={}).json()["game"]
+    moved = client.post(f"/api/games/{game}/choices", json={"number": 2}).json()
+    client.post(f"/api/games/{game}/saves/2")
+    other = running.client().post("/api/games", json={}).json()["game"]
+    assert "every game was saved" in running.stop()
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert {record["game"] for record in records if "game" in record} == {game, other}
+    assert [r["choice"] for r in records if r.get("event") == "choice"] == [2]
+    restarted = Server(TOMB, config, tmp_path)
+    try:
+        again = httpx.Client(base_url=restarted.base, cookies=client.cookies, timeout=30)
+        assert [save["slot"] for save in again.get("/api/saves").json()["saves"]] == ["auto", "2"]
+        for slot in ("auto", "2"):
+            events = again.post("/api/games", json={"slot": slot}).json()["events"]
+            assert events[0]["kind"] == "scene" and events[0]["resumed"] is True
+            assert events[-1]["options"] == moved["events"][-1]["options"]  # the same choice as before the restart
+    finally:
+        restarted.stop()
