@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SUPPORT, TOMB
+from tests.conftest import SUPPORT, TOMB, wait_until
 from tests.voice.conftest import write_config
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -96,11 +96,17 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+def until(page: Any, expression: str, seconds: float = 60) -> None:
+    """Polls a JavaScript expression until it is true (Playwright's wait_for_function evals, which the page's
+    Content-Security-Policy forbids, as it should); fails the test when `seconds` pass first."""
+    wait_until(lambda: page.evaluate(expression), seconds, expression)
+
+
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """axe-core (npm, installed by `make test`) run in the page: every rule, WCAG and best practice."""
     if not AXE.exists():
         pytest.fail(f"no axe-core at {AXE}: run 'make test' (it installs axe-core into .venv/axe)")
-    page.wait_for_function("document.getAnimations().length === 0")  # a line fading in is not low contrast
+    until(page, "document.getAnimations().length === 0")  # a line fading in is not low contrast
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     found = page.evaluate("axe.run(document).then(result => result.violations.map(v => "
@@ -137,7 +143,7 @@ class Player:
         self.requests: list[str] = []
         page.on("request", lambda request: self.requests.append(request.url) if "/lines/" in request.url else None)
         page.goto(url)
-        page.wait_for_function("document.activeElement && document.activeElement.tagName === 'BUTTON'")
+        until(page, "document.activeElement && document.activeElement.tagName === 'BUTTON'")
 
     def press(self, *keys: str) -> None:
         for key in keys:

@@ -59,6 +59,24 @@ def test_hook_engine_serve_voices(echo: Server, tmp_path: Path) -> None:
     assert {"close": True} in said(tmp_path)
 
 
+def test_a_line_still_being_made_streams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECHO_OUT", str(tmp_path / "echo.jsonl"))
+    monkeypatch.setenv("ECHO_PIECES", "1")
+    running = Server(TOMB, echo_config(tmp_path), tmp_path)
+    try:
+        client = running.client()
+        opened = client.post("/api/games", json={}).json()
+        first = opened["events"][1]
+        with client.stream("GET", f"/api/games/{opened['game']}/lines/{first['number']}") as audio:
+            assert audio.headers["transfer-encoding"] == "chunked" and audio.headers["content-type"] == "audio/mpeg"
+            pieces = [piece for piece in audio.iter_raw() if piece]
+        samples, rate = soundfile.read(io.BytesIO(b"".join(pieces)))
+        tone = 0.01 * len(first["text"])
+        assert tone <= len(samples) / rate < tone + 0.2  # sent as it came, all of it
+    finally:
+        running.stop()
+
+
 def test_bad_input_gets_a_clear_4xx_never_a_500(echo: Server) -> None:
     client, other = echo.client(), echo.client()
     game = client.post("/api/games", json={}).json()["game"]

@@ -47,7 +47,7 @@ async function listSaves() {
   const { saves } = await api("GET", "api/saves");
   const list = $("start-buttons");
   list.querySelectorAll(".save").forEach((item) => item.remove());
-  for (const save of saves) {
+  for (const save of [...saves].reverse()) {  // prepended: Continue first, then slots 1 to 3
     const item = document.createElement("li");
     item.className = "save";
     const button = document.createElement("button");
@@ -232,23 +232,30 @@ async function choose(number) {
 
 // --- saving ------------------------------------------------------------------------------
 async function openSaves() {
-  if (!state.game) return;
-  const { saves } = await api("GET", "api/saves");
+  if (!state.game || state.panelOpen) return;
+  state.panelOpen = true;  // at once: a slot key pressed right after S goes to the panel, not to the choices
   const list = $("save-slots");
   list.replaceChildren();
+  const buttons = {};
   for (const slot of ["1", "2", "3"]) {
-    const found = saves.find((save) => save.slot === slot);
     const item = document.createElement("li");
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = `Slot ${slot}: ${found ? found.label : "empty"}`;
+    button.textContent = `Slot ${slot}`;
     button.addEventListener("click", () => saveTo(slot));
+    buttons[slot] = button;
     item.append(button);
     list.append(item);
   }
-  state.panelOpen = true;
   $("save-panel").hidden = false;
-  list.querySelector("button").focus();
+  buttons["1"].focus();
+  try {
+    const { saves } = await api("GET", "api/saves");
+    for (const [slot, button] of Object.entries(buttons)) {
+      const found = saves.find((save) => save.slot === slot);
+      button.textContent = `Slot ${slot}: ${found ? found.label : "empty"}`;
+    }
+  } catch (error) { say(error.message); }
 }
 
 function closeSaves() {
