@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 
 from engine.core.errors import EngineError
 from engine.hookspecs import LineSound
-from engine.serve.audio import Mp3Stream, mp3
+from engine.serve.audio import Mp3Stream
 from engine.serve.game import BadRequest, Game
 from engine.serve.players import PLAYER, Full, NotFound, Players
 
@@ -129,10 +129,8 @@ def build_app(players: Players, title: str, token: str | None, sweep_seconds: fl
             first, finished = await run_in_threadpool(sound.read, 0, WAIT)
         if not first:
             return Response(status_code=204)  # not spoken (a sound cue, a skipped line, no engine could)
-        if finished:
-            whole = await run_in_threadpool(mp3, first, sound.rate)
-            return Response(whole, media_type="audio/mpeg", headers={"Cache-Control": "no-store"})
-        return StreamingResponse(_stream(sound, first), media_type="audio/mpeg", headers={"Cache-Control": "no-store"})
+        return StreamingResponse(_stream(sound, first, finished), media_type="audio/mpeg",
+                                 headers={"Cache-Control": "no-store"})
 
     @app.get("/api/status")
     def status() -> dict[str, Any]:
@@ -143,16 +141,19 @@ def build_app(players: Players, title: str, token: str | None, sweep_seconds: fl
     return app
 
 
-async def _stream(sound: LineSound, first: bytes) -> AsyncIterator[bytes]:
-    """The line as it is made; the client going away ends it (Starlette cancels this generator)."""
+async def _stream(sound: LineSound, data: bytes, finished: bool) -> AsyncIterator[bytes]:
+    """The line as MP3, a piece at a time from the first (a whole line too: its first byte leaves at once),
+    more as it is made; the client going away ends it (Starlette cancels this generator)."""
     encoder = Mp3Stream(sound.rate)
-    yield encoder.encode(first)
-    offset, finished = len(first), False
-    while not finished:
-        more, finished = await run_in_threadpool(sound.read, offset, WAIT)
-        if more:
-            offset += len(more)
-            yield encoder.encode(more)
+    piece = sound.rate * 2 // 2  # half a second of 16-bit samples
+    offset = 0
+    while True:
+        for start in range(0, len(data), piece):
+            yield await run_in_threadpool(encoder.encode, data[start:start + piece])
+        offset += len(data)
+        if finished:
+            break
+        data, finished = await run_in_threadpool(sound.read, offset, WAIT)
     yield encoder.finish()
 
 

@@ -36,9 +36,3 @@ class Mp3Stream:
         data = self.buffer.getvalue()[self.sent:]
         self.sent += len(data)
         return data
-
-
-def mp3(pcm: bytes, rate: int) -> bytes:
-    """A whole line at once."""
-    stream = Mp3Stream(rate)
-    return stream.encode(pcm) + stream.finish()
