@@ -72,6 +72,9 @@ class Served:
 class Tally:
     def __init__(self) -> None:
         self.first: list[float] = []
+        self.moves: list[float] = []  # the POST of a choice or a new game alone
+        self.pings: list[float] = []
+        self.encoded: dict[str, int] = {}  # GET api/status under the same load: what any request costs here
         self.lines = 0
         self.errors: list[str] = []
         self.rss: list[float] = []
@@ -86,6 +89,7 @@ async def play(base: str, seed: int, until: float, tally: Tally) -> None:
         while time.monotonic() < until:
             asked = time.monotonic()
             data = (await client.post("/api/games", json={})).json()
+            tally.moves.append(time.monotonic() - asked)
             game = data["game"]
             while time.monotonic() < until:
                 first = True
@@ -102,6 +106,7 @@ async def play(base: str, seed: int, until: float, tally: Tally) -> None:
                 asked = time.monotonic()
                 answer = await client.post(f"/api/games/{game}/choices",
                                            json={"number": chance.randint(1, len(last["options"]))})
+                tally.moves.append(time.monotonic() - asked)
                 if answer.status_code != 200:
                     tally.errors.append(f"choice: {answer.status_code} {answer.text[:80]}")
                     break
@@ -127,7 +132,11 @@ async def watch(server: Served, until: float, tally: Tally) -> None:
     async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
         while time.monotonic() < until:
             tally.rss.append(server.rss_mb())
-            tally.threads.append((await client.get("/api/status")).json()["threads"])
+            began = time.monotonic()
+            status = (await client.get("/api/status")).json()
+            tally.threads.append(status["threads"])
+            tally.encoded = status["encoded"]
+            tally.pings.append(time.monotonic() - began)
             await asyncio.sleep(1.0)
 
 
@@ -145,19 +154,21 @@ def run(config: Path, work: Path, players: int, seconds: float, *extra: str) -> 
         tally.rss.append(server.rss_mb())
     finally:
         server.stop()
-    first = sorted(tally.first)
-    return {"players": players, "p50_ms": statistics.median(first) * 1000,
+    first, moves, pings = sorted(tally.first), sorted(tally.moves), sorted(tally.pings)
+    return {"players": players, "move_p50_ms": statistics.median(moves) * 1000,
+            "move_p95_ms": moves[int(0.95 * (len(moves) - 1))] * 1000, "ping_p50_ms": statistics.median(pings) * 1000,
+            "ping_p95_ms": pings[int(0.95 * (len(pings) - 1))] * 1000, "p50_ms": statistics.median(first) * 1000,
             "p95_ms": first[int(0.95 * (len(first) - 1))] * 1000, "max_ms": first[-1] * 1000, "waits": len(first),
             "lines": tally.lines, "errors": len(tally.errors), "error_kinds": sorted(set(tally.errors))[:3],
             "rss_start": tally.rss[0], "rss_max": max(tally.rss), "rss_end": tally.rss[-1],
-            "threads_max": max(tally.threads), "threads_end": tally.threads[-1]}
+            "threads_max": max(tally.threads), "threads_end": tally.threads[-1], "encoded": tally.encoded}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--players", type=int, default=20)
-    parser.add_argument("--live", default="5,10,20", help="player counts for live Piper")
+    parser.add_argument("--live", default="5,10,20", help="player counts for live Piper ('' for none)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     config = write_config(work)
@@ -172,6 +183,9 @@ def main() -> None:
         print(f"{name:22} {row['players']:7d} {row['p50_ms']:7.0f} {row['p95_ms']:7.0f} {row['max_ms']:7.0f} "
               f"{row['lines']:6d} {row['errors']:6d} {row['rss_start']:7.0f}/{row['rss_max']:.0f}/{row['rss_end']:.0f}"
               f"{row['threads_max']:>11d}/{row['threads_end']}")
+        print(f"   the move alone (POST): p50 {row['move_p50_ms']:.0f} ms, p95 {row['move_p95_ms']:.0f} ms; "
+              f"GET api/status: p50 {row['ping_p50_ms']:.0f} ms, p95 {row['ping_p95_ms']:.0f} ms; MP3 cache: "
+              f"{row['encoded'].get('hits')} hits, {row['encoded'].get('misses')} misses")
         if row["error_kinds"]:
             print("   errors:", "; ".join(row["error_kinds"]))
     pack = rows[0][1]

@@ -8,34 +8,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
+import hashlib
 import logging
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import BackgroundTasks, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from engine.core.errors import EngineError
 from engine.hookspecs import LineSound
-from engine.serve.audio import Mp3Stream
+from engine.serve.audio import Mp3Cache, Mp3Stream
 from engine.serve.game import BadRequest, Game
+from engine.serve.guard import Guard
 from engine.serve.players import PLAYER, Full, NotFound, Players
 
 log = logging.getLogger(__name__)
-MAX_BODY = 16 * 1024  # every request body the page sends is a few bytes
+PIECE_BYTES = 16 * 1024  # a kept line leaves in pieces of this size
+SETTLE = 0.02  # seconds a line's first audio waits to learn whether it is the whole line
 WAIT = 0.5  # seconds between checks that a waiting audio request's client is still there
 PAGE_FILES = {"play.js": "text/javascript", "play.css": "text/css"}
-HEADERS = {"Content-Security-Policy": "default-src 'self'; media-src 'self' blob:; img-src 'self' data:",
-           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 STATUS = {NotFound: 404, BadRequest: 400, Full: 503}
 
 
@@ -50,24 +50,10 @@ class Choice(BaseModel):
 def build_app(players: Players, title: str, token: str | None, sweep_seconds: float = 30.0) -> FastAPI:
     app = FastAPI(title=f"engine serve: {title}", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=_sweeping(players, sweep_seconds))
+    encoded = Mp3Cache()
     _handlers(app)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        size = request.headers.get("content-length", "0")
-        if not size.isdigit() or int(size) > MAX_BODY or "chunked" in request.headers.get("transfer-encoding", ""):
-            return JSONResponse({"detail": f"Request bodies here are at most {MAX_BODY} bytes, sent whole."}, 413)
-        given = request.cookies.get("token") or request.headers.get("authorization", "").removeprefix("Bearer ")
-        if token and not (given and hmac.compare_digest(given.encode(), token.encode())):
-            if request.url.path.endswith("/") and hmac.compare_digest(request.query_params.get("token", ""), token):
-                answer: Response = RedirectResponse("./", 303)  # relative: right behind any proxy prefix
-                answer.set_cookie("token", token, httponly=True, samesite="strict")
-                return answer
-            return JSONResponse({"detail": "This server needs its token: open the address it printed, with "
-                                           "?token=..."}, 401)
-        answer = await call_next(request)
-        answer.headers.update(HEADERS)
-        return answer
+    app.add_middleware(Guard, token=token)
 
     @app.get("/")
     def page(request: Request) -> Response:
@@ -89,14 +75,17 @@ def build_app(players: Players, title: str, token: str | None, sweep_seconds: fl
         return {"saves": players.shelf.list(_player(request))}
 
     @app.post("/api/games")
-    def open_game(request: Request, body: OpenGame) -> dict[str, Any]:
+    def open_game(request: Request, body: OpenGame, after: BackgroundTasks) -> dict[str, Any]:
         game, events = players.open(_player(request), body.slot)
+        after.add_task(players.autosave, game)
         return {"game": game.game_id, **_moved(game, events)}
 
     @app.post("/api/games/{game_id}/choices")
-    def choose(request: Request, game_id: str, body: Choice) -> dict[str, Any]:
+    def choose(request: Request, game_id: str, body: Choice, after: BackgroundTasks) -> dict[str, Any]:
         game = players.get(_player(request), game_id)
-        return _moved(game, players.choose(game, body.number))
+        events = players.choose(game, body.number)
+        after.add_task(players.autosave, game)
+        return _moved(game, events)
 
     @app.post("/api/games/{game_id}/saves/{slot}")
     def save(request: Request, game_id: str, slot: str) -> dict[str, Any]:
@@ -119,42 +108,59 @@ def build_app(players: Players, title: str, token: str | None, sweep_seconds: fl
     @app.get("/api/games/{game_id}/lines/{number}")
     async def line(request: Request, game_id: str, number: int) -> Response:
         game = players.get(_player(request), game_id)
-        sound = await run_in_threadpool(game.sound, number)
+        sound = game.sound(number)  # quick: a lock and a dict (the voice only queues a choice list it says)
         if sound is None:
             raise NotFound(f"Line {number} has no audio here (not reached, or too far back to replay).")
-        first, finished = b"", False
+        first, finished = sound.read(0, 0)  # most often the line is there already: no thread hand-over
         while not first and not finished:  # the line's turn may not have come yet
             if await request.is_disconnected():
                 return Response(status_code=204)
             first, finished = await run_in_threadpool(sound.read, 0, WAIT)
         if not first:
             return Response(status_code=204)  # not spoken (a sound cue, a skipped line, no engine could)
-        return StreamingResponse(_stream(sound, first, finished), media_type="audio/mpeg",
+        if not finished:  # woken by its audio, a whole line is marked whole a moment later: keep it encoded
+            more, finished = await run_in_threadpool(sound.read, len(first), SETTLE)
+            first += more
+        return StreamingResponse(_stream(sound, first, finished, encoded), media_type="audio/mpeg",
                                  headers={"Cache-Control": "no-store"})
 
     @app.get("/api/status")
     def status() -> dict[str, Any]:
         names = [thread.name for thread in threading.enumerate()]
         return {"players": players.count(), "max_players": players.max_players, "threads": len(names),
-                "voice_threads": sum(name.startswith("voice-") for name in names)}
+                "voice_threads": sum(name.startswith("voice-") for name in names),
+                "encoded": {"hits": encoded.hits, "misses": encoded.misses, "bytes": encoded.size}}
 
     return app
 
 
-async def _stream(sound: LineSound, data: bytes, finished: bool) -> AsyncIterator[bytes]:
+async def _stream(sound: LineSound, data: bytes, finished: bool, encoded: Mp3Cache) -> AsyncIterator[bytes]:
     """The line as MP3, a piece at a time from the first (a whole line too: its first byte leaves at once),
-    more as it is made; the client going away ends it (Starlette cancels this generator)."""
-    encoder = Mp3Stream(sound.rate)
+    more as it is made; the client going away ends it (Starlette cancels this generator). A line whole at
+    the first read is kept encoded: the next player to hear the same audio gets those bytes."""
+    kept = encoded.get(_digest(data)) if finished else None
+    if kept is not None:
+        for start in range(0, len(kept), PIECE_BYTES):
+            yield kept[start:start + PIECE_BYTES]
+        return
+    encoder, sent, offset, whole = Mp3Stream(sound.rate), [], 0, [data]
     piece = sound.rate * 2 // 2  # half a second of 16-bit samples
-    offset = 0
     while True:
         for start in range(0, len(data), piece):
-            yield await run_in_threadpool(encoder.encode, data[start:start + piece])
+            sent.append(await run_in_threadpool(encoder.encode, data[start:start + piece]))
+            yield sent[-1]
         offset += len(data)
         if finished:
             break
         data, finished = await run_in_threadpool(sound.read, offset, WAIT)
-    yield encoder.finish()
+        whole.append(data)
+    sent.append(encoder.finish())
+    yield sent[-1]
+    encoded.put(_digest(b"".join(whole)), b"".join(sent))
+
+
+def _digest(pcm: bytes) -> bytes:
+    return hashlib.blake2b(pcm, digest_size=16).digest()
 
 
 def _moved(game: Game, events: list[dict[str, Any]]) -> dict[str, Any]:

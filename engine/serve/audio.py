@@ -5,6 +5,8 @@ line still being made streams. About 70 kbit/s for a voice at 22-24 kHz (a sixth
 from __future__ import annotations
 
 import io
+import threading
+from collections import OrderedDict
 
 import numpy as np
 import soundfile
@@ -36,3 +38,33 @@ class Mp3Stream:
         data = self.buffer.getvalue()[self.sent:]
         self.sent += len(data)
         return data
+
+
+class Mp3Cache:
+    """Whole lines already encoded, by a digest of their PCM: players of one server hear the same lines."""
+
+    def __init__(self, limit_bytes: int = 64 * 1024 * 1024) -> None:
+        self.limit = limit_bytes
+        self.lock = threading.Lock()  # the server's pool threads
+        self.lines: OrderedDict[bytes, bytes] = OrderedDict()
+        self.size = 0
+        self.hits = self.misses = 0
+
+    def get(self, digest: bytes) -> bytes | None:
+        with self.lock:
+            found = self.lines.get(digest)
+            if found is not None:
+                self.lines.move_to_end(digest)
+                self.hits += 1
+            else:
+                self.misses += 1
+            return found
+
+    def put(self, digest: bytes, encoded: bytes) -> None:
+        with self.lock:
+            if digest in self.lines:
+                return
+            self.lines[digest] = encoded
+            self.size += len(encoded)
+            while self.size > self.limit and len(self.lines) > 1:
+                self.size -= len(self.lines.popitem(last=False)[1])

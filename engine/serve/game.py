@@ -43,6 +43,9 @@ class Game:
     trace: Callable[[dict[str, Any]], None]
     game_id: str = field(default_factory=lambda: secrets.token_hex(16))
     lock: threading.Lock = field(default_factory=threading.Lock)  # one request at a time moves the game
+    saving: threading.Lock = field(default_factory=threading.Lock)  # one autosave at a time (players.py)
+    moves: int = 0  # the game's moves so far, and how many of them the autosave holds
+    saved_moves: int = -1
     heard: dict[int, Heard] = field(default_factory=dict)
     count: int = 0
     options: tuple[tuple[str, str], ...] | None = None  # the choice waiting for an answer
@@ -97,6 +100,7 @@ class Game:
         self.trace({"event": "ended", "ending": self.ending, "reason": reason})
 
     def _advance(self) -> list[dict[str, Any]]:
+        self.moves += 1
         events: list[dict[str, Any]] = []
         for _ in range(MAX_STEPS):
             step = self.playthrough.next()

@@ -109,7 +109,7 @@ class Players:
         if self.voices is not None:
             game.voice = self.voices.open(game.trace, game.notices.append)
         game.trace({"event": "started", "player": player, "slot": slot})
-        return game, self._after(game, game.start())
+        return game, game.start()
 
     def get(self, player: str, game_id: str) -> Game:
         with self.lock:
@@ -120,7 +120,7 @@ class Players:
         return game
 
     def choose(self, game: Game, number: int) -> list[dict[str, Any]]:
-        return self._after(game, game.choose(number))
+        return game.choose(number)
 
     def save(self, game: Game, slot: str) -> None:
         self.shelf.put(game.player, slot, game.save(), game.scene_title)
@@ -153,10 +153,16 @@ class Players:
         with self.lock:
             return len(self.games)
 
-    def _after(self, game: Game, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """After every move: the autosave follows the game (gone at an ending)."""
-        if game.ending is None:
-            self.save(game, "auto")
-        else:
-            self.shelf.drop(game.player, "auto")
-        return events
+    def autosave(self, game: Game) -> None:
+        """After every move (once its answer is sent: the write is synced to disk): the `auto` slot follows the
+        game, and is gone at its ending. Writes the game as it is now, so two moves' saves never land in the
+        wrong order."""
+        with game.saving:
+            moves, ended = game.moves, game.ending is not None
+            if moves == game.saved_moves:
+                return
+            if ended:
+                self.shelf.drop(game.player, "auto")
+            else:
+                self.save(game, "auto")
+            game.saved_moves = moves

@@ -134,19 +134,21 @@ def test_save_and_continue_across_a_reload_and_a_restart(tmp_path: Path, browser
     config = serve_config(tmp_path)
     running = Server(TOMB, config, tmp_path)
     context = browser.new_context()
-    player = Player(context.new_page(), running.url)
-    player.press(*FASTEST, "Enter")
-    player.wait_choices()
-    player.press("2")
-    options = player.wait_choices()
-    player.press("s", "3")
-    until(player.page, "document.getElementById('status').textContent === 'Saved in slot 3.'")
-    player.page.reload()
-    until(player.page, "document.activeElement && document.activeElement.tagName === 'BUTTON'")
-    assert player.focused().startswith("Continue: ")
-    player.press("Enter")
-    assert player.wait_choices() == options
-    running.stop()
+    try:
+        player = Player(context.new_page(), running.url)
+        player.press(*FASTEST, "Enter")
+        player.wait_choices()
+        player.press("2")
+        options = player.wait_choices()
+        player.press("s", "3")
+        until(player.page, "document.getElementById('status').textContent === 'Saved in slot 3.'")
+        player.page.reload()
+        until(player.page, "document.activeElement && document.activeElement.tagName === 'BUTTON'")
+        assert player.focused().startswith("Continue: ")
+        player.press("Enter")
+        assert player.wait_choices() == options
+    finally:
+        running.stop()
     running = Server(TOMB, config, tmp_path)  # a new process, another port: the saves are on disk
     try:
         page = context.new_page()

@@ -53,7 +53,10 @@ class LineSink:
             audio.add(np.ascontiguousarray(pcm, dtype=np.int16).tobytes())
 
     def drain(self) -> None:
-        pass
+        """The line is whole (Output.end_line): its readers learn it now, not when the speaker is done with it."""
+        audio = self.current()
+        if audio is not None:
+            audio.finish()
 
     def stop(self) -> None:
         pass

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from engine import SpokenLine
@@ -19,12 +21,16 @@ from plugins.voice.core.errors import VoiceError
 from plugins.voice.store.manifest import Entry, Manifest, entry_key, text_sha
 
 log = logging.getLogger(__name__)
+DECODED_BYTES = 64 * 1024 * 1024  # decoded lines kept in memory: many players of one server hear the same lines
 
 
 class Pack:
     def __init__(self, folder: Path, manifest: Manifest) -> None:
         self.folder = folder
         self.manifest = manifest
+        self.lock = threading.Lock()  # the decoded lines: every game's speaker thread reads them
+        self.decoded: OrderedDict[str, AudioChunk] = OrderedDict()  # by the file's SHA-256, least recent first
+        self.decoded_bytes = 0
 
     @classmethod
     def open(cls, folder: Path) -> Pack:
@@ -56,4 +62,16 @@ class Pack:
         if hashlib.sha256(data).hexdigest() != entry.file_sha:
             log.warning("voice pack file %s is damaged (its SHA-256 differs from the manifest)", path)
             return None
-        return decode(data)
+        with self.lock:
+            kept = self.decoded.get(entry.file_sha)
+            if kept is not None:
+                self.decoded.move_to_end(entry.file_sha)
+                return kept
+        audio = decode(data)
+        with self.lock:
+            if entry.file_sha not in self.decoded:
+                self.decoded[entry.file_sha] = audio
+                self.decoded_bytes += audio.samples.nbytes
+            while self.decoded_bytes > DECODED_BYTES and len(self.decoded) > 1:
+                self.decoded_bytes -= self.decoded.popitem(last=False)[1].samples.nbytes
+        return audio

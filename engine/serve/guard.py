@@ -1,0 +1,52 @@
+"""What every request to `engine serve` passes first (plain ASGI, so streamed audio is not slowed down):
+bodies are small and sent whole, off loopback the token is required, and answers carry security headers."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+MAX_BODY = 16 * 1024  # every request body the page sends is a few bytes
+HEADERS = [(b"content-security-policy", b"default-src 'self'; media-src 'self' blob:; img-src 'self' data:"),
+           (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+
+class Guard:
+    def __init__(self, app: Any, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = self._refused(Request(scope))
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+
+        async def with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+    def _refused(self, request: Request) -> Response | None:
+        size = request.headers.get("content-length", "0")
+        if not size.isdigit() or int(size) > MAX_BODY or "chunked" in request.headers.get("transfer-encoding", ""):
+            return JSONResponse({"detail": f"Request bodies here are at most {MAX_BODY} bytes, sent whole."}, 413)
+        if not self.token:
+            return None
+        given = request.cookies.get("token") or request.headers.get("authorization", "").removeprefix("Bearer ")
+        if given and hmac.compare_digest(given.encode(), self.token.encode()):
+            return None
+        if request.url.path.endswith("/") and hmac.compare_digest(request.query_params.get("token", ""), self.token):
+            answer = RedirectResponse("./", 303)  # relative: right behind any proxy prefix
+            answer.set_cookie("token", self.token, httponly=True, samesite="strict")
+            return answer
+        return JSONResponse({"detail": "This server needs its token: open the address it printed, with ?token=..."},
+                            401)
