@@ -46,6 +46,7 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/speech_input.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/acting.py
+	$(BIN)/python bench/serve.py
 	$(BIN)/python bench/soak.py
 
 $(VENV)/.play: pyproject.toml | $(BIN)/python

@@ -104,6 +104,8 @@ function next() {
 
 function lineUrl(number) { return `api/games/${state.game}/lines/${number}`; }
 
+function voice(number) { return lineAudio(lineUrl(number), state.rate, state.muted); }
+
 function play(event) {
   const current = { event, audio: null, timer: null };
   state.current = current;
@@ -125,47 +127,6 @@ function play(event) {
   audio.addEventListener("error", failed);
   audio.addEventListener("voicefailed", failed);
   audio.play().catch(() => { if (state.current === current && !current.timer) reading(); });
-}
-
-// A line's MP3. Where Media Source Extensions play MP3 (Chrome, Edge, Firefox, Safari on the desktop), the
-// bytes are fed in as they arrive and a line still being made starts at once; elsewhere (older iOS) the
-// audio element fetches it itself, which waits for a few seconds of it first.
-const STREAMS = Boolean(window.MediaSource && MediaSource.isTypeSupported("audio/mpeg"));
-
-function voice(number) {
-  const audio = new Audio();
-  audio.preservesPitch = true;
-  audio.defaultPlaybackRate = state.rate;
-  audio.playbackRate = state.rate;
-  audio.muted = state.muted;
-  const controller = new AbortController();
-  audio.stop = () => { controller.abort(); audio.pause(); };
-  if (!STREAMS) {
-    audio.src = lineUrl(number);
-    return audio;
-  }
-  const source = new MediaSource();
-  audio.src = URL.createObjectURL(source);
-  source.addEventListener("sourceopen", () => feed(source, number, controller.signal, audio), { once: true });
-  return audio;
-}
-
-async function feed(source, number, signal, audio) {
-  try {
-    const response = await fetch(lineUrl(number), { signal, credentials: "same-origin" });
-    if (response.status !== 200) throw new Error(`no audio (${response.status})`);
-    const buffer = source.addSourceBuffer("audio/mpeg");
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffer.appendBuffer(value);
-      await new Promise((resolve) => buffer.addEventListener("updateend", resolve, { once: true }));
-    }
-    source.endOfStream();
-  } catch (error) {
-    if (!signal.aborted) audio.dispatchEvent(new Event("voicefailed"));
-  }
 }
 
 function record(line, event) { window.voiceEvents.push({ line, event, rate: state.rate }); }
