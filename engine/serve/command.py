@@ -62,33 +62,37 @@ def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMan
     story = load_story(args.story, known_formats(pm))
     writer = TraceWriter(args.trace) if args.trace else None
     trace = writer.write if writer else (lambda record: None)
-    games: list[Players] = []
+    serving: list[Players] = []  # set once the games exist; notices before that go to the console only
 
     def notify(text: str) -> None:  # shared notices (an engine went down): the console and every page
         print(f"engine serve: {text}", file=sys.stderr, flush=True)
-        for players in games:
-            for game in list(players.games.values()):
-                game.notices.append(text)
+        for players in serving:
+            players.broadcast(text)
 
-    for problem in pm.hook.engine_validate(story=story, config=config):
-        for found in problem:
-            if found.severity == "error":
-                notify(str(found))
+    for problems in pm.hook.engine_validate(story=story, config=config):
+        for problem in problems:
+            if problem.severity == "error":
+                notify(str(problem))
     listener = _listen(host, port)
-    voices = pm.hook.engine_serve_voices(context=PlayContext(story, config, vars(args), trace, notify))
-    players = Players(story, engine_settings(config), voices, Shelf(engine_settings(config).saves_dir, story),
-                      settings.max_players, settings.idle_minutes * 60, trace)
-    games.append(players)
-    address = f"http://{host if ':' not in host else f'[{host}]'}:{listener.getsockname()[1]}/"
-    print(f"Serving '{story.title}' at {address}{f'?token={token}' if token else ''} (Ctrl+C stops).", flush=True)
-    server = uvicorn.Server(uvicorn.Config(build_app(players, story.title, token), log_level="warning",
-                                           timeout_graceful_shutdown=3))
+    voices = None
     try:
-        server.run(sockets=[listener])
-    except KeyboardInterrupt:
-        pass  # Ctrl+C is how a server stops (uvicorn raises it again once it has shut down)
+        voices = pm.hook.engine_serve_voices(context=PlayContext(story, config, vars(args), trace, notify))
+        saves = engine_settings(config).saves_dir
+        players = Players(story, engine_settings(config), voices, Shelf(saves, story), settings.max_players,
+                          settings.idle_minutes * 60, trace)
+        serving.append(players)
+        address = f"http://{host if ':' not in host else f'[{host}]'}:{listener.getsockname()[1]}/"
+        print(f"Serving '{story.title}' at {address}{f'?token={token}' if token else ''} (Ctrl+C stops).",
+              flush=True)
+        server = uvicorn.Server(uvicorn.Config(build_app(players, story.title, token), log_level="warning",
+                                               timeout_graceful_shutdown=3))
+        try:
+            server.run(sockets=[listener])
+        except KeyboardInterrupt:
+            pass  # Ctrl+C is how a server stops (uvicorn raises it again once it has shut down)
+        finally:
+            players.close_all()
     finally:
-        players.close_all()
         if voices is not None:
             voices.close()
         if writer:

@@ -149,6 +149,13 @@ class Players:
                 self.save(game, "auto")
             self.close(game, "quit")
 
+    def broadcast(self, text: str) -> None:
+        """A notice for every open game (an engine went down): each page shows it with its next move."""
+        with self.lock:
+            games = list(self.games.values())
+        for game in games:
+            game.notices.append(text)
+
     def count(self) -> int:
         with self.lock:
             return len(self.games)

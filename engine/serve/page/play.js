@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const RATES = { min: 0.5, max: 3, step: 0.25 };
+const RATES = { min: 0.5, max: 4, step: 0.25 };
 const state = {
   game: null, queue: [], current: null, last: null, choices: null, choiceSound: null,
   rate: Number(localStorage.getItem("rate")) || 1,
