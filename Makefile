@@ -27,10 +27,10 @@ serve: $(VENV)/.serve
 ink: $(VENV)/.inkjs
 	$(VENV)/inkjs/node_modules/.bin/inkjs-compiler stories/lighthouse/story.ink -o stories/lighthouse/story.ink.json
 
-# Three test workers (pytest-xdist) on two cores: most tests wait on child processes, sockets, models and
-# audio played in real time; the browser tests share one worker (their xdist_group), one after another.
+# Two test workers (pytest-xdist): most tests wait on child processes, sockets, models and audio played
+# in real time; the browser tests share one worker (their xdist_group), one after another.
 test: $(VENV)/.test $(VENV)/.inkjs $(VENV)/.axe lint
-	$(BIN)/pytest -n 3 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .

@@ -12,7 +12,7 @@ from tests.conftest import ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, TOMB, wait_u
 from tests.serve.conftest import Player, Server, axe_violations, serve_config, story_lines, until
 
 FASTEST = ["+"] * 12  # speech at 4x (the page's fastest): the same audio, played in a quarter of the time
-pytestmark = pytest.mark.xdist_group("browser")  # one worker plays them one after another (make test: 3 workers)
+pytestmark = pytest.mark.xdist_group("browser")  # one worker plays them one after another (make test: 2 workers)
 
 
 def play_through(player: Player, choices: list[int], check: Any = None) -> str:
