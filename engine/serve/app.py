@@ -144,7 +144,7 @@ async def _stream(sound: LineSound, data: bytes, finished: bool, encoded: Mp3Cac
             yield kept[start:start + PIECE_BYTES]
         return
     encoder, sent, offset, whole = Mp3Stream(sound.rate), [], 0, [data]
-    piece = sound.rate * 2 // 2  # half a second of 16-bit samples
+    piece = sound.rate  # bytes: half a second of 16-bit samples
     while True:
         for start in range(0, len(data), piece):
             sent.append(await run_in_threadpool(encoder.encode, data[start:start + piece]))

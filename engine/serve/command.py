@@ -77,8 +77,8 @@ def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMan
     voices = None
     try:
         voices = pm.hook.engine_serve_voices(context=PlayContext(story, config, vars(args), trace, notify))
-        saves = engine_settings(config).saves_dir
-        players = Players(story, engine_settings(config), voices, Shelf(saves, story), settings.max_players,
+        engine = engine_settings(config)
+        players = Players(story, engine, voices, Shelf(engine.saves_dir, story), settings.max_players,
                           settings.idle_minutes * 60, trace)
         serving.append(players)
         address = f"http://{host if ':' not in host else f'[{host}]'}:{listener.getsockname()[1]}/"

@@ -5,7 +5,6 @@ client sends becomes a path."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
@@ -19,6 +18,7 @@ from engine.config import EngineSettings
 from engine.core.errors import EngineError, SaveError
 from engine.core.files import write_atomic
 from engine.core.model import Story
+from engine.core.saves import save_path
 from engine.hookspecs import ServedVoices
 from engine.serve.game import BadRequest, Game
 
@@ -39,8 +39,7 @@ class Shelf:
     """One story's saves on this server: <root>/<player>/<slot>.json, written atomically."""
 
     def __init__(self, saves_dir: Path, story: Story) -> None:
-        digest = hashlib.sha256(str(story.root.resolve()).encode()).hexdigest()[:10]
-        self.root = saves_dir / "served" / f"{story.slug}-{digest}"
+        self.root = save_path(saves_dir / "served", story).with_suffix("")  # the terminal's name for the story
 
     def put(self, player: str, slot: str, record: dict[str, Any], label: str) -> None:
         saved = {"format": FORMAT, "label": label, "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
