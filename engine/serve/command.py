@@ -4,6 +4,7 @@ then every game is saved and closed, and every voice thread joined."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import secrets
 import socket
@@ -84,8 +85,7 @@ def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMan
         address = f"http://{host if ':' not in host else f'[{host}]'}:{listener.getsockname()[1]}/"
         print(f"Serving '{story.title}' at {address}{f'?token={token}' if token else ''} (Ctrl+C stops).",
               flush=True)
-        server = uvicorn.Server(uvicorn.Config(build_app(players, story.title, token), log_level="warning",
-                                               timeout_graceful_shutdown=3))
+        server = _server(uvicorn, build_app(players, story.title, token), players)
         try:
             server.run(sockets=[listener])
         except KeyboardInterrupt:
@@ -100,6 +100,17 @@ def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMan
         listener.close()
     print("Stopped; every game was saved.", flush=True)
     return 0
+
+
+def _server(uvicorn: Any, app: Any, players: Players) -> Any:
+    class Server(uvicorn.Server):  # type: ignore[misc,name-defined]
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            """Ctrl+C: every game is saved and closed first, so each line being streamed ends now and no
+            request is still waiting when uvicorn waits for them (it cancels, with a traceback, after 10 s)."""
+            await asyncio.to_thread(players.close_all)
+            await super().shutdown(sockets)
+
+    return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10))
 
 
 def _loopback(host: str) -> bool:

@@ -6,10 +6,12 @@ client sends becomes a path."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,7 +82,10 @@ class Shelf:
 
 
 class Players:
-    """Every game on the server; called from the server's threads (one lock for the table of games)."""
+    """Every game on the server; called from the server's threads (one lock for the table of games).
+
+    A closed game's voice is stopped on the `serve-close` thread (owned here, joined by close_all): stopping
+    waits for a line being made, and no request waits for that."""
 
     def __init__(self, story: Story, settings: EngineSettings, voices: ServedVoices | None, shelf: Shelf,
                  max_players: int, idle_seconds: float, trace: Callable[[dict[str, Any]], None]) -> None:
@@ -94,11 +99,15 @@ class Players:
         self.shared = story.format.shared(story)  # e.g. ink's parsed runtime, read once for every game
         self.lock = threading.Lock()
         self.games: dict[str, Game] = {}
+        self.closer = ThreadPoolExecutor(1, thread_name_prefix="serve-close")
+        self.stopping = False
 
     def open(self, player: str, slot: str | None) -> tuple[Game, list[dict[str, Any]]]:
         """A new game, or the one saved in `slot`; its first events."""
         saved = self.shelf.get(player, slot)["game"] if slot else None
         with self.lock:
+            if self.stopping:
+                raise Full("This server is stopping; try again when it is back.")
             if len(self.games) >= self.max_players:
                 raise Full(f"This server has {self.max_players} players, its most; try again in a few minutes.")
             playthrough = self.story.format.open(self.story, saved, self.shared)
@@ -128,7 +137,10 @@ class Players:
         with self.lock:
             if self.games.pop(game.game_id, None) is None:
                 return
-        game.close(reason)
+        try:
+            self.closer.submit(_close, game, reason)
+        except RuntimeError:  # close_all has joined the closer: closed here
+            _close(game, reason)
 
     def sweep(self, now: float) -> int:
         """Saves and closes the games idle for longer than idle_seconds; how many."""
@@ -141,12 +153,15 @@ class Players:
         return len(idle)
 
     def close_all(self) -> None:
+        """The server stops: every game is saved and closed, no new one opens, the closer is joined."""
         with self.lock:
+            self.stopping = True
             games = list(self.games.values())
         for game in games:
             if game.ending is None:
                 self.save(game, "auto")
             self.close(game, "quit")
+        self.closer.shutdown(wait=True)
 
     def broadcast(self, text: str) -> None:
         """A notice for every open game (an engine went down): each page shows it with its next move."""
@@ -172,3 +187,10 @@ class Players:
             else:
                 self.save(game, "auto")
             game.saved_moves = moves
+
+
+def _close(game: Game, reason: str) -> None:
+    try:
+        game.close(reason)
+    except Exception:  # a bug: logged like a request's, the other games still close
+        logging.getLogger("engine.serve").exception("closing game %s failed", game.game_id)

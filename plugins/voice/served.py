@@ -43,6 +43,9 @@ class GameVoice:
         """Queues the line; its audio grows as the speaker makes it (ends empty when it is not spoken)."""
         audio = LineAudio(self.rate)
         with self.lock:  # the speaker's thread cannot look the job up before it is here
+            if self.closed:  # a move that raced the game's closing: nothing more is made
+                audio.finish()
+                return audio
             job = self.speaker.say(line)
             self.sounds[id(job)] = (job, audio)
         return audio
@@ -63,12 +66,11 @@ class GameVoice:
             if self.closed:
                 return
             self.closed = True
+            left, self.sounds = list(self.sounds.values()), {}
+        for _, audio in left:  # first: whoever streams a line hears its end now, not after the join
+            audio.finish()
         self.speaker.close(drain=False)
         self.studio.forget(self.speaker)
-        with self.lock:
-            left, self.sounds = list(self.sounds.values()), {}
-        for _, audio in left:
-            audio.finish()
         self.forget(self)
 
     def _current(self) -> LineAudio | None:

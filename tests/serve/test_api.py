@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,35 @@ def test_a_line_still_being_made_streams(tmp_path: Path, monkeypatch: pytest.Mon
         samples, rate = soundfile.read(io.BytesIO(b"".join(pieces)))
         tone = 0.01 * len(first["text"])
         assert tone <= len(samples) / rate < tone + 0.2  # sent as it came, all of it
+    finally:
+        running.stop()
+
+
+def test_no_request_waits_for_a_voice_to_stop_and_ctrl_c_ends_the_lines_being_streamed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A voice can be slow to stop (a line half made): closing a game answers at once all the same, and
+    Ctrl+C ends every line still streaming before uvicorn waits for its requests (it would cancel them,
+    with a traceback on the console)."""
+    monkeypatch.setenv("ECHO_OUT", str(tmp_path / "echo.jsonl"))
+    monkeypatch.setenv("ECHO_HOLD", "1")
+    running = Server(TOMB, echo_config(tmp_path), tmp_path)
+    try:
+        client = running.client()
+        closing = client.post("/api/games", json={}).json()["game"]
+        assert client.post(f"/api/games/{closing}/close").status_code == 200
+        assert {"close": True} in said(tmp_path) and {"closed": True} not in said(tmp_path)  # still stopping
+        (tmp_path / "echo.jsonl.release").touch()
+        opened = client.post("/api/games", json={}).json()
+        first = opened["events"][1]
+        with client.stream("GET", f"/api/games/{opened['game']}/lines/{first['number']}") as audio:
+            pieces = audio.iter_raw()
+            assert next(pieces)  # its tone; the line itself goes on until its game closes
+            running.process.send_signal(signal.SIGINT)
+            rest = b"".join(pieces)
+        assert rest  # ended whole: the encoder's last frames came
+        running.process.wait(timeout=60)  # (a second Ctrl+C is uvicorn's force quit)
+        assert "every game was saved" in running.stop()
+        assert said(tmp_path).count({"closed": True}) == 2
     finally:
         running.stop()
 
@@ -162,6 +193,8 @@ def test_an_idle_game_is_saved_then_closed(tmp_path: Path) -> None:
     assert [save["slot"] for save in shelf.list("a" * 32)] == ["auto"]
     resumed, events = players.open("a" * 32, "auto")
     assert events[0]["resumed"] is True and events[0]["title"] == game.scene_title
+    players.close_all()  # saves the resumed game and joins the thread that closed the idle one
+    assert players.count() == 0 and not [t for t in threading.enumerate() if t.name.startswith("serve-close")]
 
 
 def test_saves_outlive_the_server_and_traces_name_their_game(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
