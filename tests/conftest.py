@@ -13,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TOMB = ROOT / "stories" / "tomb"
+CRYPT = ROOT / "tests" / "stories" / "crypt"  # the tomb's cast in nine lines: "1" reaches the god, "2" goes home
 SUPPORT = Path(__file__).resolve().parent / "support"
 
 # One choice list per ending of the bundled story (also in the README).

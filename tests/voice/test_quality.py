@@ -34,7 +34,7 @@ from tests.conftest import TOMB, run_engine
 from tests.support.quality_takes import CAUGHT_BY, FAULTS, Take, takes, tomb_cast
 from tests.voice.conftest import write_config
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("quality")]  # one worker builds the module's fixtures once
 
 
 class FirstTakeCut(PiperEngine):

@@ -19,7 +19,7 @@ from tests.voice.audio_checks import median_pitch, spectral_centroid
 from tests.voice.conftest import write_config
 from tests.voice.test_cast import set_profile
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("seeder")]  # one worker builds the module's fixtures once
 
 
 def seed(config: Path, *extra: str, story: Path = TOMB) -> tuple[int, str]:
