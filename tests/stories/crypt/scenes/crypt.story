@@ -8,6 +8,7 @@ A stone doorway leans out of the dunes.
 * Go home -> home
 
 === hall: The Hall ===
+Gold light fills the hall.
 @scribe: Who walks in the house of the sleeper?
 @god: Speak softly in my halls.
 @god: The dawn is still my gift.
@@ -15,4 +16,5 @@ A stone doorway leans out of the dunes.
 
 === home: Home ===
 You walk back over the sand.
+@guide: Another night, then.
 -> END Home
