@@ -187,6 +187,6 @@ def test_render_with_an_engine_that_cannot_run_is_one_sentence(tmp_path: Path) -
     refused = run_engine("render", TOMB, "--out", tmp_path / "pack", "--config", config)  # the profiles say xtts
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert refused.stderr.startswith("engine: xtts cannot render: ") and "--engine piper" in refused.stderr
-    missing = run_engine("play", TOMB, "--choices", "1,2,1,2,2", "--pace", "instant", "--pack", tmp_path / "none",
+    missing = run_engine("play", CRYPT, "--choices", "2", "--pace", "instant", "--pack", tmp_path / "none",
                          "--config", config)
     assert missing.returncode == 0 and "There is no voice pack in" in missing.stdout
