@@ -13,16 +13,14 @@ import soundfile
 from engine.config import Config
 from plugins.voice.core.errors import VoiceConfigError
 from plugins.voice.core.settings import voice_settings
-from tests.conftest import ENDINGS, TOMB, run_engine
+from tests.conftest import CRYPT, TOMB, run_engine
 from tests.voice.audio_checks import median_pitch
 from tests.voice.conftest import write_config
-
-BURIED = ",".join(map(str, ENDINGS["Buried Again"]))
 
 
 def play(config: Path, tmp_path: Path, name: str, *extra: str) -> tuple[str, list[dict], Path]:
     record, trace = tmp_path / f"{name}.wav", tmp_path / f"{name}.jsonl"
-    result = run_engine("play", TOMB, "--choices", BURIED, "--record", record, "--trace", trace,
+    result = run_engine("play", CRYPT, "--choices", "1", "--record", record, "--trace", trace,
                         "--config", config, *extra)
     assert result.returncode == 0, result.stderr
     return result.stdout, [json.loads(x) for x in trace.read_text().splitlines()], record
@@ -33,7 +31,7 @@ def test_every_line_is_spoken_offline_then_replayed_from_cache(tmp_path: Path) -
     stdout, records, record = play(config, tmp_path, "first", "--pace", "instant")
     lines = [r for r in records if r["event"] in ("narration", "dialogue")]
     voices = {r["line_id"]: r for r in records if r["event"] == "voice"}
-    assert len(lines) == 32 and set(voices) == {r["line_id"] for r in lines}
+    assert len(lines) == 7 and set(voices) == {r["line_id"] for r in lines}
     assert {v["engine"] for v in voices.values()} == {"piper"}
     assert all([f["engine"] for f in v["fallback"]] == ["xtts", "edge"] for v in voices.values())
     assert {v["cache"] for v in voices.values()} == {"miss"}
@@ -44,7 +42,7 @@ def test_every_line_is_spoken_offline_then_replayed_from_cache(tmp_path: Path) -
 
     _, again, record2 = play(config, tmp_path, "second", "--pace", "instant")
     cached = [r for r in again if r["event"] == "voice"]
-    assert len(cached) == 32 and {r["cache"] for r in cached} == {"hit"}
+    assert len(cached) == 7 and {r["cache"] for r in cached} == {"hit"}
 
     def spoken(path: Path, voices: list[dict]) -> float:  # without the silences of chunks that came late
         return soundfile.info(path).duration - sum(v["gaps_ms_total"] for v in voices) / 1000
