@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,14 @@ from engine import load_story
 from plugins.voice.casting.cast import Cast, read_voice_map, safe_path
 from plugins.voice.casting.references import ReferenceStore
 from plugins.voice.core.errors import MissingVoice, UnsafePath, VoiceError
-from tests.conftest import run_engine
+from tests.conftest import CRYPT, run_engine
 from tests.voice.audio_checks import write_tone
+
+
+def copy_of(story: Path, tmp_path: Path) -> Path:
+    target = tmp_path / story.name
+    shutil.copytree(story, target)
+    return target
 
 
 def set_profile(story: Path, character_id: str, **changes: object) -> None:
@@ -113,10 +120,11 @@ def test_check_reports_voice_problems_with_file_and_line(story_copy: Path, voice
     assert "tomb/characters/scribe.json:12: Piper voice 'nobody' is not installed" in out
 
 
-def test_missing_voice_is_a_warning_during_play(story_copy: Path, voice_config: Path, tmp_path: Path) -> None:
+def test_missing_voice_is_a_warning_during_play(voice_config: Path, tmp_path: Path) -> None:
+    story_copy = copy_of(CRYPT, tmp_path)
     set_profile(story_copy, "guide", voice_id=None)
     trace = tmp_path / "t.jsonl"
-    result = run_engine("play", story_copy, "--pace", "instant", "--choices", "1,2,1,2,2", "--trace", trace,
+    result = run_engine("play", story_copy, "--pace", "instant", "--choices", "1", "--trace", trace,
                         "--config", voice_config, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("missing voice_id for character_id guide: Tariq's lines are shown but not spoken") == 1
@@ -127,11 +135,12 @@ def test_missing_voice_is_a_warning_during_play(story_copy: Path, voice_config: 
     assert any(r["event"] == "voice" and r["engine"] == "piper" for r in records)
 
 
-def test_broken_voice_map_does_not_stop_play(story_copy: Path, voice_config: Path, tmp_path: Path) -> None:
+def test_broken_voice_map_does_not_stop_play(voice_config: Path, tmp_path: Path) -> None:
+    story_copy = copy_of(CRYPT, tmp_path)
     (tmp_path / "voices" / "voice_map.json").write_text("{broken")
     check = run_engine("check", story_copy, "--config", voice_config, cwd=tmp_path)
     assert check.returncode == 1 and "voices/voice_map.json:1:" in check.stdout
-    result = run_engine("play", story_copy, "--pace", "instant", "--choices", "1,2,1,2,2", "--config", voice_config,
+    result = run_engine("play", story_copy, "--pace", "instant", "--choices", "1", "--config", voice_config,
                         cwd=tmp_path)
     assert result.returncode == 0 and "is not valid JSON" in result.stdout
 
