@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import soundfile
-from scipy.signal import resample_poly
+import soxr
 
 
 @dataclass(frozen=True)
@@ -24,11 +23,10 @@ class AudioChunk:
 
 
 def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
-    """Polyphase resampling (no pitch change)."""
+    """Resampling by soxr (its high quality; no pitch change)."""
     if source_rate == target_rate or len(samples) == 0:
         return samples.astype(np.float32, copy=False)
-    ratio = Fraction(target_rate, source_rate).limit_denominator(1000)
-    return resample_poly(samples, ratio.numerator, ratio.denominator).astype(np.float32)
+    return soxr.resample(np.asarray(samples, dtype=np.float32), source_rate, target_rate).astype(np.float32, copy=False)
 
 
 def concat(chunks: list[AudioChunk]) -> AudioChunk:

@@ -9,12 +9,13 @@ keeps its state from one chunk to the next, so chunk boundaries are inaudible).
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, sosfilt, sosfilt_zi
 
 DRIVE = 2.5  # radio's saturation: tanh(DRIVE * x) / tanh(DRIVE)
 
 
 def _design(name: str, rate: int) -> np.ndarray:
+    from scipy.signal import butter  # here, not at start-up: scipy.signal takes a second to import
+
     nyquist = rate / 2
     if name == "offscreen":
         return butter(4, min(1600, nyquist * 0.9), btype="lowpass", fs=rate, output="sos")
@@ -34,6 +35,8 @@ class Effect:
         self.state = np.zeros((0, 2))
 
     def process(self, samples: np.ndarray, rate: int) -> np.ndarray:
+        from scipy.signal import sosfilt, sosfilt_zi
+
         if rate != self.rate:
             self.rate = rate
             self.sos = _design(self.name, rate)
