@@ -31,7 +31,9 @@ from tests.voice.conftest import write_config
 
 # Buried Again (1,2,1,2,2), said in words and numbers, with one answer that is no choice at all
 ANSWERS = [("piper", "Go in now."), ("kokoro", "Banana bread."), ("piper", "Number two."),
-           ("kokoro", "Take the golden scarab."), ("piper", "The second one."), ("kokoro", "Turn back and run.")]
+           ("kokoro", "I will take the golden scarab."), ("piper", "The second one."), ("kokoro", "Turn back and run.")]
+# (Whisper tiny.en hears Kokoro's short "Take the golden scarab." as "... sky rub" or "... scarab" as the
+# audio's last bits change, e.g. with the resampler: a whole sentence is heard the same either way)
 
 
 def speak(engine: PiperEngine | KokoroEngine, text: str, path: Path) -> Path:
