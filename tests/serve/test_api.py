@@ -16,7 +16,7 @@ import soundfile
 
 from engine.config import EngineSettings
 from engine.serve.players import Players, Shelf
-from tests.conftest import TOMB
+from tests.conftest import TOMB, wait_until
 from tests.serve.conftest import Server
 
 ECHO = '[plugins]\ndisabled = ["voice"]\nmodules = ["echo_voice"]\n'
@@ -91,7 +91,8 @@ def test_no_request_waits_for_a_voice_to_stop_and_ctrl_c_ends_the_lines_being_st
         client = running.client()
         closing = client.post("/api/games", json={}).json()["game"]
         assert client.post(f"/api/games/{closing}/close").status_code == 200
-        assert {"close": True} in said(tmp_path) and {"closed": True} not in said(tmp_path)  # still stopping
+        wait_until(lambda: {"close": True} in said(tmp_path), 60, "the serve-close thread to stop the voice")
+        assert {"closed": True} not in said(tmp_path)  # still stopping: the request did not wait for it
         (tmp_path / "echo.jsonl.release").touch()
         opened = client.post("/api/games", json={}).json()
         first = opened["events"][1]
