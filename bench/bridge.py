@@ -77,7 +77,7 @@ def main() -> None:
     def med(name: str, column: int) -> float:
         return statistics.median(r[column] for r in rows[name])
 
-    print(f"XTTS on {local.owner.device}, {args.lines} lines, bridge on loopback "
+    print(f"XTTS on {local.owner.placement.device}, {args.lines} lines, bridge on loopback "
           f"(voice {hashlib.sha256(ref.read_bytes()).hexdigest()[:8]})\n")
     print("| | first audio median ms | total median ms |")
     print("|---|---|---|")

@@ -56,9 +56,8 @@ def one_render(config: Path, folder: Path, audio_format: str, ray: str | None, w
             pool.pids()  # blocks until every actor has built and prepared its engine
         ready.append(time.monotonic())
 
-    renderer.pool_started = started
     began = time.monotonic()
-    report = renderer.run(lambda done, total: finished.append(time.monotonic()) if done else None)
+    report = renderer.run(lambda done, total: finished.append(time.monotonic()) if done else None, pool_ready=started)
     lines = report.made
     span = finished[-1] - ready[0]
     size = sum(p.stat().st_size for p in folder.iterdir() if p.suffix in (".opus", ".flac"))

@@ -124,7 +124,7 @@ def full_size(args: argparse.Namespace, work: Path, ref: Path, ref_hash: str) ->
     gpt, speaker = engine.speech.latents(voice)
     latents_hit = time.monotonic() - started
     print(f"XTTS v2 at its released size, random weights ({params:.0f} M parameters, model.pth {size:.2f} GB), "
-          f"on {engine.owner.device}, {torch.get_num_threads()} threads\n")
+          f"on {engine.owner.placement.device}, {torch.get_num_threads()} threads\n")
     print(f"built once: {built:.0f} s (0 when cached); install (copy + SHA-256): {installed:.1f} s; "
           f"load in fp32 (SHA-256 check + load): {loaded:.1f} s; RSS {before:.0f} -> {after:.0f} MB")
     print(f"latents per reference: {latents_first * 1000:.0f} ms the first time, {latents_hit * 1000:.1f} ms cached\n")
@@ -173,7 +173,7 @@ def main() -> None:
     def med(name: str, column: int) -> float:
         return statistics.median(r[column] for r in rows[name])
 
-    device = engine.owner.device
+    device = engine.owner.placement.device
     print(f"XTTS on {device}, model {args.model_dir.name}, {args.lines} lines\n")
     print(f"model load (ours, incl. SHA-256 check): {load_ours:.2f} s")
     print(f"latents: direct {latents_direct * 1000:.0f} ms, ours first time {latents_miss * 1000:.0f} ms, "

@@ -66,13 +66,33 @@ class LineReader:
         return line.decode(errors="replace").rstrip("\r")
 
 
+class ScriptedAnswers:
+    """`--choices 1,2,1`: the answers given in advance, one per menu, in order."""
+
+    def __init__(self, answers: list[int]) -> None:
+        self.answers = answers
+        self.answered = 0
+
+    def choose(self, options: Sequence[ChoiceOption], scene: Scene) -> ChoiceOption:
+        if self.answered >= len(self.answers):
+            raise ScriptedChoicesExhausted(
+                f"--choices ran out after {len(self.answers)} answers, at the choices of scene '{scene.scene_id}'."
+            )
+        number = self.answers[self.answered]
+        self.answered += 1
+        if not 1 <= number <= len(options):
+            raise ScriptedChoicesExhausted(
+                f"--choices answer #{self.answered} is {number}, but scene '{scene.scene_id}' offers 1 to {len(options)}."
+            )
+        return options[number - 1]
+
+
 class Terminal:
     def __init__(self, console: Console | None = None, answers: list[int] | None = None, fd: int | None = None,
                  directions: bool = True) -> None:
         self.console = console or Console(highlight=False)
         self.console.soft_wrap = not self.console.is_terminal  # pipes and files get whole lines
-        self.answers = answers
-        self.answered = 0
+        self.scripted = ScriptedAnswers(answers) if answers is not None else None
         self.reader = LineReader(sys.stdin.fileno() if fd is None else fd)
         self.lock = threading.Lock()
         self.prompting = False  # "> " is shown and no answer has come yet
@@ -136,8 +156,10 @@ class Terminal:
             self.console.print()
             for option in options:
                 self.console.print(escape(f"  {option.number}. {option.label}"), style="green")
-        if self.answers is not None:
-            return self._scripted(options, scene)
+        if self.scripted is not None:
+            chosen = self.scripted.choose(options, scene)
+            self.say(f"> {chosen.number}")
+            return chosen
         sources = listen()
         try:
             return self._ask(options, sources)
@@ -149,7 +171,10 @@ class Terminal:
         """Waits for a clear answer, typed or from a plugin's source (speech), whichever comes first."""
         self._prompt()
         while True:
-            answer, label = self._next_answer(sources)
+            try:
+                answer, label = self._wait_answer(sources)
+            finally:
+                self.prompting = False
             if label is None and answer.strip().lower() in QUIT_WORDS:
                 raise QuitGame()
             if label is not None:
@@ -167,14 +192,8 @@ class Terminal:
                 self.say(f"Type a number from 1 to {len(options)}, or a word from a choice (q quits).", "dim")
             self._prompt()
 
-    def _next_answer(self, sources: Sequence[AnswerSource]) -> tuple[str, str | None]:
-        """(answer, source label or None when typed); raises QuitGame at end of input with nothing left to hear."""
-        try:
-            return self._wait_answer(sources)
-        finally:
-            self.prompting = False
-
     def _wait_answer(self, sources: Sequence[AnswerSource]) -> tuple[str, str | None]:
+        """(answer, source label or None when typed); raises QuitGame at end of input with nothing left to hear."""
         while True:
             if not sources:
                 typed = self.reader.readline()
@@ -195,18 +214,3 @@ class Terminal:
         with self.lock:
             self.console.print("> ", end="")
             self.prompting = True
-
-    def _scripted(self, options: Sequence[ChoiceOption], scene: Scene) -> ChoiceOption:
-        assert self.answers is not None
-        if self.answered >= len(self.answers):
-            raise ScriptedChoicesExhausted(
-                f"--choices ran out after {len(self.answers)} answers, at the choices of scene '{scene.scene_id}'."
-            )
-        number = self.answers[self.answered]
-        self.answered += 1
-        if not 1 <= number <= len(options):
-            raise ScriptedChoicesExhausted(
-                f"--choices answer #{self.answered} is {number}, but scene '{scene.scene_id}' offers 1 to {len(options)}."
-            )
-        self.say(f"> {number}")
-        return options[number - 1]

@@ -13,7 +13,9 @@ from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.engines.xtts.engine import XttsEngine
 from plugins.voice.listening.transcriber import Transcriber
 from tests.conftest import TOMB
+from tests.support.bridge_server import TOKEN, Server
 from tests.support.edge_server import FakeEdgeServer
+from tests.support.net import free_port
 from tests.voice.xtts_helpers import speak_reference
 
 OFFLINE_EDGE = "ws://127.0.0.1:9/edge/v1?x=1"  # nothing listens there: edge fails at once, network or not
@@ -127,3 +129,26 @@ def xtts(installed_xtts: Path, tmp_path_factory: pytest.TempPathFactory) -> Xtts
     engine.owner.loaded.wait(120)
     assert engine.owner.error is None, engine.owner.error
     return engine
+
+
+@pytest.fixture(scope="session")
+def bridge(tmp_path_factory: pytest.TempPathFactory, tiny_xtts_dir: Path,
+           reference_wav: Path) -> Iterator[tuple[Server, Path, Path]]:
+    """A real bridge serving the tiny XTTS (server, folder, client config); the bridge tests share it (one
+    xdist_group), and a test that stops it starts it again."""
+    tmp = tmp_path_factory.mktemp("bridge")
+    port = free_port()
+    (tmp / "gpu-box").mkdir()
+    server_config = write_config(tmp / "gpu-box", voice=(
+        f'[voice.bridge]\nvoices_dir = "{tmp / "served"}"\nmax_queue = 1\ntoken_file = "{tmp / "token"}"\n'
+        f'[voice.xtts]\nmodel_dir = "{tmp / "models"}"\nlatents_dir = "{tmp / "latents"}"\n'
+        f'device = "cpu"\n{TINY_LINES}'))  # the same on a machine with a GPU: /health says so below
+    install(XTTS, tiny_xtts_dir, tmp / "models")
+    # the laptop: no XTTS model of its own; one line points it at the bridge
+    client_config = write_config(tmp, voice=(
+        'auto_seed = false\n'
+        f'[voice.xtts_remote]\nurls = ["http://127.0.0.1:{port}"]\nconnect_timeout = 1.0\nread_timeout = 20.0\n'))
+    shutil.copy(reference_wav, tmp / "voices" / "god_deep.wav")
+    server = Server(server_config, port, {"VOICED_IF_BRIDGE_TOKEN": TOKEN}).start()
+    yield server, tmp, client_config
+    server.kill()

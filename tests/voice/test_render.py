@@ -76,8 +76,7 @@ def test_ray_renders_every_reachable_line_once_though_a_worker_is_killed(tmp_pat
             os.kill(pids[0], signal.SIGKILL)
             killed.append(pids[0])
 
-    renderer.pool_started = started
-    report = renderer.run(progress)
+    report = renderer.run(progress, pool_ready=started)
     assert killed and report.lost == 1 and not report.failed
     reachable = {line.line_id for line in report.reach.lines}
     assert len(reachable) == 9 and report.reach.complete

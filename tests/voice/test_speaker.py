@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import soundfile
 
 from engine import SpokenLine, load_story
@@ -93,9 +94,24 @@ class Rig:
         return samples
 
 
-def test_a_cache_hit_does_no_synthesis(tmp_path: Path, piper: PiperEngine) -> None:
+@pytest.fixture
+def make_rig(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
+    """Makes the test's Rig; one the test left running (a failed assertion) is closed here, threads joined."""
+    made: list[Rig] = []
+
+    def make(engines: dict[str, Any], order: list[str], sink: Any = None, reprobe: float = 0.0) -> Rig:
+        made.append(Rig(tmp_path, engines, order, sink, reprobe))
+        return made[-1]
+
+    yield make
+    for left in made:
+        if left.speaker.thread.is_alive():
+            left.speaker.close(drain=False)
+
+
+def test_a_cache_hit_does_no_synthesis(make_rig: Callable[..., Rig], piper: PiperEngine) -> None:
     counting = Counting(piper)
-    rig = Rig(tmp_path, {"piper": counting}, ["piper"])
+    rig = make_rig({"piper": counting}, ["piper"])
     first = rig.speak(line(1))[0]
     second = rig.speak(line(2))[0]  # same character, same text: same audio
     assert (first["cache"], second["cache"], counting.calls) == ("miss", "hit", 1)
@@ -103,10 +119,11 @@ def test_a_cache_hit_does_no_synthesis(tmp_path: Path, piper: PiperEngine) -> No
     rig.speaker.close(drain=True)
 
 
-def test_unavailable_engines_fall_back_visibly_once(tmp_path: Path, piper: PiperEngine) -> None:
+def test_unavailable_engines_fall_back_visibly_once(tmp_path: Path, make_rig: Callable[..., Rig],
+                                                    piper: PiperEngine) -> None:
     edge = EdgeEngine(EdgeSettings(endpoint="wss://speech.invalid/edge/v1?x=1"))
     engines = {"xtts": XttsEngine(XttsSettings(model_dir=tmp_path / "no-model")), "edge": edge, "piper": piper}
-    rig = Rig(tmp_path, engines, ["xtts", "edge", "piper"])
+    rig = make_rig(engines, ["xtts", "edge", "piper"])
     records = rig.speak(line(1), line(2, text="Another line entirely."))
     assert [r["engine"] for r in records] == ["piper", "piper"]
     no_model = f"no XTTS model in {tmp_path / 'no-model'}; install one with 'engine models install xtts --from DIR'"
@@ -119,10 +136,10 @@ def test_unavailable_engines_fall_back_visibly_once(tmp_path: Path, piper: Piper
     rig.speaker.close(drain=True)
 
 
-def test_a_line_that_fails_half_way_is_spoken_again(tmp_path: Path, piper: PiperEngine) -> None:
+def test_a_line_that_fails_half_way_is_spoken_again(make_rig: Callable[..., Rig], piper: PiperEngine) -> None:
     flaky = Counting(PiperEngine(piper.settings), fail_after_first=True)
     flaky.name = "edge"  # stands in the edge slot of the chain
-    rig = Rig(tmp_path, {"edge": flaky, "piper": piper}, ["edge", "piper"])
+    rig = make_rig({"edge": flaky, "piper": piper}, ["edge", "piper"])
     text = "First sentence here. Second sentence there. Third one too."
     (record,) = rig.speak(line(1, text=text))
     assert record["engine"] == "piper"
@@ -133,17 +150,14 @@ def test_a_line_that_fails_half_way_is_spoken_again(tmp_path: Path, piper: Piper
     assert len(heard) / 24000 > full * 1.2
 
 
-def test_a_failed_engine_is_used_again_once_it_is_back(tmp_path: Path, piper: PiperEngine) -> None:
+def test_a_failed_engine_is_used_again_once_it_is_back(make_rig: Callable[..., Rig], piper: PiperEngine) -> None:
     port = free_port()
     edge = EdgeEngine(EdgeSettings(endpoint=edge_url(port), connect_timeout=1, receive_timeout=2))
-    rig = Rig(tmp_path, {"edge": edge, "piper": piper}, ["edge", "piper"], reprobe=0.2)
+    rig = make_rig({"edge": edge, "piper": piper}, ["edge", "piper"], reprobe=0.2)
     assert rig.speak(line(1))[0]["engine"] == "piper"
     server = FakeEdgeServer("ok", port=port)
     try:
-        deadline = time.monotonic() + 10
-        while "edge voice is ready." not in rig.notices and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert "edge voice is ready." in rig.notices
+        wait_until(lambda: "edge voice is ready." in rig.notices, 10, "edge back")
         assert rig.speak(line(2, text="Now the bridge is back."))[0]["engine"] == "edge"
     finally:
         rig.speaker.close(drain=True)
@@ -176,9 +190,9 @@ class PacedSink:
         pass
 
 
-def test_skipping_cuts_the_line(tmp_path: Path, piper: PiperEngine) -> None:
+def test_skipping_cuts_the_line(make_rig: Callable[..., Rig], piper: PiperEngine) -> None:
     sink = PacedSink()
-    rig = Rig(tmp_path, {"piper": piper}, ["piper"], sink=sink)
+    rig = make_rig({"piper": piper}, ["piper"], sink=sink)
     job = rig.speaker.say(line(1, text="A long line. " * 6))
     wait_until(lambda: sink.played > 0, 30, "the first audio")
     rig.speaker.skip(job)
@@ -188,20 +202,18 @@ def test_skipping_cuts_the_line(tmp_path: Path, piper: PiperEngine) -> None:
     rig.speaker.close(drain=False)
 
 
-def test_re_probing_survives_a_probe_that_fails_half_way(tmp_path: Path, piper: PiperEngine) -> None:
+def test_re_probing_survives_a_probe_that_fails_half_way(make_rig: Callable[..., Rig], piper: PiperEngine) -> None:
     """Regression (found by bench/soak.py): edge's probe raised "broke off in the middle of the line",
     which killed the re-probe thread, so no engine that dropped out ever came back."""
     server = FakeEdgeServer("disconnect")
     edge = EdgeEngine(EdgeSettings(endpoint=server.url, connect_timeout=1, receive_timeout=2))
-    rig = Rig(tmp_path, {"edge": edge, "piper": piper}, ["edge", "piper"], reprobe=0.2)
+    rig = make_rig({"edge": edge, "piper": piper}, ["edge", "piper"], reprobe=0.2)
     try:
         assert rig.speak(line(1))[0]["engine"] == "piper"
         time.sleep(1.0)  # several probes, each broken off half-way
         assert rig.speaker.fallback._thread is not None and rig.speaker.fallback._thread.is_alive()
         server.mode = "ok"
-        deadline = time.monotonic() + 10
-        while "edge voice is ready." not in rig.notices and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: "edge voice is ready." in rig.notices, 10, "edge back")
         assert rig.speak(line(2, text="Back again, after it broke off."))[0]["engine"] == "edge"
     finally:
         rig.speaker.close(drain=True)

@@ -53,6 +53,13 @@ def read_voice_map(voices_dir: Path) -> dict[str, str]:
     return data
 
 
+def profile_references(voices_dir: Path, voice_id: str, profile: Mapping[str, Any]) -> tuple[Path, ...]:
+    """The profile's voice_clone_ref (one path or a list), else voices/<voice_id>.wav."""
+    refs = profile.get("voice_clone_ref")
+    names = [refs] if isinstance(refs, str) and refs else refs if isinstance(refs, list) and refs else []
+    return tuple(safe_path(voices_dir, str(name)) for name in names or [f"{voice_id}.wav"])
+
+
 def emotion_references(references: tuple[Path, ...], emotion: str) -> tuple[Path, ...]:
     """An emotion's own recordings of a voice: voices/fred.wav -> voices/fred@angry.wav (none for neutral)."""
     return tuple(p.with_name(f"{p.stem}@{emotion}{p.suffix}") for p in references) if emotion else ()
@@ -102,12 +109,6 @@ class Cast:
             raise MissingVoice(character_id)
         return voice_id
 
-    def references(self, voice_id: str, profile: Mapping[str, Any]) -> tuple[Path, ...]:
-        """The profile's voice_clone_ref (one path or a list), else voices/<voice_id>.wav."""
-        refs = profile.get("voice_clone_ref")
-        names = [refs] if isinstance(refs, str) and refs else refs if isinstance(refs, list) and refs else []
-        return tuple(safe_path(self.voices_dir, str(name)) for name in names or [f"{voice_id}.wav"])
-
     def voice_for_line(self, line: Line | SpokenLine) -> Voice:
         """The voice of the line's speaker as its directions ask (an emotion, an effect)."""
         return self.voice_for(line.character_id, self.directions.of(line))
@@ -115,7 +116,7 @@ class Cast:
     def voice_for(self, character_id: str, acting: Acting = NEUTRAL) -> Voice:
         voice_id = self.voice_id(character_id)
         profile = self.profile(character_id)
-        neutral = self.references(voice_id, profile)
+        neutral = profile_references(self.voices_dir, voice_id, profile)
         acted = [a for a in map(self.store.get, emotion_references(neutral, acting.emotion)) if a is not None]
         accepted = acted or [a for a in map(self.store.get, neutral) if a is not None]
         names = {engine: str(profile[key]) for engine, key in ENGINE_VOICE_KEYS.items() if profile.get(key)}
@@ -150,7 +151,7 @@ class Cast:
         paths: dict[Path, list[str]] = {}
         for character_id in self.order:
             try:
-                neutral = self.references(self.voice_id(character_id), self.profile(character_id))
+                neutral = profile_references(self.voices_dir, self.voice_id(character_id), self.profile(character_id))
                 for path in (*neutral, *(p for e in self.directions.emotions for p in emotion_references(neutral, e))):
                     paths.setdefault(path, []).append(character_id)
             except VoiceError:

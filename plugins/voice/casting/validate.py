@@ -8,14 +8,14 @@ from typing import Any
 
 from engine import Problem, Story
 from engine.core.model import Source
-from plugins.voice.casting.cast import Cast
+from plugins.voice.casting.cast import Cast, profile_references
 from plugins.voice.casting.references import BadReference, check
 from plugins.voice.core.acting import Directions
 from plugins.voice.core.errors import UnsafePath, VoiceError
 from plugins.voice.core.settings import ENGINES, VoiceSettings
 from plugins.voice.engines.kokoro import LANGUAGES as KOKORO_LANGUAGES
-from plugins.voice.engines.kokoro import KokoroEngine
-from plugins.voice.engines.piper.engine import PiperEngine
+from plugins.voice.engines.kokoro import voices_on_disk
+from plugins.voice.engines.piper.models import PiperModels
 from plugins.voice.engines.xtts.engine import XTTS_LANGUAGES
 
 
@@ -27,7 +27,7 @@ def _line_of(path: Path, key: str) -> int:
 
 def profile_problems(story: Story, cast: Cast, settings: VoiceSettings) -> list[Problem]:
     problems: list[Problem] = []
-    piper_voices = PiperEngine(settings.piper).models()
+    piper_voices = PiperModels(settings.piper).files()
     kokoro_voices: list[str] | None = None  # read once, only when a profile names a kokoro_voice
     for character in story.characters.values():
         profile, path = character.profile, character.path
@@ -38,7 +38,7 @@ def profile_problems(story: Story, cast: Cast, settings: VoiceSettings) -> list[
         _check_types(profile, bad)
         try:
             voice_id = cast.voice_id(character.character_id)
-            references = cast.references(voice_id, profile)
+            references = profile_references(cast.voices_dir, voice_id, profile)
         except UnsafePath as exc:
             bad("voice_clone_ref", f"voice_clone_ref {exc}")
             continue
@@ -64,7 +64,7 @@ def profile_problems(story: Story, cast: Cast, settings: VoiceSettings) -> list[
             bad("language", f"Kokoro cannot speak language {language!r} (it speaks {', '.join(KOKORO_LANGUAGES)})")
         kokoro_voice = profile.get("kokoro_voice")
         if kokoro_voice:
-            kokoro_voices = kokoro_voices if kokoro_voices is not None else KokoroEngine(settings.kokoro).voices_on_disk()
+            kokoro_voices = kokoro_voices if kokoro_voices is not None else voices_on_disk(settings.kokoro)
             if kokoro_voices and kokoro_voice not in kokoro_voices:
                 bad("kokoro_voice", f"Kokoro voice '{kokoro_voice}' is not in its voices file "
                     f"(known: {', '.join(kokoro_voices)})")

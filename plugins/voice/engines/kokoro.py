@@ -93,18 +93,6 @@ class KokoroEngine(EngineBase):
     def voices(self) -> list[str]:
         return sorted(self._load().voices.keys())
 
-    def voices_on_disk(self) -> list[str] | None:
-        """The voices file's names without loading the model (for `engine check`); None if Kokoro cannot run."""
-        if self.model is not None:
-            return self.voices()
-        if self.missing():
-            return None
-        try:
-            with np.load(model_files(KOKORO, self.settings.model_dir)["voices.bin"][0]) as voices:
-                return sorted(voices.files)
-        except (ModelError, OSError, ValueError):
-            return None
-
     def voice_name(self, voice: Voice) -> str:
         """The profile's kokoro_voice, else [voice.kokoro] default_voice, else a distinct one per character."""
         known = self.voices()
@@ -143,3 +131,14 @@ class KokoroEngine(EngineBase):
                 made += chunk.seconds
                 yield chunk
         self.speeds.add(working, made)  # a line read to its end (one closed early says nothing of the pace)
+
+
+def voices_on_disk(settings: KokoroSettings) -> list[str] | None:
+    """The voices file's names without loading the model (for `engine check`); None if Kokoro cannot run."""
+    if KokoroEngine(settings).missing():
+        return None
+    try:
+        with np.load(model_files(KOKORO, settings.model_dir)["voices.bin"][0]) as voices:
+            return sorted(voices.files)
+    except (ModelError, OSError, ValueError):
+        return None

@@ -25,44 +25,35 @@ HEADER_BYTES = 44
 CHUNK_BYTES = 4800  # 0.1 s of 24 kHz PCM16 per yielded chunk
 
 
-class XttsRemoteEngine(EngineBase):
-    """Requests run on the engine's own loop thread (engines/aio.py): a bridge that stops sending
-    mid-line (frozen, or its model stuck) has its request cancelled when the reader's budget runs out,
-    which closes the connection, so the bridge frees its slot."""
+class Bridges:
+    """The bridge servers of [voice.xtts_remote]: their health, whose turn it is, the voices each has."""
 
-    name = "xtts-remote"
-    clones = True
-    pausable = False
-    network = True
-    takes_vary = True  # the bridge's XTTS samples each request
-
-    def __init__(self, settings: XttsRemoteSettings) -> None:
+    def __init__(self, settings: XttsRemoteSettings, name: str) -> None:
         self.settings = settings
+        self.name = name
         self.healthy: list[str] = list(settings.urls)
         self.registered: dict[str, set[str]] = {url: set() for url in settings.urls}
         self.turn = itertools.count()
         self.lock = threading.Lock()
-        self.loop = NetworkLoop(self.name)
-        self.speeds = Speeds()  # the bridge's pace as heard here (queue and network included)
 
-    def _token(self) -> str | None:
+    def token(self) -> str | None:
         return os.environ.get(self.settings.token_env) or None
 
-    def _client(self, kind: Any = None) -> Any:
+    def client(self, kind: Any = None) -> Any:
         import httpx
 
-        token = self._token()
+        token = self.token()
         timeout = httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)
         return (kind or httpx.Client)(timeout=timeout, headers={"Authorization": f"Bearer {token}"} if token else {})
 
     def missing(self) -> str | None:
         if not self.settings.urls:
             return "no bridge URL in [voice.xtts_remote] urls"
-        if not self._token():
+        if not self.token():
             return f"set the bridge token in ${self.settings.token_env}"
         return None
 
-    def probe(self) -> str | None:
+    def check(self) -> str | None:
         """Asks every bridge for /health; keeps the ones with a loaded model."""
         reason = self.missing()
         if reason:
@@ -70,7 +61,7 @@ class XttsRemoteEngine(EngineBase):
         import httpx
 
         healthy, reasons = [], []
-        with self._client() as client:
+        with self.client() as client:
             for url in self.settings.urls:
                 try:
                     response = client.get(f"{url}/health")
@@ -86,27 +77,13 @@ class XttsRemoteEngine(EngineBase):
             self.healthy = healthy
         return None if healthy else "no healthy bridge (" + "; ".join(reasons) + ")"
 
-    def prepare(self, voices: Sequence[Voice] = ()) -> None:
-        pass
-
-    def close(self) -> None:
-        self.loop.close()
-
-    def identity(self, voice: Voice) -> str:
-        return "xtts-remote"
-
-    def measured_rtf(self) -> tuple[float, int] | None:
-        """(median real-time factor of the last lines streamed whole, lines measured): from the request to its
-        last byte. A bridge slower than speech is then paced like a slow local model (whole lines, longer patience)."""
-        return self.speeds.measured()
-
-    def _url(self) -> str:
+    def next_url(self) -> str:
         with self.lock:
             if not self.healthy:
                 raise EngineUnavailable(self.name, "no healthy bridge")
             return self.healthy[next(self.turn) % len(self.healthy)]
 
-    async def _register(self, client: Any, url: str, voice: Voice) -> str:
+    async def register(self, client: Any, url: str, voice: Voice) -> str:
         """Uploads the voice's reference once per server (it is stored under its SHA-256)."""
         if len(voice.references) != 1:
             raise VoiceNotSupported(self.name, f"the bridge needs exactly one reference WAV for {voice.voice_id}")
@@ -122,12 +99,50 @@ class XttsRemoteEngine(EngineBase):
             self.registered[url].add(voice_id)
         return voice_id
 
+
+class XttsRemoteEngine(EngineBase):
+    """Requests run on the engine's own loop thread (engines/aio.py): a bridge that stops sending
+    mid-line (frozen, or its model stuck) has its request cancelled when the reader's budget runs out,
+    which closes the connection, so the bridge frees its slot."""
+
+    name = "xtts-remote"
+    clones = True
+    pausable = False
+    network = True
+    takes_vary = True  # the bridge's XTTS samples each request
+
+    def __init__(self, settings: XttsRemoteSettings) -> None:
+        self.settings = settings
+        self.bridges = Bridges(settings, self.name)
+        self.loop = NetworkLoop(self.name)
+        self.speeds = Speeds()  # the bridge's pace as heard here (queue and network included)
+
+    def missing(self) -> str | None:
+        return self.bridges.missing()
+
+    def probe(self) -> str | None:
+        return self.bridges.check()
+
+    def prepare(self, voices: Sequence[Voice] = ()) -> None:
+        pass
+
+    def close(self) -> None:
+        self.loop.close()
+
+    def identity(self, voice: Voice) -> str:
+        return "xtts-remote"
+
+    def measured_rtf(self) -> tuple[float, int] | None:
+        """(median real-time factor of the last lines streamed whole, lines measured): from the request to its
+        last byte. A bridge slower than speech is then paced like a slow local model (whole lines, longer patience)."""
+        return self.speeds.measured()
+
     def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
         import httpx
 
         if not voice.references:
             raise VoiceNotSupported(self.name, f"no reference WAV for voice {voice.voice_id} in voices/")
-        url = self._url()
+        url = self.bridges.next_url()
         plan = delivery(self, voice, settings.speed)
         body = {"model": "xtts", "input": text, "response_format": "pcm", "speed": plan.speed,
                 "language": settings.language}
@@ -142,8 +157,8 @@ class XttsRemoteEngine(EngineBase):
         """On the loop: registers the voice, then streams the line as 0.1 s chunks."""
         import httpx
 
-        async with self._client(httpx.AsyncClient) as client:
-            body["voice"] = await self._register(client, url, voice)
+        async with self.bridges.client(httpx.AsyncClient) as client:
+            body["voice"] = await self.bridges.register(client, url, voice)
             started, received = time.perf_counter(), 0
             async with client.stream("POST", f"{url}/v1/audio/speech", json=body) as response:
                 if response.status_code != 200:

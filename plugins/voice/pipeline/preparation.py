@@ -12,7 +12,7 @@ from typing import Any
 from plugins.voice.casting.assembly import StoryVoices
 from plugins.voice.casting.cast import Cast
 from plugins.voice.casting.seeder import SEED_FAILED
-from plugins.voice.core.errors import SpeechFailure
+from plugins.voice.core.errors import SpeechFailure, VoiceError
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.prefetch import Prefetcher
 
@@ -41,6 +41,8 @@ class Preparation:
                 self._seed(self.seeder)
             self.cast.check_references(self.notify)
             self.refresh(self.cast.order)
+        except VoiceError as exc:  # e.g. a broken voice_map.json: the watcher tells the player; one line here
+            log.warning("preparing the voice engines stopped: %s", exc)
         except Exception:  # preparing is an optimisation; lines still get spoken without it
             log.exception("preparing the voice engines failed")
 

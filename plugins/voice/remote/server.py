@@ -163,12 +163,13 @@ def create_app(engine: XttsEngine, voices_dir: Path, token: str | None, max_queu
     @app.get("/health", dependencies=[Depends(authorized)])
     def health() -> dict[str, Any]:
         memory: dict[str, Any] = {}
-        if engine.owner.device == "cuda":
+        if engine.owner.placement.device == "cuda":
             import torch
 
             memory = {"gpu_allocated_mb": round(torch.cuda.memory_allocated() / 2**20),
                       "gpu_peak_mb": round(torch.cuda.max_memory_allocated() / 2**20)}
-        return {"model_loaded": engine.owner.model is not None, "device": engine.owner.device, "error": engine.missing(),
+        return {"model_loaded": engine.owner.model is not None, "device": engine.owner.placement.device,
+                "error": engine.missing(),
                 "memory": memory, "queue": bridge.waiting, "busy": bridge.slot.locked(),
                 "languages": list(XTTS_LANGUAGES)}
 

@@ -13,7 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from engine import Config, load_story
 from engine.formats.registry import known_formats
 from plugins.voice.core.settings import ENGINES, voice_settings
-from plugins.voice.render.render import Job, Renderer, Report
+from plugins.voice.render.estimate import estimate
+from plugins.voice.render.render import Job, Renderer
+from plugins.voice.render.writing import Report
 from plugins.voice.store.manifest import FORMATS, Manifest, file_sha_matches, text_sha
 
 
@@ -80,7 +82,7 @@ def _dry_run(renderer: Renderer, job: Job) -> int:
           f"{job.folder}, {entries} to render as {len(plan.todo)} synthesis(es) ({words} words), "
           f"{len(plan.orphans)} no longer reachable.")
     if plan.todo:
-        per_char, source = renderer.estimate(plan)
+        per_char, source = estimate(renderer, plan)
         seconds = per_char * sum(len(s.text) for s in plan.todo)
         print(f"About {_duration(seconds)} of synthesis on one worker ({source}); n workers take about 1/n of it.")
     return 0

@@ -1,27 +1,24 @@
 """`engine render`: every reachable line of a story, synthesized once, checked into a voice pack.
 
-The render is the pack's only writer. Each line's audio is written atomically as soon as it is
-made; the manifest is written atomically at most once a second and at the end, so a killed
-render loses at most the last second of work and the next run makes only what is missing.
+The render is the pack's only writer (render/writing.py): each line's audio is written atomically
+as soon as it is made; the manifest at most once a second and at the end, so a killed render loses
+at most the last second of work and the next run makes only what is missing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from engine import Story, write_atomic
+from engine import Story
 from engine.formats.explore import Reach, reachable_lines
 from plugins.voice.casting.assembly import assemble
 from plugins.voice.casting.seeder import SEED_FAILED
 from plugins.voice.core.errors import SpeechFailure, VoiceError
 from plugins.voice.core.settings import VoiceSettings
-from plugins.voice.engines.acting import delivery
 from plugins.voice.engines.base import Engine
 from plugins.voice.listening.transcriber import Transcriber
 from plugins.voice.quality.gate import Judge, QualityGate
@@ -30,28 +27,9 @@ from plugins.voice.quality.speakers import SpeakerModel
 from plugins.voice.render.plan import Plan, Synthesis, make_plan, wanted_entries
 from plugins.voice.render.recorded import put_takes
 from plugins.voice.render.workers import LocalPool, Pool, Result, Task
-from plugins.voice.store.manifest import Entry, Manifest, file_name, text_sha
+from plugins.voice.render.writing import PackWriter, Report
+from plugins.voice.store.manifest import Manifest
 from plugins.voice.store.takes import TAKES, Takes
-
-FLUSH_SECONDS = 1.0
-
-
-@dataclass
-class Report:
-    reach: Reach
-    plan: Plan
-    workers: int = 1
-    made: int = 0  # syntheses that succeeded
-    written: int = 0  # entries written
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (line key, reason)
-    removed: int = 0  # orphan entries removed
-    audio_seconds: float = 0.0
-    render_ms: list[float] = field(default_factory=list)
-    wall: float = 0.0
-    lost: int = 0  # Ray workers lost mid-render
-    gated: list[tuple[str, list[str]]] = field(default_factory=list)  # (line key, faults) kept although failed
-    retakes: int = 0  # takes made again after the quality gate failed one
-    recorded: int = 0  # entries from actors' takes (no synthesis)
 
 
 @dataclass
@@ -78,7 +56,6 @@ class Renderer:
         self.styles = self.voices.styles
         self.engines = self.voices.engines()
         self.cast = self.voices.cast
-        self.pool_started: Callable[[Pool], None] = lambda pool: None  # tests: see the pool (e.g. kill a worker)
         self.takes = Takes(job.story.root / TAKES)  # actors' recordings go in as they are
         self.speakers = SpeakerModel()
         self.book = ReferenceBook(self.speakers, lambda voice: self.cast.seed_text(voice.character_id))
@@ -131,58 +108,41 @@ class Renderer:
         self.cast.check_references(self.tell)
 
     def run(self, progress: Callable[[int, int], None] = lambda done, total: None,
-            planned: tuple[Reach, Plan] | None = None) -> Report:
+            planned: tuple[Reach, Plan] | None = None, pool_ready: Callable[[Pool], None] = lambda pool: None) -> Report:
+        """Renders what the plan says; `pool_ready` is told when each engine's workers are up (a bench times
+        the render from there; a test kills a worker)."""
         started = time.monotonic()
         reach, plan = planned or self.plan()
         job = self.job
         report = Report(reach, plan)
-        manifest = self._existing() or Manifest(job.story.slug, job.audio_format, {})
-        job.folder.mkdir(parents=True, exist_ok=True)
-        last_flush = time.monotonic()
-        finished = 0
-
-        def done(task: Task, result: Result, synthesis: Synthesis, engine: Engine) -> None:
-            nonlocal last_flush, finished
-            finished += 1
-            if result.data is None:
-                report.failed += [(w.key, result.error or "no audio") for w in synthesis.entries]
-            else:
-                report.made += 1
-                if result.gate is not None:
-                    report.retakes += int(result.gate.get("takes", 1)) - 1
-                    if not result.gate["passed"]:
-                        report.gated += [(w.key, list(result.gate["faults"])) for w in synthesis.entries]
-                report.render_ms.append(result.render_ms)
-                report.audio_seconds += result.seconds
-                self._write(manifest, synthesis, result, engine)
-                report.written += len(synthesis.entries)
-            if time.monotonic() - last_flush >= FLUSH_SECONDS:
-                manifest.write(job.folder)
-                last_flush = time.monotonic()
-            progress(finished, len(plan.todo))
-
+        writer = PackWriter(self._existing() or Manifest(job.story.slug, job.audio_format, {}), job.folder,
+                            job.audio_format, report)
         progress(0, len(plan.todo))
         recorded = [synthesis for synthesis in plan.todo if synthesis.take is not None]
-        written, failed = put_takes(recorded, self.takes, manifest, job.folder, job.audio_format)
+        written, failed = put_takes(recorded, self.takes, writer.manifest, job.folder, job.audio_format)
         report.written, report.failed, report.recorded = written, failed, written
         finished = len(recorded)
         for name, group in self._groups(plan).items():
             engine = self.engines[name]
             pool = self._pool(name, group)
             report.workers = pool.workers
-            self.pool_started(pool)
+            pool_ready(pool)
             tasks = [Task(n, s.text, s.voice, engine.identity(s.voice), job.audio_format) for n, s in enumerate(group)]
-            def report_one(task: Task, result: Result, engine: Engine = engine, group: list[Synthesis] = group) -> None:
-                done(task, result, group[task.number], engine)
+
+            def one(task: Task, result: Result, engine: Engine = engine, group: list[Synthesis] = group) -> None:
+                nonlocal finished
+                finished += 1
+                writer.add(group[task.number], result, engine)
+                progress(finished, len(plan.todo))
 
             try:
-                pool.run(tasks, report_one)
+                pool.run(tasks, one)
             finally:
                 report.lost += getattr(pool, "lost", 0)
                 pool.close()
         if reach.complete:
-            report.removed = self._remove(manifest, plan.orphans)
-        manifest.write(job.folder)
+            report.removed = writer.remove(plan.orphans)
+        writer.manifest.write(job.folder)
         report.wall = time.monotonic() - started
         return report
 
@@ -208,56 +168,3 @@ class Renderer:
         if settings.quality.speaker:
             calibration = self.book.calibration(self.engines[name], self.cast.voices())
         return Judge(settings.quality, settings.speech_input, calibration)
-
-    def _write(self, manifest: Manifest, synthesis: Synthesis, result: Result, engine: Engine) -> None:
-        assert result.data is not None
-        data = result.data
-        sha = hashlib.sha256(data).hexdigest()
-        voice = synthesis.voice
-        for wanted in synthesis.entries:
-            name = file_name(wanted.key, self.job.audio_format)
-            write_atomic(self.job.folder / name, data)
-            manifest.entries[wanted.key] = Entry(
-                line_id=wanted.line_id, character_id=wanted.character_id, voice_id=voice.voice_id, text=wanted.text,
-                text_sha=text_sha(wanted.text), engine=engine.name, model=engine.identity(voice),
-                reference=voice.reference_hash,
-                settings={"speed": voice.speed, "language": voice.language, **delivery(engine, voice, voice.speed).facts},
-                signature=wanted.signature, file=name, file_sha=sha, seconds=round(result.seconds, 3),
-                rate=result.rate, render_ms=round(result.render_ms, 1), gate=result.gate)
-
-    def _remove(self, manifest: Manifest, orphans: list[str]) -> int:
-        for key in orphans:
-            entry = manifest.entries.pop(key, None)
-            if entry is not None:
-                (self.job.folder / entry.file).unlink(missing_ok=True)
-        return len(orphans)
-
-    def estimate(self, plan: Plan) -> tuple[float, str]:
-        """(seconds of synthesis per character of text, where the figure comes from) for a dry run."""
-        manifest = Manifest.read(self.job.folder)
-        engine = self.job.engine
-        past = [e for e in (manifest.entries.values() if manifest else []) if engine in (None, e.engine)]
-        if len(past) >= 3:
-            rate = sum(e.render_ms for e in past) / 1000 / max(1, sum(len(e.text) for e in past))
-            return rate, f"measured on {len(past)} lines of this pack"
-        sample = plan.todo[:3]
-        if not sample:
-            return 0.0, "nothing to render"
-        name = engine or sample[0].voice.engine
-        pool = LocalPool(self.job.settings, self.styles, name, [s.voice for s in sample])
-        times: list[float] = []
-        try:
-            for n, s in enumerate(sample):
-                seconds = _timed(pool, Task(n, s.text, s.voice, self.engines[name].identity(s.voice), "flac"))
-                times.append(seconds / max(1, len(s.text)))
-        finally:
-            pool.close()
-        return statistics.median(times), f"measured now on {len(sample)} lines with {name}, on this machine"
-
-
-def _timed(pool: LocalPool, task: Task) -> float:
-    holder: list[Result] = []
-    pool.run([task], lambda _, result: holder.append(result))
-    if holder[0].data is None:
-        raise VoiceError(f"{pool.engine.name} failed while measuring: {holder[0].error}.")
-    return holder[0].render_ms / 1000

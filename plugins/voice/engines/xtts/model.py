@@ -11,7 +11,6 @@ while the model still loads). If the thread stops on a bug, every pending and la
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import queue
@@ -59,6 +58,26 @@ class Request:
             self.cancelled.set()  # a caller that stops reading stops the work
 
 
+class Headway:
+    """When the owner last moved (a chunk or a request finished, the model loaded), and when a reader
+    last gave up waiting on it: readers count their budget from `last` (owner thread writes it)."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self.stalled_at = 0.0
+
+    def beat(self) -> None:
+        self.last = time.monotonic()
+
+    def gave_up(self) -> None:
+        self.stalled_at = time.monotonic()
+
+    def stuck(self) -> str | None:
+        if self.stalled_at > self.last:
+            return f"its model has made no audio for {time.monotonic() - self.last:.0f} s"
+        return None
+
+
 class XttsModel:
     def __init__(self, settings: XttsSettings, events: EngineEvents) -> None:
         self.settings = settings
@@ -75,8 +94,7 @@ class XttsModel:
         self._died: str | None = None  # why the owner thread stopped on a bug: every request fails with it
         self._thread: threading.Thread | None = None
         self.serving: Request | None = None  # owner thread's current request (read by `stuck`)
-        self.headway = time.monotonic()  # when the owner last finished a chunk or a request
-        self.stalled_at = 0.0  # when a reader last gave up waiting on it
+        self.headway = Headway()
 
     @property
     def started(self) -> bool:
@@ -93,7 +111,7 @@ class XttsModel:
             self.submit(functools.partial(_run_job, job), urgent=False)
 
     def submit(self, run: Callable[[Request], None], urgent: bool) -> Request:
-        request = Request(run, urgent, on_stall=self._reader_gave_up)
+        request = Request(run, urgent, on_stall=self.headway.gave_up)
         with self._changed:
             if self._stopping or self._died:
                 request.out.put(EngineUnavailable("xtts", self._died or "the game is ending"))
@@ -102,19 +120,10 @@ class XttsModel:
             self._changed.notify_all()
         return request
 
-    def beat(self) -> None:
-        """Owner thread: a chunk was made (readers waiting behind this work see the model is moving)."""
-        self.headway = time.monotonic()
-
-    def _reader_gave_up(self) -> None:
-        self.stalled_at = time.monotonic()
-
     def stuck(self) -> str | None:
         """Why new work would not be served now: a reader gave up waiting and the owner has made no headway
         since, still inside a request (an abandoned one is dropped at its next chunk). None when free or moving."""
-        if self.serving is not None and self.stalled_at > self.headway:
-            return f"its model has made no audio for {time.monotonic() - self.headway:.0f} s"
-        return None
+        return self.headway.stuck() if self.serving is not None else None
 
     def urgent_waiting(self) -> bool:
         with self._changed:
@@ -191,12 +200,12 @@ class XttsModel:
             request.out.put(DONE)
         finally:
             self.serving = None
-            self.headway = time.monotonic()
+            self.headway.beat()
 
     def check_turn(self, request: Request) -> bool:
         """Between two chunks (owner thread): False if the caller left; Preempted if background work
         must give way to a line being spoken."""
-        self.beat()
+        self.headway.beat()  # a chunk was made: readers waiting behind this work see the model is moving
         if request.cancelled.is_set():
             return False
         if not request.urgent and self.urgent_waiting():
@@ -212,23 +221,16 @@ class XttsModel:
             self.model, self.placement.device, self.streamer = loaded.model, loaded.device, loaded.streamer
             paths = f" ({loaded.paths})" if loaded.paths else ""
             self.events(EngineEvent("xtts", "ready",
-                                    f"model ready on {self.device}{paths} in {time.monotonic() - started:.1f} s"))
+                                    f"model ready on {self.placement.device}{paths} in {time.monotonic() - started:.1f} s"))
         except ModelError as exc:
             self.error = str(exc)
         except Exception as exc:  # torch and coqui raise many kinds; all mean "this model cannot load"
             self.error = load_failure(exc, folder)
         finally:
-            self.beat()  # a line that waited for the load gets its whole budget from now
+            self.headway.beat()  # a line that waited for the load gets its whole budget from now
             self.loaded.set()
         if self.error:
             self.events(EngineEvent("xtts", "failed", self.error))
-
-    @property
-    def device(self) -> str:
-        return self.placement.device
-
-    def precision(self) -> contextlib.AbstractContextManager[None]:
-        return self.placement.precision()
 
 
 def _run_job(job: Callable[[], None], request: Request) -> None:

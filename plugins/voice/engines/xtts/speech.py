@@ -59,15 +59,15 @@ class Speech:
             gpt_latent, speaker_embedding = self.latents(voice)
             for _ in range(2):  # the first call pays one-time costs: only the second is measured
                 started, made = time.perf_counter(), 0
-                with self.owner.precision():
+                with self.owner.placement.precision():
                     for chunk in self.owner.streamer(WARM_UP, "en", gpt_latent, speaker_embedding,
                                                      sampling=self.sampling(0, WARM_UP_TOKENS)):
                         made += int(chunk.shape[-1])
-                        self.owner.beat()
+                        self.owner.headway.beat()
         except Exception:  # noqa: BLE001 - a failure shows up again, with its reason, on the first line
             log.warning("XTTS warm-up failed", exc_info=True)
             return
-        if self.owner.device == "cpu":
+        if self.owner.placement.device == "cpu":
             self.speeds.add(time.perf_counter() - started, made / SAMPLE_RATE)
 
     def speak(self, request: Request, text: str, voice: Voice, language: str, settings: LineSettings) -> None:
@@ -84,7 +84,7 @@ class Speech:
                 stream = self.owner.streamer(part, language, gpt_latent, speaker_embedding,
                                              sampling=self.sampling(settings.take, tokens), speed=settings.speed)
                 try:
-                    with self.owner.precision():
+                    with self.owner.placement.precision():
                         started = time.perf_counter()
                         for chunk in stream:
                             if not self.owner.check_turn(request):
