@@ -55,13 +55,19 @@ class Rehearing:
         if self.stopping():
             return
         try:
-            self.checker.run(check, self._retake)
+            self.checker.run(check, self._retake, self._give_way)
         except Deferred:
             with self.changed:
                 if not self.stopping():
                     self.pending.setdefault(check.key, check)  # again once prefetch is idle
         except Exception:  # a bug in the gate must not stop prefetching
             log.exception("quality check of %s failed", check.line.line_id)
+
+    def _give_way(self) -> None:
+        """Between two pieces of a calibration: the game is ending, so the check stops (a quit waits for
+        no calibration: a non-cloning engine's takes seconds per voice on a busy CPU)."""
+        if self.stopping():
+            raise Deferred
 
     def _retake(self, check: Check, take: int) -> AudioChunk | None:
         """Take `take` of a checked line, made in the background; Deferred as soon as prefetch has work."""

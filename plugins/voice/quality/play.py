@@ -56,9 +56,10 @@ class PlayChecker:
         self.unfinished: dict[str, tuple[Check, Takes]] = {}  # lines whose retakes were put off, with their takes
         self.lock = threading.Lock()  # for `unfinished` (prefetch threads); never held while checking
 
-    def run(self, check: Check, retake: Retake) -> None:
+    def run(self, check: Check, retake: Retake, give_way: Callable[[], None] = lambda: None) -> None:
         """Hears the cached take of a line once; if it fails, makes it again and keeps the best take.
-        Deferred (from `retake`) leaves the takes made so far for the next run of the same line."""
+        Deferred (from `retake`, or `give_way` while the engine is being calibrated) leaves the takes made
+        so far for the next run of the same line."""
         with self.lock:
             takes = self.unfinished.pop(check.key, (check, []))[1]
         if self.broken or (not takes and self.cache.note(check.key) is not None):
@@ -68,7 +69,8 @@ class PlayChecker:
             return  # evicted meanwhile
         line = check.line
         try:
-            calibration = self.book.calibration(check.engine, self.cast.voices()) if self.gate.settings.speaker else None
+            calibration = (self.book.calibration(check.engine, self.cast.voices(), give_way)
+                           if self.gate.settings.speaker else None)
             kept = best_take(lambda take: first if take == 0 else retake(check, take),
                              lambda audio, take: self.gate.check(line.text, audio, line.character_id, calibration,
                                                                  take),

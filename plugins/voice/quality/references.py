@@ -16,7 +16,7 @@ import soundfile
 from plugins.voice.core.audio import AudioChunk, concat
 from plugins.voice.core.errors import SpeechFailure
 from plugins.voice.core.voice import LineSettings, Voice
-from plugins.voice.engines.base import Engine
+from plugins.voice.engines.base import Engine, closing
 from plugins.voice.quality.speakers import Calibration, SpeakerModel, calibrate
 
 CLONING = ("xtts", "xtts-remote")
@@ -24,7 +24,10 @@ REFERENCE_WORDS = 30  # of the seed text, for engines that do not clone: ~10 s, 
 log = logging.getLogger(__name__)
 
 
-def reference_audio(engine: Engine, voice: Voice, seed_text: str) -> AudioChunk | None:
+def reference_audio(engine: Engine, voice: Voice, seed_text: str,
+                    give_way: Callable[[], None] = lambda: None) -> AudioChunk | None:
+    """What `voice` should sound like on `engine`. `give_way` is called between chunks: it raises to stop
+    (the game is ending), and the synthesis is closed there."""
     if engine.name in CLONING:
         if not voice.references:
             return None
@@ -35,8 +38,12 @@ def reference_audio(engine: Engine, voice: Voice, seed_text: str) -> AudioChunk 
         return concat(parts)
     try:
         text = " ".join(seed_text.split()[:REFERENCE_WORDS])
-        chunks = list(engine.synthesize(text, voice, LineSettings(speed=voice.speed, language=voice.language,
-                                                                   background=True)))
+        chunks = []
+        settings = LineSettings(speed=voice.speed, language=voice.language, background=True)
+        with closing(engine.synthesize(text, voice, settings)) as stream:
+            for chunk in stream:
+                chunks.append(chunk)
+                give_way()
     except SpeechFailure as exc:
         log.warning("no reference of %s on %s: %s", voice.character_id, engine.name, exc)
         return None
@@ -53,7 +60,10 @@ class ReferenceBook:
         self.made: dict[str, Calibration] = {}
         self.lock = threading.Lock()
 
-    def calibration(self, engine: Engine, voices: Sequence[Voice]) -> Calibration:
+    def calibration(self, engine: Engine, voices: Sequence[Voice],
+                    give_way: Callable[[], None] = lambda: None) -> Calibration:
+        """The engine's calibration for these voices; `give_way` may raise between two pieces of work (a
+        non-cloning engine speaks every voice's reference first: seconds of CPU each), and nothing is kept."""
         cloning = engine.name in CLONING  # only a cloning engine's calibration changes with the reference WAVs
         key = engine.name + "|" + "|".join(f"{v.character_id}={_identity(engine, v)}" +
                                            (f":{v.reference_hash}" if cloning else "") for v in voices)
@@ -63,7 +73,8 @@ class ReferenceBook:
             return known
         references = {}
         for voice in voices:
-            audio = reference_audio(engine, voice, self.seed_text(voice))
+            give_way()
+            audio = reference_audio(engine, voice, self.seed_text(voice), give_way)
             if audio is not None:
                 references[voice.character_id] = audio
         made = calibrate(self.model, references)
