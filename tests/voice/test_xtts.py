@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,8 @@ from plugins.voice.core.settings import XttsSettings
 from plugins.voice.core.voice import LineSettings
 from plugins.voice.engines.models import XTTS, ModelError, install, verify
 from plugins.voice.engines.xtts.engine import XttsEngine
-from tests.voice.xtts_helpers import Spy, speak_reference, xtts_voice
+from tests.conftest import wait_until
+from tests.voice.xtts_helpers import Spy, latents_computed, speak_reference, xtts_voice
 
 pytestmark = pytest.mark.slow
 
@@ -53,26 +53,26 @@ def test_latents_are_computed_once_per_reference_content(installed_xtts: Path, p
     reference = speak_reference(piper, tmp_path / "voices" / "a.wav", "A first reference voice, warm and slow.")
     settings = XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "latents", while_loading="wait")
     engine = XttsEngine(settings)
+    computed = latents_computed(engine)
     list(engine.synthesize("Hello.", xtts_voice(reference), LineSettings()))
     list(engine.synthesize("Hello again.", xtts_voice(reference), LineSettings()))
-    assert engine.owner.latents.computed == 1  # a hit in memory
+    assert len(computed) == 1  # a hit in memory
     again = XttsEngine(settings)
+    computed_again = latents_computed(again)
     list(again.synthesize("From disk.", xtts_voice(reference), LineSettings()))
-    assert again.owner.latents.computed == 0  # a hit on disk, in a new engine
+    assert computed_again == []  # a hit on disk, in a new engine
     speak_reference(piper, reference, "A different recording under the same name.", variant=3)
     list(again.synthesize("Changed.", xtts_voice(reference), LineSettings()))
-    assert again.owner.latents.computed == 1  # the WAV changed: recomputed
+    assert len(computed_again) == 1 and computed_again[0] != computed[0]  # the WAV changed: recomputed
     assert len(list((tmp_path / "latents").glob("*.pt"))) == 2
 
 
 def test_latents_are_prepared_ahead_of_the_first_line(installed_xtts: Path, reference_wav: Path,
                                                       tmp_path: Path) -> None:
     engine = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "l"))
+    computed = latents_computed(engine)
     engine.prepare([xtts_voice(reference_wav)])
-    deadline = time.monotonic() + 60
-    while engine.owner.latents.computed == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert engine.owner.latents.computed == 1
+    wait_until(lambda: len(computed) == 1, 60, "the latents computed in the background")
     assert engine.warmed.wait(60)
     measured = engine.measured_rtf()
     assert measured is not None and measured[1] == 1  # the warm-up line, once
@@ -80,7 +80,7 @@ def test_latents_are_prepared_ahead_of_the_first_line(installed_xtts: Path, refe
     list(engine.owner.submit(lambda request: None, urgent=False).results())  # after whatever that queued
     assert engine.measured_rtf() == measured  # no second warm-up line: it would hold the model from the player
     list(engine.synthesize("Now.", xtts_voice(reference_wav), LineSettings()))
-    assert engine.owner.latents.computed == 1
+    assert len(computed) == 1
     engine.close()
 
 

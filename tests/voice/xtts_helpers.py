@@ -24,6 +24,23 @@ def speak_reference(piper: PiperEngine, path: Path, text: str, variant: int = 0)
     return path
 
 
+def latents_computed(engine: XttsEngine) -> list[str]:
+    """The keys whose latents `engine` really computes from now on (not found in memory or on disk)."""
+    computed: list[str] = []
+    cache = engine.owner.latents
+    real = cache.get
+
+    def get(key: str, compute: Any) -> Any:
+        def counted() -> Any:
+            computed.append(key)
+            return compute()
+
+        return real(key, counted)
+
+    cache.get = get  # type: ignore[method-assign]
+    return computed
+
+
 def xtts_voice(reference: Path, language: str = "en", voice_id: str = "god_deep") -> Voice:
     digest = hashlib.sha256(reference.read_bytes()).hexdigest()
     return Voice("god", voice_id, "xtts", language, 1.0, 0, {}, (reference,), digest)

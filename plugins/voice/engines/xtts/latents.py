@@ -21,7 +21,6 @@ class LatentsCache:
         self.folder = folder
         self.memory: dict[str, Latents] = {}
         self.lock = threading.Lock()
-        self.computed = 0  # how many times latents were actually computed (for tests and benches)
 
     def get(self, key: str, compute: Callable[[], Latents]) -> Latents:
         """`key` must change whenever the model or any reference WAV's content changes."""
@@ -40,7 +39,6 @@ class LatentsCache:
                 log.warning("latents file %s is damaged; recomputing", path.name)
         if latents is None:
             latents = compute()
-            self.computed += 1
             buffer = io.BytesIO()
             torch.save({"gpt_cond_latent": latents[0].cpu(), "speaker_embedding": latents[1].cpu()}, buffer)
             write_atomic(path, buffer.getvalue())
