@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.voice.core.settings import KokoroSettings, PiperSettings, SpeechInputSettings, XttsSettings
+from plugins.voice.core.settings import KokoroSettings, PiperSettings, SpeechInputSettings, StallSettings, XttsSettings
 from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.models import XTTS, install
 from plugins.voice.engines.piper.engine import PiperEngine
@@ -25,6 +25,7 @@ OFFLINE_EDGE = "ws://127.0.0.1:9/edge/v1?x=1"  # nothing listens there: edge fai
 # decoder's windows cost more than the tiny GPT; test_xtts_stream.py, test_stall.py and the soak keep the defaults).
 TINY_LINES = "first_chunk_tokens = 24\n"
 STALL = "[voice.stall]\ngrace = 30.0\nfirst_network = 30.0\nfirst_local = 60.0\nprefetch = 60.0\n"
+PATIENT = StallSettings(grace=30.0, first_network=30.0, first_local=60.0, prefetch=60.0)  # STALL, for a Speaker
 
 
 def write_config(tmp_path: Path, voice: str = "", engine: str = "") -> Path:

@@ -30,7 +30,7 @@ from plugins.voice.pipeline.speaker import Speaker
 from plugins.voice.store.cache import AudioCache, cache_key
 from plugins.voice.store.keys import line_key
 from tests.conftest import ROOT, compile_ink, run_engine, wait_until
-from tests.voice.conftest import write_config
+from tests.voice.conftest import PATIENT, write_config
 from tests.voice.xtts_helpers import speak_reference
 
 pytestmark = pytest.mark.timeout(300)
@@ -205,7 +205,7 @@ def test_cloning_takes_the_emotions_own_reference_else_the_neutral_one_with_one_
 
     trace: list[dict] = []
     speaker = Speaker(cast, Fallback({"xtts": xtts}, ["xtts"], notes.append, 0), AudioCache(CacheSettings(tmp_path)),
-                      Output(NullSink(), 24000, -20.0, notes.append), trace.append, notes.append).start()
+                      Output(NullSink(), 24000, -20.0, notes.append), trace.append, notes.append, stall=PATIENT).start()
     jobs = [speaker.say(SpokenLine(f"l{n}", "cellar", "fred", "Fred", f"Who is there, number {n}?", False, "en",
                                    ("angrily",))) for n in (1, 2)]
     try:

@@ -22,7 +22,7 @@ from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.speaker import Speaker
 from plugins.voice.store.cache import AudioCache
 from tests.conftest import CRYPT, TOMB, run_engine
-from tests.voice.conftest import TINY_LINES, write_config
+from tests.voice.conftest import PATIENT, TINY_LINES, write_config
 from tests.voice.xtts_helpers import Spy
 
 pytestmark = pytest.mark.slow
@@ -99,7 +99,8 @@ def test_xtts_failing_mid_game_falls_back_then_returns(tmp_path: Path, installed
     fallback = Fallback({"xtts": engine, "piper": piper}, ["xtts", "piper"], notices.append, 0.2)
     cast = Cast(story, tmp_path, "xtts", {}, ReferenceStore(tmp_path / "checked"))
     speaker = Speaker(cast, fallback, AudioCache(CacheSettings(tmp_path / "c")),
-                      Output(NullSink(), 24000, -20.0, notices.append), records.append, notices.append).start()
+                      Output(NullSink(), 24000, -20.0, notices.append), records.append, notices.append,
+                      stall=PATIENT).start()
 
     def say(n: int) -> dict[str, Any]:
         job = speaker.say(SpokenLine(f"god.{n}", "s", "god", "Khepri-Anu", f"Line {n} of the god.", False, "en"))
