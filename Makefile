@@ -39,6 +39,7 @@ lint: $(VENV)/.test
 bench: $(VENV)/.test
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/xtts.py
+	$(BIN)/python bench/xtts_kernels.py
 	$(BIN)/python bench/bridge.py
 	$(BIN)/python bench/prefetch.py
 	$(BIN)/python bench/ink.py
