@@ -24,8 +24,9 @@ OFFLINE_EDGE = "ws://127.0.0.1:9/edge/v1?x=1"  # nothing listens there: edge fai
 # The tiny XTTS makes at most 24 audio tokens a line: one chunk each, where a test is not about chunks (the
 # decoder's windows cost more than the tiny GPT; test_xtts_stream.py, test_stall.py and the soak keep the defaults).
 TINY_LINES = "first_chunk_tokens = 24\n"
-STALL = "[voice.stall]\ngrace = 30.0\nfirst_network = 30.0\nfirst_local = 60.0\nprefetch = 60.0\n"
-PATIENT = StallSettings(grace=30.0, first_network=30.0, first_local=60.0, prefetch=60.0)  # STALL, for a Speaker
+PATIENT = StallSettings(grace=30.0, first_network=30.0, first_local=60.0, prefetch=60.0)  # for a Speaker
+STALL = (f"[voice.stall]\ngrace = {PATIENT.grace}\nfirst_network = {PATIENT.first_network}\n"  # for a config
+         f"first_local = {PATIENT.first_local}\nprefetch = {PATIENT.prefetch}\n")
 
 
 def write_config(tmp_path: Path, voice: str = "", engine: str = "") -> Path:
@@ -143,7 +144,7 @@ def bridge(tmp_path_factory: pytest.TempPathFactory, tiny_xtts_dir: Path,
     server_config = write_config(tmp / "gpu-box", voice=(
         f'[voice.bridge]\nvoices_dir = "{tmp / "served"}"\nmax_queue = 1\ntoken_file = "{tmp / "token"}"\n'
         f'[voice.xtts]\nmodel_dir = "{tmp / "models"}"\nlatents_dir = "{tmp / "latents"}"\n'
-        f'device = "cpu"\n{TINY_LINES}'))  # the same on a machine with a GPU: /health says so below
+        f'device = "cpu"\n{TINY_LINES}'))  # the same on a machine with a GPU (test_bridge.py reads /health)
     install(XTTS, tiny_xtts_dir, tmp / "models")
     # the laptop: no XTTS model of its own; one line points it at the bridge
     client_config = write_config(tmp, voice=(
