@@ -53,7 +53,7 @@ def silences(trace: Path, outside: list[dict[str, Any]]) -> dict[str, Any]:
         under_way = [e["fault"] for e in outside
                      if clock is not None and e["from"] - clock <= ended and e["to"] - clock >= due - 1.0]
         long.append({"line": r["line_id"], "t_s": round(ended, 1), "gap_ms": gap, "wait_ms": wait, "engine": r["engine"],
-                     "cache": r.get("cache"), "whole": r.get("whole"),
+                     "cache": r.get("cache"), "held": r.get("held"),
                      "passed_over": [f"{f['engine']}: {f['reason']}" for f in r.get("fallback") or []],
                      "outside": under_way})
     return {"inside_ms": {"max": _at(gaps, 1.0), "p99": _at(gaps, 0.99), "over_500": sum(g > 500 for g in gaps)},

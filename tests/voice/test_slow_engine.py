@@ -68,7 +68,7 @@ def test_a_slow_xtts_is_measured_told_once_and_its_lines_never_stop_midway(
 
     try:
         first = [say(0)]  # nothing is known before the first line: it streams
-        assert first[0]["engine"] == "xtts" and not first[0]["whole"], first[0]
+        assert first[0]["engine"] == "xtts" and not first[0]["held"], first[0]
         measured = engine.measured_rtf()
         assert measured is not None and measured[1] == 1 and measured[0] > 2  # clearly slow after one line
         narration, god = say(10, "narrator"), say(11)
@@ -84,8 +84,8 @@ def test_a_slow_xtts_is_measured_told_once_and_its_lines_never_stop_midway(
     assert figure and abs(float(figure.group(1)) - slow["rtf"]) <= 0.051  # the figure, as measured
     if mode == "adapt":
         assert narration["engine"] == "piper" and later[1]["engine"] == "piper"  # the story keeps moving
-        assert god["engine"] == "xtts" and god["whole"] and later[0]["whole"]  # characters keep their voices
+        assert god["engine"] == "xtts" and god["held"] and later[0]["held"]  # characters keep their voices
         assert god["gaps_ms_max"] == 0 and later[0]["gaps_ms_max"] == 0  # no silence inside a line
         assert god["wait_ms"] > 1000  # the wait comes before the line instead (prefetch hides it in a game)
     else:
-        assert narration["engine"] == "xtts" and not god["whole"]  # as before: streamed, gaps and all
+        assert narration["engine"] == "xtts" and not god["held"]  # as before: streamed, gaps and all

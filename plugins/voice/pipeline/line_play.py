@@ -17,6 +17,7 @@ from plugins.voice.core.errors import Preempted, SpeechFailure
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine, closing
 from plugins.voice.output.playback import Output
+from plugins.voice.pipeline.head_start import HeadStart, SpeechLength
 from plugins.voice.pipeline.pace import Pace
 from plugins.voice.pipeline.patience import Patience
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
@@ -41,19 +42,24 @@ class LinePlay:
     gate: Gate
     pace: Pace
     patience: Patience
+    length: SpeechLength = field(default_factory=SpeechLength)  # what each engine's lines last
 
     def play(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
         """Plays the line with this engine; returns its trace facts. A failure cuts what was queued and goes
         to Fallback.attempt."""
         try:
-            return self._play(job, engine, voice)
+            facts = self._play(job, engine, voice)
         except SpeechFailure:
             self.output.stop()
             raise
+        if not facts["skipped"]:
+            self.length.learn(engine.name, job.line.text, facts["seconds"])
+        return facts
 
     def _play(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
         key = line_key(engine, voice, job.line.text)
-        facts = {"ready": False, "prefetched": False, "whole": False}  # ready: in the cache when the speaker turned to it
+        # ready: in the cache when the speaker turned to it; held: a slow engine's line kept back (HeadStart)
+        facts: dict[str, Any] = {"ready": False, "prefetched": False, "held": False}
         task = self.prefetcher.adopt(key) if self.prefetcher else None
         if task is not None:
             task.budget.take_over(self.patience.first(engine))  # its engine now waits as long as the player would
@@ -82,25 +88,30 @@ class LinePlay:
             self.prefetcher.check_later(job.line, key, voice, engine)
         return {"cache": "miss", "first_audio_ms": None, "wait_ms": None, **first, **facts, **done(job, chunks)}
 
-    def _paced(self, job: Job, source: Iterator[AudioChunk], engine: Engine, facts: dict[str, bool],
+    def _paced(self, job: Job, source: Iterator[AudioChunk], engine: Engine, facts: dict[str, Any],
                budget: Budget) -> Iterator[AudioChunk]:
         """The line's chunks as they come; but if, when its first chunk comes, the engine is known to be slower
-        than speech (Pace), every chunk is made before the first is played: no silence inside the line."""
+        than speech (Pace), chunks are held until the rest will come in time (HeadStart): no silence inside
+        the line, and a shorter wait than for the whole line."""
         with closing(source):
             for chunk in source:
-                if not self.pace.whole(engine):
+                if not self.pace.holds(engine):
                     yield chunk
                     yield from source
                     return
-                facts["whole"] = True
-                chunks = [chunk]
+                found = engine.measured_rtf()
+                start = HeadStart(found[0] if found else 1.0, self.length.expect(engine.name, job.line.text))
+                held = [chunk]
                 budget.allow(self.patience.next(engine, 0.0, budget.elapsed()))
-                for more in source:
-                    if job.skipped.is_set():
+                while not start.ready(held) and not job.skipped.is_set():
+                    more = next(source, None)
+                    if more is None:
                         break
-                    chunks.append(more)
+                    held.append(more)
                     budget.allow(self.patience.next(engine, 0.0, budget.elapsed()))
-                yield from chunks
+                facts.update(held=True, held_s=round(sum(c.seconds for c in held), 3))
+                yield from held
+                yield from source
                 return
 
     def _stream(self, job: Job, source: Iterator[AudioChunk], engine: Engine, budget: Budget) -> \

@@ -3,9 +3,10 @@
 Engines that measure themselves (`measured_rtf()`: XTTS times its own thread, which waits on no
 one, on every line it makes, prefetched ones included) are slow when the median real-time factor
 of their last lines is above 1 after SLOW_AFTER lines, or above CLEARLY_SLOW after one: a streamed
-line would run dry midway. With `[voice] when_slow = "adapt"` (the default) such an engine's lines then start only
-once they are whole (a wait before the line, never a silence inside it; prefetch makes most of them
-while the player reads), narration moves to the fast engine (Piper) so the story keeps moving,
+line would run dry midway. With `[voice] when_slow = "adapt"` (the default) such an engine's lines are then
+held until the rest will come before it is heard (HeadStart: a wait before the line, shorter than for
+the whole line, never a silence inside it; prefetch makes most of them while the player reads),
+narration moves to the fast engine (Piper) so the story keeps moving,
 characters keep their cloned voices, and the player is told once, with the figure. "stream" keeps
 streaming (the gaps stay, and are told once too).
 """
@@ -49,14 +50,14 @@ class Pace:
             if self.mode == "adapt":
                 narrator = f", and the narrator speaks with {FAST}" if self.fallback.ready(FAST) else ""
                 self.notify(f"{engine.name} makes speech {rtf:.1f}x slower than it plays on this machine (measured on "
-                            f"{lines} line(s)): its lines now start once they are whole, so none stops midway{narrator}.")
+                            f"{lines} line(s)): its lines now start once enough is made that none stops midway{narrator}.")
             else:
                 self.notify(f"{engine.name} makes speech {rtf:.1f}x slower than it plays on this machine: lines may "
-                            "pause midway (set [voice] when_slow = \"adapt\" to wait for whole lines instead).")
+                            "pause midway (set [voice] when_slow = \"adapt\" to wait before lines instead).")
         return rtf
 
-    def whole(self, engine: Engine) -> bool:
-        """Whether the engine's lines should start only once they are whole."""
+    def holds(self, engine: Engine) -> bool:
+        """Whether the engine's lines are held back until the rest will come in time."""
         slow = self.slow(engine) is not None  # judged in either mode: the player is told either way
         return slow and self.mode == "adapt"
 
