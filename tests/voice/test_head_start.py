@@ -36,7 +36,8 @@ def chunk(seconds: float) -> AudioChunk:
 
 def xtts_like(length: float) -> list[float]:
     """Chunk lengths as our XTTS loop makes them: 10 audio tokens first, then 20 (0.93 s), the rest last."""
-    sizes, made = [], 0.0
+    sizes: list[float] = []
+    made = 0.0
     while made < length - 1e-9:
         size = min(0.465 if not sizes else 0.93, length - made)
         sizes.append(size)
