@@ -3,11 +3,13 @@ what it catches, and that a failed take is made again, in a render and during pl
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,6 +25,7 @@ from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.listening.transcriber import Transcriber
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
+from plugins.voice.quality import references
 from plugins.voice.quality.gate import Judge, QualityGate, Verdict
 from plugins.voice.quality.play import PlayChecker
 from plugins.voice.quality.references import ReferenceBook
@@ -99,6 +102,33 @@ def test_each_kind_of_fault_is_caught_by_its_check(verdicts: list[tuple[Take, Ve
     for take, verdict in found:
         kinds = {fault.split(":")[0] for fault in verdict.faults}
         assert kinds & set(CAUGHT_BY[kind]), (take.character_id, take.text, verdict.faults, verdict.scores)
+
+
+def test_a_voice_that_changed_is_heard_again_alone_and_calibrates_as_a_fresh_book_would(
+        tomb: tuple[Cast, PiperEngine], book: ReferenceBook, monkeypatch: pytest.MonkeyPatch) -> None:
+    """During play a reference WAV can be replaced at any time (the soak does it every few seconds): only that
+    voice's reference is made and heard again, not the whole cast's (five Piper syntheses and dozens of
+    embeddings each)."""
+    cast, piper = tomb
+    voices = cast.voices()
+    changed = [dataclasses.replace(voices[0], speed=voices[0].speed * 1.2)] + voices[1:]  # a new identity on Piper
+    made: list[str] = []
+    real = references.reference_audio
+
+    def counted(engine: Any, voice: Voice, *args: Any) -> Any:
+        made.append(voice.character_id)
+        return real(engine, voice, *args)
+
+    monkeypatch.setattr(references, "reference_audio", counted)
+    again = book.calibration(piper, changed)
+    assert made == [voices[0].character_id]
+    fresh = ReferenceBook(book.model, book.seed_text).calibration(piper, changed)
+    assert len(made) == 1 + len(voices) and set(again.prints) == set(fresh.prints)
+    for character_id, expected in fresh.prints.items():
+        assert np.allclose(again.prints[character_id].embedding, expected.embedding)
+        assert again.prints[character_id].impostor == pytest.approx(expected.impostor)
+        assert again.prints[character_id].pieces == expected.pieces
+    assert book.calibration(piper, voices) is book.calibration(piper, voices)  # the cast as it was: kept
 
 
 def test_a_bad_first_take_is_made_again_and_the_good_one_kept_in_a_render(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,27 +118,39 @@ class Calibration:
     prints: Mapping[str, VoicePrint] = field(default_factory=dict)
 
 
-def calibrate(model: SpeakerModel, references: Mapping[str, AudioChunk]) -> Calibration:
-    """Prints for every character whose reference has enough speech to judge by."""
-    embeddings: dict[str, np.ndarray] = {}
-    pieces: dict[str, tuple[Pieces, ...]] = {}
-    for character_id, audio in references.items():
-        voiced = model.voiced(audio)
-        if len(voiced) < MIN_VOICED_SECONDS * RATE:
-            continue
-        whole = model.embed(voiced)
-        embeddings[character_id] = whole
-        pieces[character_id] = tuple(_pieces(model, voiced, whole, seconds) for seconds in PIECE_SECONDS
-                                     if seconds * RATE <= len(voiced) or seconds == PIECE_SECONDS[0])
+@dataclass(frozen=True)
+class Heard:
+    """One reference as the speaker model hears it: its embedding and genuine scores (see VoicePrint)."""
+
+    embedding: np.ndarray
+    pieces: tuple[Pieces, ...]
+
+
+def hear(model: SpeakerModel, audio: AudioChunk, give_way: Callable[[], None] = lambda: None) -> Heard | None:
+    """A reference's embedding and piece scores (dozens of embeddings: `give_way` is called between them),
+    or None when it has too little speech to judge a speaker by."""
+    voiced = model.voiced(audio)
+    if len(voiced) < MIN_VOICED_SECONDS * RATE:
+        return None
+    whole = model.embed(voiced)
+    return Heard(whole, tuple(_pieces(model, voiced, whole, seconds, give_way) for seconds in PIECE_SECONDS
+                              if seconds * RATE <= len(voiced) or seconds == PIECE_SECONDS[0]))
+
+
+def calibrate(heard: Mapping[str, Heard]) -> Calibration:
+    """Prints for every character whose reference was heard; the impostor score compares them (cheap)."""
     prints = {}
-    for character_id, whole in embeddings.items():
-        others = [float(embedding @ whole) for other, embedding in embeddings.items() if other != character_id]
-        prints[character_id] = VoicePrint(whole, pieces[character_id], float(np.mean(others)) if others else None)
+    for character_id, own in heard.items():
+        others = [float(other.embedding @ own.embedding) for name, other in heard.items() if name != character_id]
+        prints[character_id] = VoicePrint(own.embedding, own.pieces, float(np.mean(others)) if others else None)
     return Calibration(prints)
 
 
-def _pieces(model: SpeakerModel, voiced: np.ndarray, whole: np.ndarray, seconds: float) -> Pieces:
+def _pieces(model: SpeakerModel, voiced: np.ndarray, whole: np.ndarray, seconds: float,
+            give_way: Callable[[], None]) -> Pieces:
     size = int(seconds * RATE)
-    scores = [float(model.embed(voiced[start:start + size]) @ whole)
-              for start in range(0, max(1, len(voiced) - size + 1), size // 2)]
+    scores = []
+    for start in range(0, max(1, len(voiced) - size + 1), size // 2):
+        give_way()
+        scores.append(float(model.embed(voiced[start:start + size]) @ whole))
     return Pieces(seconds, float(np.mean(scores)), min(scores), float(np.std(scores)))
