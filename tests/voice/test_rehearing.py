@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,3 +75,62 @@ def test_a_game_that_ends_during_a_calibration_does_not_wait_for_it(tmp_path: Pa
     assert (engine.started, engine.closed) == (1, 1)  # stopped inside the first reference, its synthesis closed
     assert not book.made and cache.note(key) is None  # nothing half-made was kept as a calibration or a verdict
     assert not any(thread.is_alive() for thread in prefetcher.threads)
+
+
+class UrgentMidway(PiperEngine):
+    """Real Piper whose first synthesis has the speaker start a line (the gate turns urgent) at its first chunk;
+    notes, at each synthesis it starts, whether a line was being made then."""
+
+    def __init__(self, piper: PiperEngine, gate: Gate) -> None:
+        super().__init__(piper.settings, piper.styles)
+        self.gate = gate
+        self.started_while_urgent: list[bool] = []
+
+    def synthesize(self, text: str, voice: Voice, settings: LineSettings) -> Iterator[AudioChunk]:
+        self.started_while_urgent.append(self.gate.urgent_count > 0)
+        first = len(self.started_while_urgent) == 1
+        for n, chunk in enumerate(super().synthesize(text, voice, settings)):
+            if first and n == 0:
+                self.gate.wake(+1)  # the speaker begins a line of its own
+            yield chunk
+
+
+def test_a_calibration_waits_while_the_speaker_makes_a_line(tmp_path: Path, piper: PiperEngine,
+                                                              transcriber: Transcriber) -> None:
+    """The soak's XTTS lines took 2.5-4 s for a second of audio while the gate's calibration spoke every voice's
+    reference beside them: between two pieces it now waits for the live line, and goes on after it."""
+    gate = Gate()
+    engine = UrgentMidway(piper, gate)
+    cast = Cast(load_story(CRYPT), tmp_path / "voices", "piper", {}, ReferenceStore(tmp_path / "checked"))
+    cache = AudioCache(CacheSettings(dir=tmp_path / "cache"))
+    book = ReferenceBook(SpeakerModel(), lambda voice: cast.seed_text(voice.character_id))
+    checker = PlayChecker(QualityGate(QualitySettings(), transcriber, book.model), book, cast, cache, lambda r: None)
+    prefetcher = Prefetcher(cast, Fallback({"piper": engine}, ["piper"], lambda text: None, 0), cache, gate, line_key,
+                            checker=checker)
+    voice = cast.voice_for("guide")
+    line = SpokenLine("crypt.1", "crypt", "guide", "Guide", "Then we go in.", False, "en")
+    key = line_key(engine, voice, line.text)
+    cache.put(key, concat(list(piper.synthesize(line.text, voice, LineSettings()))))
+    prefetcher.start()
+    try:
+        prefetcher.check_later(line, key, voice, engine)
+        thread = prefetcher.threads[0]
+        wait_until(lambda: len(engine.started_while_urgent) > 1 or waiting_in(thread, "wait_quiet"), 60,
+                   "the calibration to wait or go on")
+        assert engine.started_while_urgent == [False]  # waiting, inside its first voice
+        gate.wake(-1)  # the speaker's line is made
+        wait_until(lambda: cache.note(key) is not None, 120, "the line to be heard")
+    finally:
+        prefetcher.close()
+    assert len(engine.started_while_urgent) == len(cast.voices()) and not any(engine.started_while_urgent)
+    assert book.made
+
+
+def waiting_in(thread: threading.Thread, function: str) -> bool:
+    """Whether the thread is inside `function` now (its current stack)."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if frame.f_code.co_name == function:
+            return True
+        frame = frame.f_back
+    return False

@@ -64,8 +64,10 @@ class Rehearing:
             log.exception("quality check of %s failed", check.line.line_id)
 
     def _give_way(self) -> None:
-        """Between two pieces of a calibration: the game is ending, so the check stops (a quit waits for
-        no calibration: a non-cloning engine's takes seconds per voice on a busy CPU)."""
+        """Between two pieces of a calibration (a non-cloning engine's takes seconds per voice on a busy CPU):
+        waits while the speaker makes a line (it needs the CPU), and stops the check if the game is ending (a
+        quit waits for no calibration)."""
+        self.gate.wait_quiet(self.stopping)
         if self.stopping():
             raise Deferred
 
