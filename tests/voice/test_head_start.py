@@ -128,7 +128,8 @@ def test_a_kokoro_twice_slower_than_speech_starts_a_long_line_before_it_is_whole
     """Real Kokoro, each model call (a sentence) taking twice its audio's length however busy the machine is
     (it waits out the rest of that time), so its measured pace is 2. Its first line streams and teaches
     the speaker Kokoro's pace and length; the second, of seven sentences, is held back: it starts before its
-    last sentence is made and still plays without a pause."""
+    last sentence is made and still plays without a pause. (Kokoro itself may take up to ~2.5x its audio on
+    a loaded machine before this line would be held whole.)"""
     engine = KokoroEngine(KokoroSettings(model_dir=tmp_path / "no-kokoro-installed"))
     engine.prepare()
     real = engine.model.create
