@@ -18,25 +18,18 @@ import functools
 import os
 import sys
 import tempfile
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-WIDTH, BLOCKS, REPEATS = 1024, 30, 30
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a file: the repository's packages
+
+from bench.xtts_kernels import BLOCKS, WIDTH, per_token_ms  # noqa: E402
+
 SHAPES = [(WIDTH, 3 * WIDTH), (WIDTH, WIDTH), (WIDTH, 4 * WIDTH), (4 * WIDTH, WIDTH)]  # (in, out)
-
-
-def timed(run: Callable[[], object]) -> float:
-    run()
-    run()
-    started = time.perf_counter()
-    for _ in range(REPEATS):
-        run()
-    return (time.perf_counter() - started) / REPEATS * 1000
 
 
 def graph(weights: list[np.ndarray], first_only: bool = False) -> Any:
@@ -79,7 +72,7 @@ def ort_rows(weights: list[np.ndarray], x: np.ndarray, threads: int) -> dict[str
     def row(name: str, whole: Any, first: Any) -> None:
         run = session(whole, threads)
         out = session(first, threads).run(None, {"x": x})[0]
-        rows[name] = (timed(lambda: run.run(None, {"x": x})),
+        rows[name] = (per_token_ms(lambda: run.run(None, {"x": x})),
                       float(np.linalg.norm(out - exact) / np.linalg.norm(exact)))
 
     models = {"whole": graph(weights), "first": graph(weights, first_only=True)}
@@ -126,7 +119,7 @@ def torch_rows(weights: list[np.ndarray], x: np.ndarray) -> dict[str, tuple[floa
     with torch.no_grad():
         for name, modules in (("torch fp32", layers), ("torch.ao dynamic int8 (ours)", dynamic)):
             out = modules[0](row).numpy()
-            rows[name] = (timed(functools.partial(chain, modules)),
+            rows[name] = (per_token_ms(functools.partial(chain, modules)),
                           float(np.linalg.norm(out - exact) / np.linalg.norm(exact)))
     return rows
 
