@@ -104,6 +104,19 @@ def test_each_kind_of_fault_is_caught_by_its_check(verdicts: list[tuple[Take, Ve
         assert kinds & set(CAUGHT_BY[kind]), (take.character_id, take.text, verdict.faults, verdict.scores)
 
 
+def test_pieces_embedded_in_one_batch_equal_pieces_embedded_one_at_a_time() -> None:
+    """Calibration embeds a reference's dozens of pieces together (SpeakerModel.embed_many, 4.7-6.9x faster):
+    each embedding is what resemblyzer's own embed_utterance gives that piece, short pieces padded alike."""
+    model = SpeakerModel()
+    rng = np.random.default_rng(0)
+    pieces = [(rng.standard_normal(n) * 0.1).astype(np.float32) for n in (8000, 16000, 32000, 64000, 160000)]
+    together = model.embed_many(pieces)
+    assert len(together) == len(pieces)
+    for piece, embedding in zip(pieces, together, strict=True):
+        assert np.allclose(embedding, model.embed(piece), atol=1e-5)
+    assert not np.allclose(together[0], together[1], atol=1e-3)  # each piece its own
+
+
 def test_a_voice_that_changed_is_heard_again_alone_and_calibrates_as_a_fresh_book_would(
         tomb: tuple[Cast, PiperEngine], book: ReferenceBook, monkeypatch: pytest.MonkeyPatch) -> None:
     """During play a reference WAV can be replaced at any time (the soak does it every few seconds): only that
