@@ -15,7 +15,7 @@ import pytest
 
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.engines.xtts import stream
-from plugins.voice.engines.xtts.loading import build
+from plugins.voice.engines.xtts.loading import build, cpu_paths
 
 pytestmark = pytest.mark.slow
 TEXT = "Many have come here to learn my name."
@@ -84,6 +84,51 @@ def test_windowed_decoding_equals_the_full_decode_of_the_same_latents(
     assert np.abs(ours - full).max() < 1e-4
 
 
+class Windows(stream.WindowedDecoder):
+    """Records each window's length instead of decoding it (silence of the right length)."""
+
+    lengths: list[int] = []
+
+    def decode(self, z: Any) -> Any:
+        import torch
+
+        self.lengths.append(int(z.shape[-1]))
+        return torch.zeros(1, 1, z.shape[-1] * self.hop)
+
+
+def windows_of(model: Any, lines: int, chunking: stream.Chunking) -> tuple[list[int], list[int]]:
+    """The window lengths of `lines` lines of 11 to 300 random latents each, streamed in `chunking`'s chunks:
+    each line's first (it starts at the decoder's own edge, so it cannot take more context), and the others."""
+    import torch
+
+    generator, firsts, lengths = torch.Generator().manual_seed(7), [], []
+    for n in np.linspace(11, 300, lines).astype(int):
+        latents = list(torch.randn(int(n), model.args.gpt_n_model_channels, generator=generator))
+        decoder, at = Windows(model, torch.zeros(1, 512, 1)), 0
+        decoder.lengths = []
+        while at < len(latents):
+            size = chunking.next(at)
+            decoder.add(latents[at:at + size], final=at + size >= len(latents))
+            at += size
+        firsts.append(decoder.lengths[0])
+        lengths += decoder.lengths[1:]
+    return firsts, lengths
+
+
+def test_windows_come_in_a_few_lengths_each_warmed_before_the_first_line(loaded: Any,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """oneDNN builds kernels for every new input shape (~0.6 s each in bf16): windows of every length would
+    rebuild them all game long. Lines of 11 to 300 tokens use a handful, and `warm` decodes each of them."""
+    monkeypatch.setattr(loaded.model.args, "gpt_max_audio_tokens", 605)  # the released model's cap, not the tiny's
+    firsts, lengths = windows_of(loaded.model, 40, loaded.streamer.chunking)
+    assert all(length % stream.BUCKET == 0 for length in lengths) and len(set(lengths)) <= 8
+    assert len(set(firsts)) == 1  # lines longer than the first chunk start alike
+    warmed: list[int] = []
+    monkeypatch.setattr(stream.WindowedDecoder, "decode", lambda self, z: warmed.append(int(z.shape[-1])))
+    loaded.streamer.warm()
+    assert set(firsts + lengths) <= set(warmed) and len(warmed) <= 10
+
+
 def test_chunks_start_small_and_grow_with_the_audio_already_made() -> None:
     chunking = stream.Chunking(first=10, then=20)
     assert [chunking.next(made) for made in (0, 10, 20, 40)] == [10, 10, 20, 20]
@@ -129,11 +174,26 @@ def test_the_cpu_paths_are_in_the_engines_identity_and_its_ready_notice(installe
     assert identities["auto"].endswith(":int8") and identities["int8"].endswith(":int8+dec-bf16")
     assert not identities["off"].endswith(("int8", "bf16")) and len(set(identities.values())) == 3
     events: list[EngineEvent] = []
-    engine = XttsEngine(XttsSettings(model_dir=installed_xtts, device="cpu", cpu_threads=2,
-                                     latents_dir=tmp_path / "l"), events.append)
+    settings = XttsSettings(model_dir=installed_xtts, device="cpu", cpu_threads=2, latents_dir=tmp_path / "l")
+    engine = XttsEngine(settings, events.append)
     engine.prepare()
     try:
         assert engine.owner.loaded.wait(120) and engine.owner.error is None
     finally:
         engine.close()
-    assert any(event.kind == "ready" and "on cpu (GPT int8, 2 threads)" in event.text for event in events), events
+    paths = cpu_paths(settings)  # the decoder's path depends on the CPU (below)
+    assert paths.startswith("GPT int8")
+    assert any(event.kind == "ready" and f"on cpu ({paths}, 2 threads)" in event.text for event in events), events
+
+
+def test_auto_runs_the_decoder_in_bf16_where_the_cpu_has_amx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Either kind of CPU is pretended here (this machine has one kind): `auto` follows `has_amx`, the
+    explicit settings do not."""
+    from plugins.voice.engines.xtts import loading
+
+    for amx in (True, False):
+        monkeypatch.setattr(loading, "has_amx", lambda amx=amx: amx)
+        paths = {decoder: loading.cpu_paths(XttsSettings(device="cpu", cpu_decoder=decoder))
+                 for decoder in ("auto", "fp32", "bf16")}
+        assert ("decoder bf16" in paths["auto"]) is amx
+        assert "bf16" not in paths["fp32"] and paths["bf16"] == "GPT int8, decoder bf16"

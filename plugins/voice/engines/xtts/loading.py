@@ -55,7 +55,10 @@ def build(settings: XttsSettings) -> Loaded:
         quantize_gpt(model)
     decoder_dtype = torch.bfloat16 if "bf16" in paths else None
     chunking = Chunking(first=min(settings.first_chunk_tokens, settings.stream_chunk_size), then=settings.stream_chunk_size)
-    return Loaded(model, device, Streamer(model, chunking, decoder_dtype), paths)
+    streamer = Streamer(model, chunking, decoder_dtype)
+    if decoder_dtype is not None:
+        streamer.warm()  # oneDNN builds bf16 kernels per shape (~0.6 s each): before the first line, not in it
+    return Loaded(model, device, streamer, paths)
 
 
 def chosen_device(settings: XttsSettings) -> str:
@@ -71,7 +74,17 @@ def cpu_paths(settings: XttsSettings) -> str:
     if chosen_device(settings) != "cpu":
         return ""
     paths = ["GPT int8"] if settings.cpu_quantize in ("auto", "int8") else []
-    return ", ".join(paths + (["decoder bf16"] if settings.cpu_decoder == "bf16" else []))
+    bf16 = settings.cpu_decoder == "bf16" or (settings.cpu_decoder == "auto" and has_amx())
+    return ", ".join(paths + (["decoder bf16"] if bf16 else []))
+
+
+def has_amx() -> bool:
+    """Whether this CPU has AMX tiles, where oneDNN's bf16 convolutions run the decoder 2-3x faster than fp32
+    (bench/xtts_full.py). Without them bf16 is emulated or unmeasured here, so `auto` keeps fp32."""
+    import torch
+
+    check = getattr(torch.cpu, "_is_amx_tile_supported", None)  # torch >= 2.3; private, so looked up
+    return bool(check and check())
 
 
 def short(exc: BaseException) -> str:

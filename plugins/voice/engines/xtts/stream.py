@@ -32,6 +32,8 @@ from transformers.generation.logits_process import (
 CONTEXT = 12  # decoder frames of left context (the window then matches the full decode to ~2e-7)
 LOOKAHEAD = 12  # frames held back on the right until later latents make them final (0.13 s)
 SETTLE = 2  # latents at the end whose interpolated frames may still change
+WARM_TOKENS = 120  # lines up to this many audio tokens show every window length a longer line uses
+BUCKET = 16  # windows are a multiple of this many frames (more left context): a few shapes, each compiled once
 
 
 @dataclass(frozen=True)
@@ -134,18 +136,42 @@ class WindowedDecoder:
         ready = total if final else min(total, math.floor((len(self.latents) - SETTLE) * self.scale())) - LOOKAHEAD
         if ready <= self.done:
             return torch.zeros(0, device=z.device)
-        start = max(0, self.done - CONTEXT)
         end = total if final else min(total, ready + LOOKAHEAD)
-        wav = self._decode(z[:, :, start:end]).reshape(-1).float()
+        start = max(0, self.done - CONTEXT)
+        if start > 0:  # a few window lengths; at the line's first frames only the decoder's own edge is exact
+            start = end - bucketed(end - start)
+        window = z[:, :, max(start, 0):end]
+        if start < 0:  # silence before the line, further from the kept frames than CONTEXT
+            window = F.pad(window, (-start, 0))
+        wav = self.decode(window).reshape(-1).float()
         samples = wav[(self.done - start) * self.hop:(ready - start) * self.hop]
         self.done = ready
         return samples
 
-    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
         if self.dtype is None:
             return self.decoder.waveform_decoder(z, g=self.speaker)
         with torch.autocast("cpu", dtype=self.dtype):
             return self.decoder.waveform_decoder(z, g=self.speaker)
+
+
+class Lengths(WindowedDecoder):
+    """Records each window's length instead of decoding it (Streamer.warm)."""
+
+    def __init__(self, model: Any, speaker: torch.Tensor, lengths: set[int]) -> None:
+        super().__init__(model, speaker)
+        self.lengths = lengths
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        self.lengths.add(int(z.shape[-1]))
+        return torch.zeros(z.shape[-1] * self.hop)
+
+
+def bucketed(frames: int) -> int:
+    """A window's length rounded up to whole buckets. oneDNN builds its convolution kernels for each input
+    shape (bf16 on a 2-core AMX CPU: ~0.8 s a shape) and keeps ~1024 of them: windows of every length
+    rebuilt them all the time; a few lengths are built once."""
+    return -(-frames // BUCKET) * BUCKET
 
 
 class Streamer:
@@ -155,6 +181,30 @@ class Streamer:
         self.model = model
         self.chunking = chunking
         self.decoder_dtype = decoder_dtype  # bfloat16: the CPU decoder under autocast
+
+    @torch.inference_mode()
+    def warm(self) -> None:
+        """Decodes silence in every window shape a line at normal speed can use (the owner thread, while
+        loading), so the first lines do not pay for building the decoder's kernels."""
+        network = self.model.hifigan_decoder.waveform_decoder
+        speaker = torch.zeros(1, network.cond_layer.in_channels, 1)
+        for frames in sorted(self.window_lengths(speaker)):
+            WindowedDecoder(self.model, speaker, dtype=self.decoder_dtype).decode(
+                torch.zeros(1, network.conv_pre.in_channels, frames, device=self.model.device))
+
+    def window_lengths(self, speaker: torch.Tensor) -> set[int]:
+        """The window lengths of lines of every token count up to the model's cap (past WARM_TOKENS the
+        windows repeat), found by streaming silent latents through a decoder that only records them. Lines
+        within the first chunk (under half a second) are left out: each is one window of its own length."""
+        lengths: set[int] = set()
+        width = self.model.args.gpt_n_model_channels
+        for count in range(self.chunking.first + 1, min(self.model.args.gpt_max_audio_tokens, WARM_TOKENS) + 1):
+            decoder, made = Lengths(self.model, speaker, lengths), 0
+            while made < count:
+                size = min(self.chunking.next(made), count - made)
+                decoder.add([torch.zeros(width)] * size, final=made + size == count)
+                made += size
+        return lengths
 
     def __call__(self, text: str, language: str, gpt_latent: torch.Tensor, speaker_embedding: torch.Tensor,
                  sampling: Sampling, speed: float = 1.0) -> Iterator[torch.Tensor]:
