@@ -1,5 +1,5 @@
 """One line, one engine: the audio comes from a prefetch still making it (followed as it comes), the
-cache, or a synthesis of the speaker's own; it is paced (a slow engine's lines start whole: Pace) and
+cache, or a synthesis of the speaker's own; it is paced (a slow engine's lines are held: Pace, HeadStart) and
 budgeted (a late chunk gives the engine up: Patience). Runs on the speaker's thread."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine, closing
 from plugins.voice.output.playback import Output
 from plugins.voice.pipeline.head_start import HeadStart, SpeechLength
-from plugins.voice.pipeline.pace import Pace
+from plugins.voice.pipeline.pace import CLEARLY_SLOW, Pace
 from plugins.voice.pipeline.patience import Patience
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
 from plugins.voice.store.cache import AudioCache
@@ -82,25 +82,25 @@ class LinePlay:
         settings = LineSettings(speed=voice.speed, language=voice.language, budget=budget)
         with self.gate.urgent():
             chunks, first = self._stream(job, self._paced(job, engine.synthesize(job.line.text, voice, settings),
-                                                          engine, facts, budget), engine, budget)
+                                                          engine, facts, budget, fresh=True), engine, budget)
         if chunks and not job.skipped.is_set() and self.cache.put(key, concat(chunks)) is not None \
                 and self.prefetcher is not None:
             self.prefetcher.check_later(job.line, key, voice, engine)
         return {"cache": "miss", "first_audio_ms": None, "wait_ms": None, **first, **facts, **done(job, chunks)}
 
     def _paced(self, job: Job, source: Iterator[AudioChunk], engine: Engine, facts: dict[str, Any],
-               budget: Budget) -> Iterator[AudioChunk]:
-        """The line's chunks as they come; but if, when its first chunk comes, the engine is known to be slower
-        than speech (Pace), chunks are held until the rest will come in time (HeadStart): no silence inside
-        the line, and a shorter wait than for the whole line."""
+               budget: Budget, fresh: bool = False) -> Iterator[AudioChunk]:
+        """The line's chunks as they come; but if, when its first chunk comes, the engine is slower than speech
+        (`held_rate`), chunks are held until the rest will come in time (HeadStart): no silence inside the line,
+        and a shorter wait than for the whole line."""
         with closing(source):
             for chunk in source:
-                if not self.pace.holds(engine):
+                rate = self.held_rate(engine, chunk, budget.elapsed() if fresh else None)
+                if rate is None:
                     yield chunk
                     yield from source
                     return
-                found = engine.measured_rtf()
-                start = HeadStart(found[0] if found else 1.0, self.length.expect(engine.name, job.line.text))
+                start = HeadStart(rate, self.length.expect(engine.name, job.line.text))
                 held = [chunk]
                 budget.allow(self.patience.next(engine, 0.0, budget.elapsed()))
                 while not start.ready(held) and not job.skipped.is_set():
@@ -113,6 +113,20 @@ class LinePlay:
                 yield from held
                 yield from source
                 return
+
+    def held_rate(self, engine: Engine, first: AudioChunk, took: float | None) -> float | None:
+        """The pace (seconds per second of audio) a line is held at, or None to play it as it comes: the engine
+        is judged slower than speech (Pace); or, with `adapt`, an engine that measures itself took CLEARLY_SLOW
+        times the first chunk's length to make it (`took`: from the line's turn; a busy CPU, whose next chunk
+        would likely come late too, a silence inside the line). That chunk's time may hold one-time costs (a
+        model loading, a queue), so such a line is held at the engine's measured pace, and at its own once a
+        second chunk shows it (HeadStart)."""
+        found = engine.measured_rtf()
+        if self.pace.holds(engine):
+            return found[0] if found else 1.0
+        if found is None or took is None or self.pace.mode != "adapt" or took <= CLEARLY_SLOW * first.seconds:
+            return None
+        return max(found[0], 1.0)
 
     def _stream(self, job: Job, source: Iterator[AudioChunk], engine: Engine, budget: Budget) -> \
             tuple[list[AudioChunk], dict[str, float | None]]:
