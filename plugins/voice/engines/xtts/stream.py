@@ -9,7 +9,9 @@ change it. Each chunk decodes the final frames not yet played, plus `CONTEXT` fr
 and `LOOKAHEAD` on the right (the convolutions' reach), and keeps only the new frames' samples: the
 decoder is convolutional with a fixed hop, so the window's samples equal the full decode's up to
 float rounding (tests/voice/test_xtts_stream.py pins it), and no cross-fade is needed. Only the
-interpolation (a few multiply-adds per frame) still runs over the whole line at each chunk.
+interpolation (a few multiply-adds per frame) still runs over the whole line at each chunk. Windows
+are a multiple of BUCKET frames (more left context), so the decoder sees a few input shapes, each
+built once (`Streamer.warm`, while the model loads).
 """
 
 from __future__ import annotations
@@ -169,7 +171,7 @@ class Lengths(WindowedDecoder):
 
 def bucketed(frames: int) -> int:
     """A window's length rounded up to whole buckets. oneDNN builds its convolution kernels for each input
-    shape (bf16 on a 2-core AMX CPU: ~0.8 s a shape) and keeps ~1024 of them: windows of every length
+    shape (bf16 on a 2-core AMX CPU: ~0.6 s a shape) and keeps ~1024 of them: windows of every length
     rebuilt them all the time; a few lengths are built once."""
     return -(-frames // BUCKET) * BUCKET
 
