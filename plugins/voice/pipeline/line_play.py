@@ -116,17 +116,20 @@ class LinePlay:
 
     def held_rate(self, engine: Engine, first: AudioChunk, took: float | None) -> float | None:
         """The pace (seconds per second of audio) a line is held at, or None to play it as it comes: the engine
-        is judged slower than speech (Pace); or, with `adapt`, an engine that measures itself took CLEARLY_SLOW
-        times the first chunk's length to make it (`took`: from the line's turn; a busy CPU, whose next chunk
-        would likely come late too, a silence inside the line). That chunk's time may hold one-time costs (a
-        model loading, a queue), so such a line is held at the engine's measured pace, and at its own once a
-        second chunk shows it (HeadStart)."""
+        is judged slower than speech (Pace); or, with `adapt`, the line's first chunk took CLEARLY_SLOW times
+        its length to make (`took`: from the line's turn) on an engine whose pace is this machine's (a local
+        one, or one that measures itself, as the bridge's client does; a busy CPU, whose next chunk would
+        likely come late too: a silence inside the line). That chunk's time may hold one-time costs (a model
+        loading, a queue), so such a line is held at the engine's measured pace (at least 1), and at its own
+        once a second chunk shows it (HeadStart)."""
         found = engine.measured_rtf()
         if self.pace.holds(engine):
             return found[0] if found else 1.0
-        if found is None or took is None or self.pace.mode != "adapt" or took <= CLEARLY_SLOW * first.seconds:
+        if took is None or self.pace.mode != "adapt" or took <= CLEARLY_SLOW * first.seconds:
             return None
-        return max(found[0], 1.0)
+        if found is None and engine.network:
+            return None  # a network engine's first chunk waits on the network, not on its pace
+        return max(found[0] if found else 1.0, 1.0)
 
     def _stream(self, job: Job, source: Iterator[AudioChunk], engine: Engine, budget: Budget) -> \
             tuple[list[AudioChunk], dict[str, float | None]]:
