@@ -84,18 +84,6 @@ def test_windowed_decoding_equals_the_full_decode_of_the_same_latents(
     assert np.abs(ours - full).max() < 1e-4
 
 
-class Windows(stream.WindowedDecoder):
-    """Records each window's length instead of decoding it (silence of the right length)."""
-
-    lengths: list[int] = []
-
-    def decode(self, z: Any) -> Any:
-        import torch
-
-        self.lengths.append(int(z.shape[-1]))
-        return torch.zeros(1, 1, z.shape[-1] * self.hop)
-
-
 def windows_of(model: Any, lines: int, chunking: stream.Chunking) -> tuple[list[int], list[int]]:
     """The window lengths of `lines` lines of 11 to 300 random latents each, streamed in `chunking`'s chunks:
     each line's first (it starts at the decoder's own edge, so it cannot take more context), and the others."""
@@ -104,8 +92,7 @@ def windows_of(model: Any, lines: int, chunking: stream.Chunking) -> tuple[list[
     generator, firsts, lengths = torch.Generator().manual_seed(7), [], []
     for n in np.linspace(11, 300, lines).astype(int):
         latents = list(torch.randn(int(n), model.args.gpt_n_model_channels, generator=generator))
-        decoder, at = Windows(model, torch.zeros(1, 512, 1)), 0
-        decoder.lengths = []
+        decoder, at = stream.Lengths(model, torch.zeros(1, 512, 1), []), 0
         while at < len(latents):
             size = chunking.next(at)
             decoder.add(latents[at:at + size], final=at + size >= len(latents))

@@ -160,12 +160,12 @@ class WindowedDecoder:
 class Lengths(WindowedDecoder):
     """Records each window's length instead of decoding it (Streamer.warm)."""
 
-    def __init__(self, model: Any, speaker: torch.Tensor, lengths: set[int]) -> None:
+    def __init__(self, model: Any, speaker: torch.Tensor, lengths: list[int]) -> None:
         super().__init__(model, speaker)
-        self.lengths = lengths
+        self.lengths = lengths  # in the order the windows came
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        self.lengths.add(int(z.shape[-1]))
+        self.lengths.append(int(z.shape[-1]))
         return torch.zeros(z.shape[-1] * self.hop)
 
 
@@ -190,15 +190,15 @@ class Streamer:
         loading), so the first lines do not pay for building the decoder's kernels."""
         network = self.model.hifigan_decoder.waveform_decoder
         speaker = torch.zeros(1, network.cond_layer.in_channels, 1)
+        decoder = WindowedDecoder(self.model, speaker, dtype=self.decoder_dtype)
         for frames in sorted(self.window_lengths(speaker)):
-            WindowedDecoder(self.model, speaker, dtype=self.decoder_dtype).decode(
-                torch.zeros(1, network.conv_pre.in_channels, frames, device=self.model.device))
+            decoder.decode(torch.zeros(1, network.conv_pre.in_channels, frames, device=self.model.device))
 
     def window_lengths(self, speaker: torch.Tensor) -> set[int]:
         """The window lengths of lines of every token count up to the model's cap (past WARM_TOKENS the
         windows repeat), found by streaming silent latents through a decoder that only records them. Lines
         within the first chunk (under half a second) are left out: each is one window of its own length."""
-        lengths: set[int] = set()
+        lengths: list[int] = []
         width = self.model.args.gpt_n_model_channels
         for count in range(self.chunking.first + 1, min(self.model.args.gpt_max_audio_tokens, WARM_TOKENS) + 1):
             decoder, made = Lengths(self.model, speaker, lengths), 0
@@ -206,7 +206,7 @@ class Streamer:
                 size = min(self.chunking.next(made), count - made)
                 decoder.add([torch.zeros(width)] * size, final=made + size == count)
                 made += size
-        return lengths
+        return set(lengths)
 
     def __call__(self, text: str, language: str, gpt_latent: torch.Tensor, speaker_embedding: torch.Tensor,
                  sampling: Sampling, speed: float = 1.0) -> Iterator[torch.Tensor]:
