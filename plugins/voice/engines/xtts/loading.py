@@ -55,10 +55,9 @@ def build(settings: XttsSettings) -> Loaded:
         quantize_gpt(model)
     decoder_dtype = torch.bfloat16 if "bf16" in paths else None
     chunking = Chunking(first=min(settings.first_chunk_tokens, settings.stream_chunk_size), then=settings.stream_chunk_size)
-    streamer = Streamer(model, chunking, decoder_dtype)
-    if decoder_dtype is not None:
-        streamer.warm()  # oneDNN builds bf16 kernels per shape (~0.6 s each): before the first line, not in it
-    return Loaded(model, device, streamer, paths)
+    # Streamer.warm() would build the decoder's kernels here, but on a loaded 2-core machine it made the load
+    # pass the soak's 30 s watchdog (while_loading = "wait"); they are built by the first lines instead.
+    return Loaded(model, device, Streamer(model, chunking, decoder_dtype), paths)
 
 
 def chosen_device(settings: XttsSettings) -> str:
