@@ -28,9 +28,10 @@ def test_streams_one_chunk_per_sentence(piper: PiperEngine) -> None:
     assert float(np.sqrt(np.mean(audio.samples ** 2))) > 0.02  # speech, not silence
 
 
-def test_speed_changes_the_length(piper: PiperEngine) -> None:
-    normal = concat(list(piper.synthesize(TEXT, voice(), LineSettings(speed=1.0))))
-    fast = concat(list(piper.synthesize(TEXT, voice(), LineSettings(speed=1.5))))
+def test_speed_changes_the_length() -> None:
+    steady = PiperEngine(PiperSettings(noise_scale=0.0, noise_w_scale=0.0))  # with noise, durations vary by take
+    normal = concat(list(steady.synthesize(TEXT, voice(), LineSettings(speed=1.0))))
+    fast = concat(list(steady.synthesize(TEXT, voice(), LineSettings(speed=1.5))))
     assert 1.3 < normal.seconds / fast.seconds < 1.7
 
 
