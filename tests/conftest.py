@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -76,6 +77,7 @@ def ink_story(tmp_path: Path) -> Callable[[str], Path]:
 
 
 STATE = Path(tempfile.mkdtemp(prefix="voiced-if-test-state-"))  # engine.log of the games tests play
+atexit.register(shutil.rmtree, STATE, True)  # each test process removes its own
 os.environ["XDG_STATE_HOME"] = str(STATE)  # in-process commands too: no test writes the real ~/.local/state
 
 

@@ -107,22 +107,30 @@ def _patch_xtts() -> None:
 
     def build(settings: Any) -> Any:
         loaded = real_build(settings)
-        real = loaded.streamer
-
-        def streamer(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            import torch
-
-            if _roll("xtts_oom"):
-                raise torch.cuda.OutOfMemoryError("chaos: CUDA out of memory")
-            for number, chunk in enumerate(real(*args, **kwargs)):
-                if number == 1 and _roll("xtts_error"):
-                    raise RuntimeError("chaos: XTTS failed in the middle of a line")
-                yield chunk
-
-        loaded.streamer = streamer
+        loaded.streamer = ChaosStreamer(loaded.streamer)
         return loaded
 
     xtts_model.build = build
+
+
+class ChaosStreamer:
+    """Our streaming loop, with faults rolled per line; the rest (its warm-up steps) is the real one's."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        import torch
+
+        if _roll("xtts_oom"):
+            raise torch.cuda.OutOfMemoryError("chaos: CUDA out of memory")
+        for number, chunk in enumerate(self.real(*args, **kwargs)):
+            if number == 1 and _roll("xtts_error"):
+                raise RuntimeError("chaos: XTTS failed in the middle of a line")
+            yield chunk
 
 
 def _patch_cache() -> None:

@@ -184,6 +184,9 @@ class Freezing:
         self.after_release = 0
         self.closed = threading.Event()
 
+    def __getattr__(self, name: str) -> Any:  # the real loop's other parts (its warm-up steps)
+        return getattr(self.real, name)
+
     def __enter__(self) -> Freezing:
         self.owner.streamer = self
         return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,47 @@ def test_latents_are_prepared_ahead_of_the_first_line(installed_xtts: Path, refe
     list(engine.synthesize("Now.", xtts_voice(reference_wav), LineSettings()))
     assert len(computed) == 1
     engine.close()
+
+
+def test_the_decoder_is_warmed_once_the_model_is_ready_and_gives_way_to_a_line(
+        installed_xtts: Path, reference_wav: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In bf16, oneDNN builds the decoder's kernels on each new window length's first use (~0.6 s each): the
+    owner builds them after the model is ready and its warm-up line is made, one length at a time, and a
+    line asked for meanwhile is served before the lengths left."""
+    import torch
+
+    from plugins.voice.engines.xtts import stream
+
+    log: list[str] = []
+    real_decode = stream.WindowedDecoder.decode
+    asked = threading.Event()
+
+    def decode(self: Any, z: Any) -> Any:
+        warm = bool((self.speaker == 0).all())
+        if warm and "warm" not in log:  # the first length: a line is asked for while it is being built
+            assert engine.warmed.is_set()  # after the warm-up line, which measures the model's pace
+            asked.set()
+            wait_until(engine.owner.urgent_waiting, 60, "the line to be asked for")
+        log.append("warm" if warm else "line")
+        return real_decode(self, z)
+
+    monkeypatch.setattr(stream.WindowedDecoder, "decode", decode)
+    settings = XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "l", cpu_decoder="bf16")
+    engine = XttsEngine(settings, events=lambda event: log.append(event.kind))
+    engine.prepare([xtts_voice(reference_wav)])
+    assert asked.wait(120)
+    log.append("asked")
+    chunks = list(engine.synthesize("Now.", xtts_voice(reference_wav), LineSettings()))
+    log.append("spoken")
+    list(engine.owner.submit(lambda request: None, urgent=False).results())  # after the warm-up's steps
+    lengths = engine.owner.streamer.window_lengths(torch.zeros(1, 512, 1))
+    engine.close()
+    assert chunks and len(lengths) >= 2
+    assert log.index("ready") < log.index("warm")  # not while loading: the load is not made longer
+    warm_at = [i for i, entry in enumerate(log) if entry == "warm"]
+    assert len(warm_at) == len(lengths)  # each length once
+    asked_at, spoken_at = log.index("asked"), log.index("spoken")
+    assert "line" in log[asked_at:spoken_at] and not [i for i in warm_at[1:] if i < spoken_at]
 
 
 def test_cross_lingual_cloning(xtts: XttsEngine, reference_wav: Path) -> None:

@@ -58,6 +58,9 @@ class Spy:
         self.fail_once = fail_once
         self.lock = threading.Lock()
 
+    def __getattr__(self, name: str) -> Any:  # the real loop's other parts (its warm-up steps)
+        return getattr(self.real, name)
+
     def __enter__(self) -> Spy:
         self.owner.streamer = self
         return self

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from collections import deque
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from plugins.voice.render.workers import Done, Result, Task, failed, localize, s
 log = logging.getLogger(__name__)
 TRIES = 3
 IN_FLIGHT = 2  # lines queued at each actor
+CLOSE_WAIT = 10.0  # seconds the workers get to remove their folders
 
 
 def import_ray() -> Any:
@@ -50,7 +52,7 @@ class RenderActor:
                  voices: Sequence[Voice], references: dict[str, bytes], judge: Judge | None = None) -> None:
         from plugins.voice.engines.registry import build_engines
 
-        self.folder = Path(tempfile.mkdtemp(prefix="voiced-if-render-"))
+        self.folder = Path(tempfile.mkdtemp(prefix=f"voiced-if-render-{os.getpid()}-"))
         self.references = references
         self.engines = build_engines(settings, piper_styles=styles)
         self.engine = self.engines[engine_name]
@@ -60,6 +62,10 @@ class RenderActor:
 
     def pid(self) -> int:
         return os.getpid()
+
+    def close(self) -> None:
+        """Removes the worker's copies of the references (its process is killed next)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def render(self, task: Task) -> Result:
         result = synthesize(self.engine, replace(task, voice=localize(task.voice, self.folder, self.references)),
@@ -148,6 +154,10 @@ class RayPool:
             done(task, failed(f"lost {TRIES} workers making this line"))
 
     def close(self) -> None:
+        try:  # each worker removes its temporary folder; one that does not answer is killed all the same
+            self.ray.get([actor.close.remote() for actor in self.actors], timeout=CLOSE_WAIT)
+        except Exception as exc:  # noqa: BLE001 - a lost or hung worker must not stop the others' shutdown
+            log.warning("a render worker did not close cleanly: %s", exc)
         for actor in self.actors:
             self.ray.kill(actor)
         self.ray.shutdown()

@@ -14,7 +14,7 @@ import importlib.util
 import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -104,7 +104,7 @@ class XttsEngine(EngineBase):
             self.warmed.set()
         first = wanted and not self.measuring
         self.measuring = self.measuring or bool(wanted)  # once per game: later prepares (a new WAV) only warm latents
-        self.owner.start(warm + ([functools.partial(self._measure, wanted[0])] if first else []))
+        self.owner.start(warm + ([functools.partial(self._measure, wanted[0]), self._warm_decoder] if first else []))
 
     def close(self) -> None:
         self.owner.close()
@@ -114,6 +114,21 @@ class XttsEngine(EngineBase):
             self.speech.measure(voice)
         finally:
             self.warmed.set()
+
+    def _warm_decoder(self, steps: list[Callable[[], None]] | None = None) -> None:
+        """Owner thread, after the warm-up line: builds the decoder's kernels one window length at a time (not
+        while loading: on a busy machine that made the load 10 s longer). It gives way to a line being spoken
+        and queues the steps left after it."""
+        try:
+            steps = self.owner.streamer.warm_steps() if steps is None else steps
+            while steps:
+                if self.owner.urgent_waiting():
+                    self.owner.later(functools.partial(self._warm_decoder, steps))
+                    return
+                steps.pop(0)()
+                self.owner.headway.beat()
+        except Exception as exc:  # noqa: BLE001 - only the first lines get slower: no traceback for the player's log
+            log.warning("XTTS decoder warm-up stopped: %s", exc)
 
     def _warm(self, voice: Voice) -> None:
         try:

@@ -108,7 +108,11 @@ class XttsModel:
                 self._thread = threading.Thread(target=self._run, name="xtts-model", daemon=True)
                 self._thread.start()
         for job in warm:
-            self.submit(functools.partial(_run_job, job), urgent=False)
+            self.later(job)
+
+    def later(self, job: Callable[[], None]) -> None:
+        """Queues `job` as background work for the owner thread (after what is queued; urgent lines first)."""
+        self.submit(functools.partial(_run_job, job), urgent=False)
 
     def submit(self, run: Callable[[Request], None], urgent: bool) -> Request:
         request = Request(run, urgent, on_stall=self.headway.gave_up)

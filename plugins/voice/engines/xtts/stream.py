@@ -11,13 +11,14 @@ decoder is convolutional with a fixed hop, so the window's samples equal the ful
 float rounding (tests/voice/test_xtts_stream.py pins it), and no cross-fade is needed. Only the
 interpolation (a few multiply-adds per frame) still runs over the whole line at each chunk. Windows
 are a multiple of BUCKET frames (more left context), so the decoder sees a few input shapes, each
-built once (`Streamer.warm`, while the model loads).
+built once (`Streamer.warm_steps`, by the model's owner between lines once it is ready).
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,7 +159,7 @@ class WindowedDecoder:
 
 
 class Lengths(WindowedDecoder):
-    """Records each window's length instead of decoding it (Streamer.warm)."""
+    """Records each window's length instead of decoding it (Streamer.window_lengths)."""
 
     def __init__(self, model: Any, speaker: torch.Tensor, lengths: list[int]) -> None:
         super().__init__(model, speaker)
@@ -184,15 +185,22 @@ class Streamer:
         self.chunking = chunking
         self.decoder_dtype = decoder_dtype  # bfloat16: the CPU decoder under autocast
 
-    @torch.inference_mode()
     def warm(self) -> None:
-        """Decodes silence in every window shape a line at normal speed can use (the owner thread, while
-        loading), so the first lines do not pay for building the decoder's kernels."""
+        """Builds the decoder's kernels for every window length at once (tests; the engine runs `warm_steps`)."""
+        for step in self.warm_steps():
+            step()
+
+    def warm_steps(self) -> list[Callable[[], None]]:
+        """One step per window shape a line at normal speed can use, each decoding silence in it, so the first
+        lines do not pay for building the decoder's kernels (~0.6 s a shape in bf16). None in fp32 or on a GPU,
+        where a new shape costs nothing measurable (tiny model, 2 cores: 64 frames 1.30 s first, 1.20 s again)."""
+        if self.decoder_dtype is None:
+            return []
         network = self.model.hifigan_decoder.waveform_decoder
         speaker = torch.zeros(1, network.cond_layer.in_channels, 1)
         decoder = WindowedDecoder(self.model, speaker, dtype=self.decoder_dtype)
-        for frames in sorted(self.window_lengths(speaker)):
-            decoder.decode(torch.zeros(1, network.conv_pre.in_channels, frames, device=self.model.device))
+        silence = functools.partial(torch.zeros, 1, network.conv_pre.in_channels, device=self.model.device)
+        return [functools.partial(_decode, decoder, silence(frames)) for frames in sorted(self.window_lengths(speaker))]
 
     def window_lengths(self, speaker: torch.Tensor) -> set[int]:
         """The window lengths of lines of every token count up to the model's cap (past WARM_TOKENS the
@@ -225,3 +233,8 @@ class Streamer:
         samples = decoder.add(pending, final=True)
         if samples.numel():
             yield samples
+
+
+@torch.inference_mode()
+def _decode(decoder: WindowedDecoder, z: torch.Tensor) -> None:
+    decoder.decode(z)
