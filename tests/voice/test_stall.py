@@ -213,7 +213,9 @@ class Freezing:
 
 @pytest.mark.slow
 def test_an_xtts_model_that_stops_producing_is_given_up_and_its_request_dropped(
-        tmp_path: Path, installed_xtts: Path, reference_wav: Path, piper: Any) -> None:
+        tmp_path: Path, installed_xtts: Path, reference_wav: Path, piper: Any, stalling_edge: FakeEdgeServer) -> None:
+    """Then the line starts again on edge, which sends nothing: the player already hears a silence inside the
+    line, so edge gets a next chunk's budget (the grace), not a first chunk's (20 s here), and piper speaks."""
     import shutil
 
     from plugins.voice.core.settings import XttsSettings
@@ -222,7 +224,9 @@ def test_an_xtts_model_that_stops_producing_is_given_up_and_its_request_dropped(
     (tmp_path / "voices").mkdir()
     shutil.copy(reference_wav, tmp_path / "voices" / "god_deep.wav")
     xtts = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "latents", while_loading="wait"))
-    rig = Rig(tmp_path, {"xtts": xtts, "piper": piper}, StallSettings(grace=0.5, first_local=60))
+    edge = EdgeEngine(EdgeSettings(endpoint=stalling_edge.url, receive_timeout=60))
+    rig = Rig(tmp_path, {"xtts": xtts, "edge": edge, "piper": piper},
+              StallSettings(grace=0.5, first_local=60, first_network=20))
     try:
         assert rig.speak(spoken(1, "god", "Who walks so softly in my house?"))["engine"] == "xtts"
         assert xtts.warmed.wait(60)
@@ -230,8 +234,11 @@ def test_an_xtts_model_that_stops_producing_is_given_up_and_its_request_dropped(
             record = rig.speak(spoken(2, "god"))
             assert freezing.frozen.is_set()  # it did stop after its first chunk
             assert record["engine"] == "piper" and record["seconds"] > 2
-            (passed,) = record["fallback"]
+            passed, resumed = record["fallback"]
             assert passed["engine"] == "xtts" and passed["reason"].startswith("stopped sending audio for")
+            assert resumed["engine"] == "edge" and resumed["reason"].startswith("sent no audio for")
+            assert resumed["stalled_after_ms"] <= (0.5 + MARGIN) * 1000  # the grace, not first_network
+            assert stalling_edge.closed.wait(10) and stalling_edge.open_sockets == 0
             # waited for: the audio queued (about 1 s), or as long as the first chunk took, plus the grace; with no
             # budget this wait would never end (the model never answers)
             assert 500 <= passed["stalled_after_ms"] <= 15_000
@@ -243,3 +250,4 @@ def test_an_xtts_model_that_stops_producing_is_given_up_and_its_request_dropped(
     finally:
         rig.speaker.close(drain=True)
         xtts.close()
+        edge.close()

@@ -32,6 +32,7 @@ class Job:
     started_at: float = 0.0  # when the speaker turned to it (the previous line had ended)
     done: threading.Event = field(default_factory=threading.Event)
     skipped: threading.Event = field(default_factory=threading.Event)
+    heard: bool = False  # some of it was played: after a failure, the next engine's wait is a silence inside it
 
 
 @dataclass
@@ -60,9 +61,10 @@ class LinePlay:
         key = line_key(engine, voice, job.line.text)
         # ready: in the cache when the speaker turned to it; held: a slow engine's line kept back (HeadStart)
         facts: dict[str, Any] = {"ready": False, "prefetched": False, "held": False}
+        first_chunk = self.patience.resumed(engine) if job.heard else self.patience.first(engine)
         task = self.prefetcher.adopt(key) if self.prefetcher else None
         if task is not None:
-            task.budget.take_over(self.patience.first(engine))  # its engine now waits as long as the player would
+            task.budget.take_over(first_chunk)  # its engine now waits as long as the player would
             try:
                 chunks, first = self._stream(job, self._paced(job, task.follow(), engine, facts, task.budget), engine,
                                              task.budget)
@@ -78,7 +80,7 @@ class LinePlay:
                 self.prefetcher.check_later(job.line, key, voice, engine)  # if the gate never heard it
             return {"cache": "hit", **first_audio(job, started), **facts, "ready": True, "prefetched": prefetched,
                     **done(job, [cached])}
-        budget = Budget(self.patience.first(engine))
+        budget = Budget(first_chunk)
         settings = LineSettings(speed=voice.speed, language=voice.language, budget=budget)
         with self.gate.urgent():
             chunks, first = self._stream(job, self._paced(job, engine.synthesize(job.line.text, voice, settings),
@@ -143,6 +145,7 @@ class LinePlay:
                     break
                 took = budget.elapsed()
                 started = self.output.play(chunk)
+                job.heard = True
                 budget.allow(self.patience.next(engine, self.output.buffered(), took))
                 if not chunks:
                     first = first_audio(job, started)

@@ -8,7 +8,8 @@ slow but steady XTTS is not mistaken for a stuck one (slowness is Pace's busines
 whole); a network stream gets no such allowance, since its pace is the server's. A line made
 ahead (prefetch) allows `prefetch` seconds a chunk. An engine that overruns is given up for the
 line (Stalled: its stream is cancelled, it is marked down and re-probed) and the line starts again
-on the next engine. It starts again rather than going on from the next sentence: the stalled
+on the next engine, whose first chunk then has a next chunk's budget, not a first one's (the player is
+already hearing a silence inside the line). It starts again rather than going on from the next sentence: the stalled
 engine's chunks carry no text positions, so no sentence is known to have been heard whole, and a
 restart in the next voice loses no word.
 """
@@ -29,6 +30,11 @@ class Patience:
         """Seconds from the line's turn to the engine's first chunk."""
         base = self.settings.first_network if engine.network else self.settings.first_local
         return max(base, 2 * _chunk_seconds(engine))
+
+    def resumed(self, engine: Engine) -> float:
+        """Seconds to the first chunk when the line was cut by a failure midway and starts again on this engine:
+        the player already hears a silence inside it, so the next chunk's budget (nothing is queued)."""
+        return self.next(engine, 0.0)
 
     def next(self, engine: Engine, buffered: float, took: float = 0.0) -> float:
         """Seconds the next chunk may take, with `buffered` seconds of the line still to be heard and
