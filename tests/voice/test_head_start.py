@@ -176,7 +176,8 @@ def test_the_first_chunk_holds_a_line_clearly_slower_than_speech_from_an_engine_
 
     assert held((0.5, 3), 1.6) == 1.0 and held((1.2, 2), 2.0) == 1.2  # held at its measured pace, at least 1
     assert held((0.5, 3), 1.4) is None and held((0.5, 3), None) is None  # quick enough; a chunk prefetch made
-    assert held(None, 3.0) == 1.0  # a local engine that has not measured itself yet
+    assert held(None, 3.0) == 1.0 and held(None, 1.2) == 1.0  # a local engine that has not measured itself yet:
+    assert held(None, 0.9) is None  # its first chunk, made slower than speech, is all there is to go by
     assert held(None, 3.0, network=True) is None and held((1.2, 1), 3.0, network=True) == 1.2  # edge; the bridge
     assert held((0.5, 3), 3.0, "stream") is None  # streams anyway
     assert held((2.0, 3), 0.1) == 2.0  # judged slow: held whatever its first chunk took

@@ -46,14 +46,16 @@ def spoken(n: int, character_id: str = "guide", text: str = TEXT) -> SpokenLine:
 class Rig:
     """A speaker over real engines, a null sink, and the trace in a list."""
 
-    def __init__(self, tmp_path: Path, engines: dict[str, Any], stall: StallSettings, prefetch: int = 0) -> None:
+    def __init__(self, tmp_path: Path, engines: dict[str, Any], stall: StallSettings, prefetch: int = 0,
+                 when_slow: str = "adapt") -> None:
         self.notices: list[str] = []
         self.records: list[dict[str, Any]] = []
         self.cache = AudioCache(CacheSettings(dir=tmp_path / "cache"))
         self.fallback = Fallback(engines, list(engines), self.notices.append, 0)
         self.cast = Cast(STORY, tmp_path / "voices", next(iter(engines)), {}, ReferenceStore(tmp_path / "checked"))
         self.speaker = Speaker(self.cast, self.fallback, self.cache, Output(NullSink(), 24000, -20.0, self.notices.append),
-                               self.records.append, self.notices.append, prefetch_depth=prefetch, stall=stall).start()
+                               self.records.append, self.notices.append, prefetch_depth=prefetch, stall=stall,
+                               when_slow=when_slow).start()
 
     def speak(self, line: SpokenLine) -> dict[str, Any]:
         job = self.speaker.say(line)
@@ -226,7 +228,7 @@ def test_an_xtts_model_that_stops_producing_is_given_up_and_its_request_dropped(
     xtts = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "latents", while_loading="wait"))
     edge = EdgeEngine(EdgeSettings(endpoint=stalling_edge.url, receive_timeout=60))
     rig = Rig(tmp_path, {"xtts": xtts, "edge": edge, "piper": piper},
-              StallSettings(grace=0.5, first_local=60, first_network=20))
+              StallSettings(grace=0.5, first_local=60, first_network=20), when_slow="stream")  # its first chunk heard
     try:
         assert rig.speak(spoken(1, "god", "Who walks so softly in my house?"))["engine"] == "xtts"
         assert xtts.warmed.wait(60)

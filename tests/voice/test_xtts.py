@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -125,50 +124,6 @@ def test_the_decoder_is_warmed_once_the_model_is_ready_and_gives_way_to_a_line(
     assert len(warm_at) == len(lengths)  # each length once
     asked_at, spoken_at = log.index("asked"), log.index("spoken")
     assert "line" in log[asked_at:spoken_at] and not [i for i in warm_at[1:] if i < spoken_at]
-
-
-def test_background_work_waits_while_the_speaker_makes_a_line_with_another_engine(
-        xtts: XttsEngine, reference_wav: Path) -> None:
-    """The speaker's line with Kokoro or Piper needs the CPU that XTTS's prefetch would take: background work
-    waits between two chunks while `foreground_busy`, without its reader giving up (its budget is shorter than
-    the wait) and without the wait counting as the model's working time (it would judge XTTS slow)."""
-    from plugins.voice.core.budget import Budget
-
-    looked: list[float] = []
-    release = threading.Event()
-
-    def busy() -> bool:
-        looked.append(time.monotonic())
-        return not release.is_set()
-
-    budget = Budget(60.0)
-    settings = LineSettings(background=True, budget=budget, foreground_busy=busy)
-    chunks: list[Any] = []
-    failures: list[BaseException] = []
-
-    def read() -> None:
-        try:
-            for chunk in xtts.synthesize("Who walks so softly in my house?", xtts_voice(reference_wav), settings):
-                chunks.append(chunk)
-                budget.allow(60.0)  # as prefetch does after each chunk
-        except BaseException as exc:  # noqa: BLE001 - the test thread asserts on it
-            failures.append(exc)
-
-    lines_before, started = xtts.speeds.lines, time.monotonic()
-    reader = threading.Thread(target=read)
-    reader.start()
-    wait_until(lambda: looked, 60, "its first chunk, made before it waits")
-    budget.allow(0.5)  # far shorter than the pause
-    pause = 2.0
-    wait_until(lambda: looked[-1] - looked[0] >= pause, 60, "the pause")
-    assert not chunks and not failures and reader.is_alive()  # waiting, not given up after its 0.5 s
-    release.set()
-    reader.join(60)
-    elapsed = time.monotonic() - started
-    assert not failures and chunks
-    assert xtts.speeds.lines == lines_before + 1
-    working = xtts.speeds.factors[-1] * sum(c.seconds for c in chunks)
-    assert working < elapsed - pause / 2  # counted, the pause would be in it (elapsed less a load of latents)
 
 
 def test_cross_lingual_cloning(xtts: XttsEngine, reference_wav: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,3 @@ class LineSettings:
     background: bool = False  # made ahead of time (prefetch): may give way to a line being spoken
     take: int = 0  # a retake after the quality gate failed one: engines that sample may vary it
     budget: Budget | None = field(default=None, compare=False)  # how long the reader waits for each chunk
-    # background work on a model that cannot wait at the Gate (XTTS) waits between chunks while this is true:
-    # the speaker is making a line with another engine on the same CPU (pipeline.tasks.Gate.busy)
-    foreground_busy: Callable[[], bool] = field(default=lambda: False, compare=False)

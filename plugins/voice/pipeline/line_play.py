@@ -24,6 +24,8 @@ from plugins.voice.pipeline.prefetch import Gate, Prefetcher
 from plugins.voice.store.cache import AudioCache
 from plugins.voice.store.keys import line_key
 
+UNMEASURED_SLOW = 1.0  # a first chunk slower than speech holds the line of an engine that has not measured itself
+
 
 @dataclass
 class Job:
@@ -119,7 +121,8 @@ class LinePlay:
     def held_rate(self, engine: Engine, first: AudioChunk, took: float | None) -> float | None:
         """The pace (seconds per second of audio) a line is held at, or None to play it as it comes: the engine
         is judged slower than speech (Pace); or, with `adapt`, the line's first chunk took CLEARLY_SLOW times
-        its length to make (`took`: from the line's turn) on an engine whose pace is this machine's (a local
+        its length to make (`took`: from the line's turn; UNMEASURED_SLOW times before the engine has measured
+        itself, when that chunk is all there is to go by) on an engine whose pace is this machine's (a local
         one, or one that measures itself, as the bridge's client does; a busy CPU, whose next chunk would
         likely come late too: a silence inside the line). That chunk's time may hold one-time costs (a model
         loading, a queue), so such a line is held at the engine's measured pace (at least 1), and at its own
@@ -127,10 +130,10 @@ class LinePlay:
         found = engine.measured_rtf()
         if self.pace.holds(engine):
             return found[0] if found else 1.0
-        if took is None or self.pace.mode != "adapt" or took <= CLEARLY_SLOW * first.seconds:
-            return None
-        if found is None and engine.network:
+        if took is None or self.pace.mode != "adapt" or (found is None and engine.network):
             return None  # a network engine's first chunk waits on the network, not on its pace
+        if took <= (CLEARLY_SLOW if found else UNMEASURED_SLOW) * first.seconds:
+            return None
         return max(found[0] if found else 1.0, 1.0)
 
     def _stream(self, job: Job, source: Iterator[AudioChunk], engine: Engine, budget: Budget) -> \

@@ -57,8 +57,7 @@ class PrefetchRender:
             return
         budget = task.budget  # a stalled stream is cancelled here too: it holds no bridge slot or socket for long
         budget.allow(self.patience.first_for(engine, budget.foreground))
-        settings = LineSettings(speed=task.voice.speed, language=task.voice.language, background=True, budget=budget,
-                                foreground_busy=self.gate.busy)
+        settings = LineSettings(speed=task.voice.speed, language=task.voice.language, background=True, budget=budget)
         pausable = engine.pausable
         try:
             with closing(engine.synthesize(task.line.text, task.voice, settings)) as stream:

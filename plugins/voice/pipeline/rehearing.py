@@ -80,7 +80,7 @@ class Rehearing:
             self.retaking.add(probe)
         budget = Budget(self.patience.prefetch)
         settings = LineSettings(speed=check.voice.speed, language=check.voice.language, background=True, take=take,
-                                budget=budget, foreground_busy=self.gate.busy)
+                                budget=budget)
         pausable = check.engine.pausable
         chunks: list[AudioChunk] = []
         try:

@@ -101,10 +101,6 @@ class Gate:
             self.urgent_count += change
             self.changed.notify_all()
 
-    def busy(self) -> bool:
-        """Whether the speaker is making a line now (read without the lock: a moment's staleness is harmless)."""
-        return self.urgent_count > 0
-
     def wait_quiet(self, stopping: Callable[[], bool]) -> None:
         """Blocks while urgent work runs (a quality check starts after it, not beside it), or until `stopping()`."""
         with self.changed:

@@ -152,7 +152,7 @@ class XttsEngine(EngineBase):
         plan = delivery(self, voice, settings.speed)
         paced = replace(settings, speed=plan.speed)
         request = self.owner.submit(lambda r: self.speech.speak(r, text, voice, language, paced),
-                                    urgent=not settings.background, paused=settings.foreground_busy)
+                                    urgent=not settings.background)
         yield from acted(request.results(settings.budget, lambda: self.owner.headway.last), plan)
 
 

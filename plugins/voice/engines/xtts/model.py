@@ -5,10 +5,8 @@ request at a time, so no lock guards the model and none is ever held across a `y
 Who waits on whom: callers put a Request in the queue and read its `out` queue, holding no
 lock; the owner never waits on a caller (it only puts into unbounded queues). Urgent requests
 (the line being spoken) go first; a background one (prefetch) gives way between two chunks
-by ending with Preempted, and its caller queues it again later. While the speaker makes a line with
-another engine (`Request.paused`), background work waits between two chunks, looking every 20 ms.
-`close()` stops and joins it (not while the model still loads). If the thread stops on a bug, every pending
-and later request fails.
+by ending with Preempted, and its caller queues it again later. `close()` stops and joins it (not
+while the model still loads). If the thread stops on a bug, every pending and later request fails.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ from plugins.voice.engines.xtts.placement import Placement
 
 log = logging.getLogger(__name__)
 DONE = object()  # the last item of a request's output
-PAUSE_CHECK = 0.02  # seconds between two looks while background work waits for the speaker's line
 
 
 @dataclass(eq=False)
@@ -45,7 +42,6 @@ class Request:
     out: queue.Queue[Any] = field(default_factory=queue.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
     on_stall: Callable[[], None] = lambda: None  # its reader gave up waiting (the owner made no headway)
-    paused: Callable[[], bool] = lambda: False  # background work waits between chunks while this is true
 
     def results(self, budget: Budget | None = None, progress: Callable[[], float] | None = None) -> Iterator[Any]:
         """What `run` produced, as it comes (caller's thread); raises what it raised. With a budget, a
@@ -118,9 +114,8 @@ class XttsModel:
         """Queues `job` as background work for the owner thread (after what is queued; urgent lines first)."""
         self.submit(functools.partial(_run_job, job), urgent=False)
 
-    def submit(self, run: Callable[[Request], None], urgent: bool,
-               paused: Callable[[], bool] = lambda: False) -> Request:
-        request = Request(run, urgent, on_stall=self.headway.gave_up, paused=paused)
+    def submit(self, run: Callable[[Request], None], urgent: bool) -> Request:
+        request = Request(run, urgent, on_stall=self.headway.gave_up)
         with self._changed:
             if self._stopping or self._died:
                 request.out.put(EngineUnavailable("xtts", self._died or "the game is ending"))
@@ -213,20 +208,13 @@ class XttsModel:
 
     def check_turn(self, request: Request) -> bool:
         """Between two chunks (owner thread): False if the caller left; Preempted if background work
-        must give way to a line being spoken. Background work also waits here while `request.paused()`
-        (the speaker makes a line with another engine: the CPU is its), keeping what it made so far."""
+        must give way to a line being spoken."""
         self.headway.beat()  # a chunk was made: readers waiting behind this work see the model is moving
-        while not request.urgent and request.paused() and not self._ended(request) and not self.urgent_waiting():
-            time.sleep(PAUSE_CHECK)  # a short sleep: the speaker's Gate has no hook for this thread
-            self.headway.beat()  # paused on purpose: its reader keeps waiting, and the engine is not stuck
         if request.cancelled.is_set():
             return False
         if not request.urgent and self.urgent_waiting():
             raise Preempted("xtts", "gave way to the line being spoken")
         return True
-
-    def _ended(self, request: Request) -> bool:
-        return request.cancelled.is_set() or self._stopping
 
     def _load(self) -> None:
         started = time.monotonic()

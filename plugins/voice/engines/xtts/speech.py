@@ -87,10 +87,10 @@ class Speech:
                     with self.owner.placement.precision():
                         started = time.perf_counter()
                         for chunk in stream:
-                            audio = AudioChunk(chunk.detach().float().cpu().numpy(), SAMPLE_RATE)
-                            working += time.perf_counter() - started  # not the pauses in check_turn
                             if not self.owner.check_turn(request):
                                 return
+                            audio = AudioChunk(chunk.detach().float().cpu().numpy(), SAMPLE_RATE)
+                            working += time.perf_counter() - started
                             made += audio.seconds
                             request.out.put(audio)
                             started = time.perf_counter()
