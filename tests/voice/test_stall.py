@@ -129,6 +129,8 @@ def test_patience_for_a_first_chunk_grows_with_a_measured_pace_network_or_local(
     assert patience.first(Measured(False, (4.0, 3))) == 8.0 and patience.first(Measured(False, (0.5, 3))) == 6.0
     assert patience.next(Measured(True, (4.0, 3)), 0.5, 3.0) == 2.0  # a stream's next chunk: what is queued + grace
     assert patience.next(Measured(False, (4.0, 3)), 0.5, 3.0) == 5.5  # a model here: also its own chunk time
+    # a line cut midway, starting again: a network engine gets the grace, a model here its first chunk's budget
+    assert patience.resumed(Measured(True, (4.0, 3))) == 1.5 and patience.resumed(Measured(False, None)) == 6.0
 
 
 def test_a_budget_shortened_while_waiting_is_seen_at_once() -> None:

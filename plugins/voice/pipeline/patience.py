@@ -8,10 +8,10 @@ slow but steady XTTS is not mistaken for a stuck one (slowness is Pace's busines
 whole); a network stream gets no such allowance, since its pace is the server's. A line made
 ahead (prefetch) allows `prefetch` seconds a chunk. An engine that overruns is given up for the
 line (Stalled: its stream is cancelled, it is marked down and re-probed) and the line starts again
-on the next engine, whose first chunk then has a next chunk's budget, not a first one's (the player is
-already hearing a silence inside the line). It starts again rather than going on from the next sentence: the stalled
-engine's chunks carry no text positions, so no sentence is known to have been heard whole, and a
-restart in the next voice loses no word.
+on the next engine; a network engine's first chunk then has a next chunk's budget, not a first one's (the
+player is already hearing a silence inside the line). It starts again rather than going on from the next
+sentence: the stalled engine's chunks carry no text positions, so no sentence is known to have been heard
+whole, and a restart in the next voice loses no word.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ class Patience:
 
     def resumed(self, engine: Engine) -> float:
         """Seconds to the first chunk when the line was cut by a failure midway and starts again on this engine:
-        the player already hears a silence inside it, so the next chunk's budget (nothing is queued)."""
-        return self.next(engine, 0.0)
+        the player already hears a silence inside it, so a network engine gets the next chunk's budget (nothing
+        is queued). A model on this machine keeps its first chunk's: it is the last resort (Piper), which a busy
+        CPU may keep a second or two on a long first sentence, and it does not stall from network faults."""
+        return self.next(engine, 0.0) if engine.network else self.first(engine)
 
     def next(self, engine: Engine, buffered: float, took: float = 0.0) -> float:
         """Seconds the next chunk may take, with `buffered` seconds of the line still to be heard and
