@@ -104,10 +104,10 @@ def windows_of(model: Any, lines: int, chunking: stream.Chunking) -> tuple[list[
 
 def test_windows_come_in_a_few_lengths_each_warmed_before_the_first_line(loaded: Any,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    import torch
-
     """oneDNN builds kernels for every new input shape (~0.6 s each in bf16): windows of every length would
     rebuild them all game long. Lines of 11 to 300 tokens use a handful, and `warm` decodes each of them."""
+    import torch
+
     monkeypatch.setattr(loaded.model.args, "gpt_max_audio_tokens", 605)  # the released model's cap, not the tiny's
     firsts, lengths = windows_of(loaded.model, 40, loaded.streamer.chunking)
     assert all(length % stream.BUCKET == 0 for length in lengths) and len(set(lengths)) <= 8

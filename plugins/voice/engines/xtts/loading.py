@@ -55,8 +55,8 @@ def build(settings: XttsSettings) -> Loaded:
         quantize_gpt(model)
     decoder_dtype = torch.bfloat16 if "bf16" in paths else None
     chunking = Chunking(first=min(settings.first_chunk_tokens, settings.stream_chunk_size), then=settings.stream_chunk_size)
-    # Streamer.warm() would build the decoder's kernels here, but on a loaded 2-core machine it made the load
-    # pass the soak's 30 s watchdog (while_loading = "wait"); they are built by the first lines instead.
+    # the decoder's kernels are built once the model is ready (XttsEngine._warm_decoder), not here: on a loaded
+    # 2-core machine that made the load pass the soak's 30 s watchdog (while_loading = "wait")
     return Loaded(model, device, Streamer(model, chunking, decoder_dtype), paths)
 
 
