@@ -20,7 +20,7 @@ from engine import SpokenLine, load_story
 from plugins.voice.casting.cast import Cast
 from plugins.voice.casting.references import ReferenceStore
 from plugins.voice.core.budget import Budget
-from plugins.voice.core.errors import Stalled
+from plugins.voice.core.errors import Stalled, SynthesisFailed
 from plugins.voice.core.settings import CacheSettings, EdgeSettings, StallSettings
 from plugins.voice.engines.edge import EdgeEngine
 from plugins.voice.output.playback import Output
@@ -110,6 +110,50 @@ def test_a_stalled_prefetch_stream_is_cancelled_and_made_by_the_next_engine(
         edge.close()
 
 
+class Breaking:
+    """Wraps real Piper: each line gives its first chunk, then fails (what a crashed model process looks like)."""
+
+    name = "breaking"
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def synthesize(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        yield next(iter(self.real.synthesize(*args, **kwargs)))
+        raise SynthesisFailed("breaking", "its process died")
+
+
+def test_a_line_cut_midway_shares_one_silence_among_the_engines_that_try_it(tmp_path: Path, piper: Any) -> None:
+    """Two network engines that send nothing after a cut: the first has the whole budget (a late chunk's grace,
+    counted from the cut) and is taken out of use; the second only what is left, at least a third of it, and is
+    passed over for this line only (it had less than its own budget). The old code gave each the grace."""
+    servers = [FakeEdgeServer("stall"), FakeEdgeServer("stall")]
+    edges = [EdgeEngine(EdgeSettings(endpoint=server.url, receive_timeout=60)) for server in servers]
+    rig = Rig(tmp_path, {"breaking": Breaking(piper), "edge": edges[0], "edge-b": edges[1], "piper": piper},
+              StallSettings(grace=1.5))
+    try:
+        record = rig.speak(spoken(3, "archaeologist"))
+        assert record["engine"] == "piper" and not record["skipped"] and record["seconds"] > 2
+        broke, first, second = record["fallback"]
+        assert broke["engine"] == "breaking" and broke["reason"] == "its process died"
+        assert first["engine"] == "edge" and first["reason"].startswith("sent no audio for")
+        assert 1400 <= first["stalled_after_ms"] <= 1500 + MARGIN * 1000  # the grace, from the cut
+        assert second["engine"] == "edge-b" and second["reason"].endswith("what was left of the line's silence")
+        assert 500 <= second["stalled_after_ms"] < 1400  # a third of it (each had the whole grace before)
+        assert "edge" in rig.fallback.down and "edge-b" not in rig.fallback.down
+        assert record["gaps_ms_max"] <= (1.5 + 0.5 + MARGIN) * 1000  # the silence the player heard
+        for server in servers:
+            assert server.closed.wait(10) and server.open_sockets == 0  # both streams cancelled
+    finally:
+        rig.speaker.close(drain=True)
+        for server, edge in zip(servers, edges, strict=True):
+            edge.close()
+            server.close()
+
+
 class Measured:
     """An engine that says how fast it has been (measured_rtf), as XTTS, Kokoro and the bridge client do."""
 
@@ -129,8 +173,11 @@ def test_patience_for_a_first_chunk_grows_with_a_measured_pace_network_or_local(
     assert patience.first(Measured(False, (4.0, 3))) == 8.0 and patience.first(Measured(False, (0.5, 3))) == 6.0
     assert patience.next(Measured(True, (4.0, 3)), 0.5, 3.0) == 2.0  # a stream's next chunk: what is queued + grace
     assert patience.next(Measured(False, (4.0, 3)), 0.5, 3.0) == 5.5  # a model here: also its own chunk time
-    # a line cut midway, starting again: a network engine gets the grace, a model here its first chunk's budget
-    assert patience.resumed(Measured(True, (4.0, 3))) == 1.5 and patience.resumed(Measured(False, None)) == 6.0
+    # a line cut midway, starting again: the network engines share the grace from the cut (at least a third each),
+    # a model here keeps its first chunk's budget
+    assert patience.resumed(Measured(True, (4.0, 3)), 0.5) == 1.0 and patience.resumed(Measured(False, None), 9.0) == 6.0
+    assert patience.resumed(Measured(True, None), 2.0) == 0.5 and patience.short(Measured(True, None), 0.5)
+    assert not patience.short(Measured(True, None), 1.4) and not patience.short(Measured(False, None), 0.5)
 
 
 def test_a_budget_shortened_while_waiting_is_seen_at_once() -> None:
@@ -219,7 +266,8 @@ class Freezing:
 def test_an_xtts_model_that_stops_producing_is_given_up_and_its_request_dropped(
         tmp_path: Path, installed_xtts: Path, reference_wav: Path, piper: Any, stalling_edge: FakeEdgeServer) -> None:
     """Then the line starts again on edge, which sends nothing: the player already hears a silence inside the
-    line, so edge gets a next chunk's budget (the grace), not a first chunk's (20 s here), and piper speaks."""
+    line (the grace and more, while XTTS was waited for), so edge gets a third of the grace, not a first chunk's
+    budget (20 s here), is passed over for this line without being taken out of use, and piper speaks."""
     import shutil
 
     from plugins.voice.core.settings import XttsSettings
@@ -242,6 +290,7 @@ def test_an_xtts_model_that_stops_producing_is_given_up_and_its_request_dropped(
             assert passed["engine"] == "xtts" and passed["reason"].startswith("stopped sending audio for")
             assert resumed["engine"] == "edge" and resumed["reason"].startswith("sent no audio for")
             assert resumed["stalled_after_ms"] <= (0.5 + MARGIN) * 1000  # the grace, not first_network
+            assert resumed["reason"].endswith("what was left of the line's silence") and "edge" not in rig.fallback.down
             assert stalling_edge.closed.wait(10) and stalling_edge.open_sockets == 0
             # waited for: the audio queued (about 1 s), or as long as the first chunk took, plus the grace; with no
             # budget this wait would never end (the model never answers)

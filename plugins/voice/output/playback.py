@@ -99,8 +99,15 @@ class Output:
         self.sink.drain()
         return list(self.gaps)
 
+    def silence(self) -> float:
+        """Seconds since the line's audio ran out (0 while some is still to be heard)."""
+        return max(0.0, time.monotonic() - self.play_until) if self.play_until else 0.0
+
     def stop(self) -> None:
+        """Cuts what was queued (from any thread): the line's audio ends now."""
         self.sink.stop()
+        if self.play_until:
+            self.play_until = min(self.play_until, time.monotonic())
 
     def close(self) -> None:
         self.sink.close()

@@ -13,7 +13,7 @@ from typing import Any
 from engine import SpokenLine
 from plugins.voice.core.audio import AudioChunk, concat
 from plugins.voice.core.budget import Budget
-from plugins.voice.core.errors import Preempted, SpeechFailure
+from plugins.voice.core.errors import Outwaited, Preempted, SpeechFailure, Stalled
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine, closing
 from plugins.voice.output.playback import Output
@@ -49,9 +49,19 @@ class LinePlay:
 
     def play(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
         """Plays the line with this engine; returns its trace facts. A failure cuts what was queued and goes
-        to Fallback.attempt."""
+        to Fallback.attempt (an engine that had less than its own budget is not marked down: Outwaited)."""
+        if job.heard:  # cut midway by a failure: a restart
+            first_chunk = self.patience.resumed(engine, self.output.silence())
+            short = self.patience.short(engine, first_chunk)
+        else:
+            first_chunk, short = self.patience.first(engine), False
         try:
-            facts = self._play(job, engine, voice)
+            facts = self._play(job, engine, voice, first_chunk)
+        except Stalled as exc:
+            self.output.stop()
+            if short and exc.first:
+                raise Outwaited(exc.engine, f"{exc.reason}, what was left of the line's silence", exc.waited) from exc
+            raise
         except SpeechFailure:
             self.output.stop()
             raise
@@ -59,11 +69,10 @@ class LinePlay:
             self.length.learn(engine.name, job.line.text, facts["seconds"])
         return facts
 
-    def _play(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
+    def _play(self, job: Job, engine: Engine, voice: Voice, first_chunk: float) -> dict[str, Any]:
         key = line_key(engine, voice, job.line.text)
         # ready: in the cache when the speaker turned to it; held: a slow engine's line kept back (HeadStart)
         facts: dict[str, Any] = {"ready": False, "prefetched": False, "held": False}
-        first_chunk = self.patience.resumed(engine) if job.heard else self.patience.first(engine)
         task = self.prefetcher.adopt(key) if self.prefetcher else None
         if task is not None:
             task.budget.take_over(first_chunk)  # its engine now waits as long as the player would

@@ -8,10 +8,10 @@ slow but steady XTTS is not mistaken for a stuck one (slowness is Pace's busines
 whole); a network stream gets no such allowance, since its pace is the server's. A line made
 ahead (prefetch) allows `prefetch` seconds a chunk. An engine that overruns is given up for the
 line (Stalled: its stream is cancelled, it is marked down and re-probed) and the line starts again
-on the next engine; a network engine's first chunk then has a next chunk's budget, not a first one's (the
-player is already hearing a silence inside the line). It starts again rather than going on from the next
-sentence: the stalled engine's chunks carry no text positions, so no sentence is known to have been heard
-whole, and a restart in the next voice loses no word.
+on the next engine; the network engines tried then share one late chunk's budget, counted from when the
+line's audio ran out (the player already hears a silence inside the line). It starts again rather than
+going on from the next sentence: the stalled engine's chunks carry no text positions, so no sentence is
+known to have been heard whole, and a restart in the next voice loses no word.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from __future__ import annotations
 from plugins.voice.core.settings import StallSettings
 from plugins.voice.engines.base import Engine
 
+MIN_SHARE = 1 / 3  # of the restart's silence budget: the least an engine tried after a cut is given
+JUDGED_SHARE = 2 / 3  # ... and what it must have had to be marked down when it sends nothing
 CHUNK_SECONDS = 1.0  # about what one streamed chunk of a measured engine holds (XTTS: 20 tokens = 0.93 s)
 
 
@@ -31,12 +33,21 @@ class Patience:
         base = self.settings.first_network if engine.network else self.settings.first_local
         return max(base, 2 * _chunk_seconds(engine))
 
-    def resumed(self, engine: Engine) -> float:
-        """Seconds to the first chunk when the line was cut by a failure midway and starts again on this engine:
-        the player already hears a silence inside it, so a network engine gets the next chunk's budget (nothing
-        is queued). A model on this machine keeps its first chunk's: it is the last resort (Piper), which a busy
-        CPU may keep a second or two on a long first sentence, and it does not stall from network faults."""
-        return self.next(engine, 0.0) if engine.network else self.first(engine)
+    def resumed(self, engine: Engine, silent: float) -> float:
+        """Seconds to the first chunk when the line was cut by a failure midway and starts again on this engine,
+        `silent` seconds after its audio ran out. The player already hears a silence inside the line, and the
+        whole restart shares one budget for it, a late chunk's (`grace`): a network engine gets what is left,
+        at least a third of it (`short` then says it had less than its own). A model on this machine keeps its
+        first chunk's: it is the last resort (Piper), which a busy CPU may keep a second or two on a long first
+        sentence, and it does not stall from network faults."""
+        if not engine.network:
+            return self.first(engine)
+        return max(self.settings.grace - silent, self.settings.grace * MIN_SHARE)
+
+    def short(self, engine: Engine, seconds: float) -> bool:
+        """Whether a restart gave this engine too little of a late chunk's budget to judge it: if it sends
+        nothing in that time it is passed over for the line (Outwaited), not taken out of use."""
+        return engine.network and seconds < self.settings.grace * JUDGED_SHARE
 
     def next(self, engine: Engine, buffered: float, took: float = 0.0) -> float:
         """Seconds the next chunk may take, with `buffered` seconds of the line still to be heard and
