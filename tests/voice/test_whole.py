@@ -149,7 +149,7 @@ def test_short_soak_with_faults(tmp_path: Path) -> None:
     figures = soak.run(tmp_path, lines=40, seed=11, quality=False,  # the gate in play: the test above
                        listening=False,  # lines heard instantly: a short run that is still hard on prefetch
                        by_lines=True)  # outside faults after so many lines: the same run on a fast or slow machine
-    assert figures["exit"] == 0 and not figures["hang"]
+    assert figures["exit"] == 0 and not figures["hang"], (tmp_path / "game.out").read_text(errors="replace")[-8000:]
     assert figures["tracebacks"] == 0
     assert {name: soak.unexplained(found) for name, found in figures["log_tracebacks"].items()} == \
         {"engine": 0, "bridge": 0}  # every traceback in engine.log and bridge.log is an injected fault's

@@ -53,6 +53,36 @@ def test_the_line_being_spoken_goes_before_background_work(xtts: XttsEngine, ref
     assert list(xtts.synthesize("And the model is free again.", voice, LineSettings(background=True)))
 
 
+def test_a_prefetched_line_the_speaker_adopts_goes_before_other_background_work(
+        xtts: XttsEngine, reference_wav: Path) -> None:
+    """A line made ahead is background work until the player reaches it; from then on (the speaker takes over
+    its budget) it is served before background work queued ahead of it (another voice's latents, say)."""
+    from plugins.voice.core.budget import Budget
+    from tests.conftest import wait_until
+
+    voice = xtts_voice(reference_wav)
+    list(xtts.synthesize("Warm.", voice, LineSettings()))  # loaded and its latents made
+    owner, busy, order = xtts.owner, threading.Event(), []
+    owner.later(lambda: busy.wait(60))  # the owner is busy with something
+    owner.later(lambda: order.append("other background work"))
+    budget = Budget(60.0)
+    line = xtts.synthesize("The player reached this line.", voice, LineSettings(background=True, budget=budget))
+
+    def follow() -> None:
+        next(line)
+        order.append("the adopted line")
+        list(line)
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    wait_until(lambda: len(owner._queue) == 2, 30, "both queued behind the busy owner")
+    budget.take_over(60.0)  # the speaker adopts it
+    busy.set()
+    follower.join(60)
+    wait_until(lambda: len(order) == 2, 30, "the other work done")
+    assert order == ["the adopted line", "other background work"]
+
+
 def test_an_owner_thread_that_dies_fails_every_pending_and_later_request(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from plugins.voice.engines.xtts.model import XttsModel

@@ -152,8 +152,14 @@ class XttsEngine(EngineBase):
         plan = delivery(self, voice, settings.speed)
         paced = replace(settings, speed=plan.speed)
         request = self.owner.submit(lambda r: self.speech.speak(r, text, voice, language, paced),
-                                    urgent=not settings.background)
+                                    urgent=not settings.background, followed=_followed(settings))
         yield from acted(request.results(settings.budget, lambda: self.owner.headway.last), plan)
+
+
+def _followed(settings: LineSettings) -> Callable[[], bool]:
+    """Whether the speaker has adopted this background line (it took over its budget): it goes first now."""
+    budget = settings.budget
+    return (lambda: budget.foreground) if budget is not None else (lambda: False)
 
 
 def model_hash(model_dir: Path) -> str:

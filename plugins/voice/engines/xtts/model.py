@@ -42,6 +42,12 @@ class Request:
     out: queue.Queue[Any] = field(default_factory=queue.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
     on_stall: Callable[[], None] = lambda: None  # its reader gave up waiting (the owner made no headway)
+    followed: Callable[[], bool] = lambda: False  # background work the speaker now waits on (a prefetch it adopted)
+
+    @property
+    def pressing(self) -> bool:
+        """Served before other work, which gives way to it: the line being spoken, made here or adopted."""
+        return self.urgent or self.followed()
 
     def results(self, budget: Budget | None = None, progress: Callable[[], float] | None = None) -> Iterator[Any]:
         """What `run` produced, as it comes (caller's thread); raises what it raised. With a budget, a
@@ -114,8 +120,9 @@ class XttsModel:
         """Queues `job` as background work for the owner thread (after what is queued; urgent lines first)."""
         self.submit(functools.partial(_run_job, job), urgent=False)
 
-    def submit(self, run: Callable[[Request], None], urgent: bool) -> Request:
-        request = Request(run, urgent, on_stall=self.headway.gave_up)
+    def submit(self, run: Callable[[Request], None], urgent: bool,
+               followed: Callable[[], bool] = lambda: False) -> Request:
+        request = Request(run, urgent, on_stall=self.headway.gave_up, followed=followed)
         with self._changed:
             if self._stopping or self._died:
                 request.out.put(EngineUnavailable("xtts", self._died or "the game is ending"))
@@ -131,7 +138,7 @@ class XttsModel:
 
     def urgent_waiting(self) -> bool:
         with self._changed:
-            return any(request.urgent for request in self._queue)
+            return any(request.pressing for request in self._queue)
 
     def close(self) -> None:
         """Stops the owner and joins it; one still loading the model (which cannot be interrupted) is left
@@ -163,7 +170,7 @@ class XttsModel:
                     self._changed.wait_for(lambda: self._stopping or bool(self._queue), timeout=self.placement.idle_left())
                     if self._stopping:
                         return
-                    urgent = [r for r in self._queue if r.urgent]
+                    urgent = [r for r in self._queue if r.pressing]
                     request = urgent[0] if urgent else self._queue[0] if self._queue else None
                     if request is not None:
                         self._queue.remove(request)
@@ -212,7 +219,7 @@ class XttsModel:
         self.headway.beat()  # a chunk was made: readers waiting behind this work see the model is moving
         if request.cancelled.is_set():
             return False
-        if not request.urgent and self.urgent_waiting():
+        if not request.pressing and self.urgent_waiting():
             raise Preempted("xtts", "gave way to the line being spoken")
         return True
 
