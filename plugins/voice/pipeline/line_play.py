@@ -34,7 +34,11 @@ class Job:
     started_at: float = 0.0  # when the speaker turned to it (the previous line had ended)
     done: threading.Event = field(default_factory=threading.Event)
     skipped: threading.Event = field(default_factory=threading.Event)
-    heard: bool = False  # some of it was played: after a failure, the next engine's wait is a silence inside it
+    played: int = 0  # chunks played: after a failure, the next engine's wait is a silence inside the line
+
+    @property
+    def heard(self) -> bool:
+        return self.played > 0
 
 
 @dataclass
@@ -47,19 +51,23 @@ class LinePlay:
     patience: Patience
     length: SpeechLength = field(default_factory=SpeechLength)  # what each engine's lines last
 
-    def play(self, job: Job, engine: Engine, voice: Voice) -> dict[str, Any]:
+    def play(self, job: Job, engine: Engine, voice: Voice, last: bool = True) -> dict[str, Any]:
         """Plays the line with this engine; returns its trace facts. A failure cuts what was queued and goes
-        to Fallback.attempt (an engine that had less than its own budget is not marked down: Outwaited)."""
-        if job.heard:  # cut midway by a failure: a restart
-            first_chunk = self.patience.resumed(engine, self.output.silence())
-            short = self.patience.short(engine, first_chunk)
-        else:
-            first_chunk, short = self.patience.first(engine), False
+        to Fallback.attempt. A line cut midway starts again within one silence budget (Patience.resumed)
+        unless this engine is the line's last resort; one given too little of it is passed over (Outwaited)."""
+        first_chunk, restart_by, short = self.patience.first(engine), None, False
+        if job.heard and not last:
+            silent = self.output.silence()
+            left = self.patience.resumed(silent)
+            if left is None:
+                raise Outwaited(engine.name, f"passed over: the line had been silent for {silent:.1f} s", 0.0)
+            first_chunk, restart_by, short = left, time.monotonic() + left, self.patience.short(left)
+        played = job.played
         try:
-            facts = self._play(job, engine, voice, first_chunk)
+            facts = self._play(job, engine, voice, first_chunk, restart_by)
         except Stalled as exc:
             self.output.stop()
-            if short and exc.first:
+            if short and job.played == played and not isinstance(exc, Outwaited):
                 raise Outwaited(exc.engine, f"{exc.reason}, what was left of the line's silence", exc.waited) from exc
             raise
         except SpeechFailure:
@@ -69,7 +77,8 @@ class LinePlay:
             self.length.learn(engine.name, job.line.text, facts["seconds"])
         return facts
 
-    def _play(self, job: Job, engine: Engine, voice: Voice, first_chunk: float) -> dict[str, Any]:
+    def _play(self, job: Job, engine: Engine, voice: Voice, first_chunk: float,
+              restart_by: float | None) -> dict[str, Any]:
         key = line_key(engine, voice, job.line.text)
         # ready: in the cache when the speaker turned to it; held: a slow engine's line kept back (HeadStart)
         facts: dict[str, Any] = {"ready": False, "prefetched": False, "held": False}
@@ -77,8 +86,8 @@ class LinePlay:
         if task is not None:
             task.budget.take_over(first_chunk)  # its engine now waits as long as the player would
             try:
-                chunks, first = self._stream(job, self._paced(job, task.follow(), engine, facts, task.budget), engine,
-                                             task.budget)
+                chunks, first = self._stream(job, self._paced(job, task.follow(), engine, facts, task.budget, restart_by),
+                                             engine, task.budget)
             except Preempted:
                 chunks, first = [], {}
             if chunks or job.skipped.is_set():
@@ -94,18 +103,20 @@ class LinePlay:
         budget = Budget(first_chunk)
         settings = LineSettings(speed=voice.speed, language=voice.language, budget=budget)
         with self.gate.urgent():
-            chunks, first = self._stream(job, self._paced(job, engine.synthesize(job.line.text, voice, settings),
-                                                          engine, facts, budget, fresh=True), engine, budget)
+            made = engine.synthesize(job.line.text, voice, settings)
+            chunks, first = self._stream(job, self._paced(job, made, engine, facts, budget, restart_by, fresh=True),
+                                         engine, budget)
         if chunks and not job.skipped.is_set() and self.cache.put(key, concat(chunks)) is not None \
                 and self.prefetcher is not None:
             self.prefetcher.check_later(job.line, key, voice, engine)
         return {"cache": "miss", "first_audio_ms": None, "wait_ms": None, **first, **facts, **done(job, chunks)}
 
     def _paced(self, job: Job, source: Iterator[AudioChunk], engine: Engine, facts: dict[str, Any],
-               budget: Budget, fresh: bool = False) -> Iterator[AudioChunk]:
+               budget: Budget, restart_by: float | None, fresh: bool = False) -> Iterator[AudioChunk]:
         """The line's chunks as they come; but if, when its first chunk comes, the engine is slower than speech
         (`held_rate`), chunks are held until the rest will come in time (HeadStart): no silence inside the line,
-        and a shorter wait than for the whole line."""
+        and a shorter wait than for the whole line. A restarted line (`restart_by`) is held no longer than
+        what is left of its silence budget."""
         with closing(source):
             for chunk in source:
                 rate = self.held_rate(engine, chunk, budget.elapsed() if fresh else None)
@@ -115,17 +126,26 @@ class LinePlay:
                     return
                 start = HeadStart(rate, self.length.expect(engine.name, job.line.text))
                 held = [chunk]
-                budget.allow(self.patience.next(engine, 0.0, budget.elapsed()))
                 while not start.ready(held) and not job.skipped.is_set():
+                    self._hold(engine, budget, restart_by)
                     more = next(source, None)
                     if more is None:
                         break
                     held.append(more)
-                    budget.allow(self.patience.next(engine, 0.0, budget.elapsed()))
                 facts.update(held=True, held_s=round(sum(c.seconds for c in held), 3))
                 yield from held
                 yield from source
                 return
+
+    def _hold(self, engine: Engine, budget: Budget, restart_by: float | None) -> None:
+        """Sets the wait for the next held chunk; a restarted line's ends at its silence budget."""
+        allowed = self.patience.next(engine, 0.0, budget.elapsed())
+        if restart_by is not None:
+            left = restart_by - time.monotonic()
+            if left <= 0:
+                raise Outwaited(engine.name, "held past what was left of the line's silence", budget.elapsed())
+            allowed = min(allowed, left)
+        budget.allow(allowed)
 
     def held_rate(self, engine: Engine, first: AudioChunk, took: float | None) -> float | None:
         """The pace (seconds per second of audio) a line is held at, or None to play it as it comes: the engine
@@ -157,7 +177,7 @@ class LinePlay:
                     break
                 took = budget.elapsed()
                 started = self.output.play(chunk)
-                job.heard = True
+                job.played += 1
                 budget.allow(self.patience.next(engine, self.output.buffered(), took))
                 if not chunks:
                     first = first_audio(job, started)

@@ -8,10 +8,11 @@ slow but steady XTTS is not mistaken for a stuck one (slowness is Pace's busines
 whole); a network stream gets no such allowance, since its pace is the server's. A line made
 ahead (prefetch) allows `prefetch` seconds a chunk. An engine that overruns is given up for the
 line (Stalled: its stream is cancelled, it is marked down and re-probed) and the line starts again
-on the next engine; the network engines tried then share one late chunk's budget, counted from when the
-line's audio ran out (the player already hears a silence inside the line). It starts again rather than
-going on from the next sentence: the stalled engine's chunks carry no text positions, so no sentence is
-known to have been heard whole, and a restart in the next voice loses no word.
+on the next engine. The engines tried then share one late chunk's budget for the silence, counted from
+when the line's audio ran out (`resumed`), and the last resort (Piper) speaks once it is spent; a line
+held back (a slow engine's) counts as silence too. It starts again rather than going on from the next
+sentence: the stalled engine's chunks carry no text positions, so no sentence is known to have been heard
+whole, and a restart in the next voice loses no word.
 """
 
 from __future__ import annotations
@@ -33,21 +34,18 @@ class Patience:
         base = self.settings.first_network if engine.network else self.settings.first_local
         return max(base, 2 * _chunk_seconds(engine))
 
-    def resumed(self, engine: Engine, silent: float) -> float:
-        """Seconds to the first chunk when the line was cut by a failure midway and starts again on this engine,
-        `silent` seconds after its audio ran out. The player already hears a silence inside the line, and the
-        whole restart shares one budget for it, a late chunk's (`grace`): a network engine gets what is left,
-        at least a third of it (`short` then says it had less than its own). A model on this machine keeps its
-        first chunk's: it is the last resort (Piper), which a busy CPU may keep a second or two on a long first
-        sentence, and it does not stall from network faults."""
-        if not engine.network:
-            return self.first(engine)
-        return max(self.settings.grace - silent, self.settings.grace * MIN_SHARE)
+    def resumed(self, silent: float) -> float | None:
+        """Seconds an engine other than the last resort has for its first heard audio when the line was cut by
+        a failure midway and starts again on it, `silent` seconds after its audio ran out: the whole restart
+        shares one budget for that silence, a late chunk's (`grace`), so an engine gets what is left of it,
+        at least a third; None once it is spent (the engine is passed over: the last resort speaks now)."""
+        left = self.settings.grace - silent
+        return max(left, self.settings.grace * MIN_SHARE) if left > 0 else None
 
-    def short(self, engine: Engine, seconds: float) -> bool:
-        """Whether a restart gave this engine too little of a late chunk's budget to judge it: if it sends
-        nothing in that time it is passed over for the line (Outwaited), not taken out of use."""
-        return engine.network and seconds < self.settings.grace * JUDGED_SHARE
+    def short(self, seconds: float) -> bool:
+        """Whether a restart gave an engine too little of a late chunk's budget to judge it: if it is not heard
+        in that time it is passed over for the line (Outwaited), not taken out of use."""
+        return seconds < self.settings.grace * JUDGED_SHARE
 
     def next(self, engine: Engine, buffered: float, took: float = 0.0) -> float:
         """Seconds the next chunk may take, with `buffered` seconds of the line still to be heard and

@@ -171,8 +171,9 @@ class Speaker:
             self.trace({**record, "engine": None, "error": str(exc)})
             return
         self.output.start_line(acting.gain_db)
-        outcome = self.fallback.attempt(self.pace.preferred(line, voice),
-                                        lambda engine: self.lines.play(job, engine, voice))
+        preferred = self.pace.preferred(line, voice)
+        last = self.fallback.plan(preferred).engines[-1:]  # the line's last resort: a restart waits for it as usual
+        outcome = self.fallback.attempt(preferred, lambda engine: self.lines.play(job, engine, voice, engine in last))
         fallbacks = []
         for passed in outcome.passed:
             if isinstance(passed.failure, VoiceNotSupported):  # this voice only: the engine stays up for others
