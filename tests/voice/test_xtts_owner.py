@@ -63,7 +63,7 @@ def test_a_prefetched_line_the_speaker_adopts_goes_before_other_background_work(
     voice = xtts_voice(reference_wav)
     list(xtts.synthesize("Warm.", voice, LineSettings()))  # loaded and its latents made
     owner, busy, order = xtts.owner, threading.Event(), []
-    owner.later(lambda: busy.wait(60))  # the owner is busy with something
+    owner.later(lambda: None if busy.wait(60) else None)  # the owner is busy with something
     owner.later(lambda: order.append("other background work"))
     budget = Budget(60.0)
     line = xtts.synthesize("The player reached this line.", voice, LineSettings(background=True, budget=budget))
