@@ -20,6 +20,7 @@ from plugins.voice.core.settings import KokoroSettings
 from plugins.voice.core.text import pack, sentences
 from plugins.voice.core.turns import Turns
 from plugins.voice.core.voice import LineSettings, Voice
+from plugins.voice.engines import onnx
 from plugins.voice.engines.acting import acted, delivery
 from plugins.voice.engines.base import EngineBase
 from plugins.voice.engines.models import KOKORO, ModelError, installed, model_files
@@ -78,8 +79,10 @@ class KokoroEngine(EngineBase):
                 try:
                     files = model_files(KOKORO, self.settings.model_dir)
                     from kokoro_onnx import Kokoro
+                    from kokoro_onnx.session import resolve_providers  # a GPU's provider when this install has one
 
-                    self.model = Kokoro(str(files["model.onnx"][0]), str(files["voices.bin"][0]))
+                    graph = onnx.session(files["model.onnx"][0], providers=resolve_providers())
+                    self.model = Kokoro.from_session(graph, str(files["voices.bin"][0]))
                 except (ModelError, OSError, ValueError, RuntimeError) as exc:
                     self.error = f"its model could not be loaded: {exc}"
                     raise EngineUnavailable(self.name, self.error) from exc

@@ -10,6 +10,7 @@ from typing import Any
 
 from plugins.voice.core.errors import VoiceNotSupported
 from plugins.voice.core.settings import PiperSettings
+from plugins.voice.engines import onnx
 
 
 def bundled_voice() -> tuple[Path, Path] | None:
@@ -63,16 +64,9 @@ class PiperModels:
 
 
 def _load_voice(model: Path, config: Path, threads: int) -> Any:
-    """PiperVoice.load, with onnxruntime held to `threads` threads when asked (one core per render worker)."""
-    from piper import PiperVoice
+    """PiperVoice.load, on our own onnxruntime session (threads that sleep when idle; `threads` of them when asked:
+    one core per render worker)."""
+    from piper import PiperConfig, PiperVoice
 
-    if threads <= 0:
-        return PiperVoice.load(model, config_path=config)
-    import onnxruntime
-    from piper import PiperConfig
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
-    return PiperVoice(config=PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8"))), session=session)
+    return PiperVoice(config=PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8"))),
+                      session=onnx.session(model, threads))
