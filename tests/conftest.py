@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import plugins.voice  # noqa: F401 - as in a game, OpenMP's threads sleep when idle: set before any test loads torch
+
 ROOT = Path(__file__).resolve().parent.parent
 TOMB = ROOT / "stories" / "tomb"
 CRYPT = ROOT / "tests" / "stories" / "crypt"  # the tomb's cast in nine lines: "1" reaches the god, "2" goes home
