@@ -83,7 +83,7 @@ class Budget:
         with self._lock:
             waited, first = time.monotonic() - self._since, self._first
         what = "sent no audio" if first else "stopped sending audio"
-        return Stalled(engine, f"{what} for {waited:.1f} s", waited, first)
+        return Stalled(engine, f"{what} for {waited:.1f} s", waited)
 
     def get(self, source: queue.Queue[Any], engine: str, progress: Callable[[], float] | None = None) -> Any:
         """The next item from an engine's queue, or Stalled once the allowance is spent."""

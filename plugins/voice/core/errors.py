@@ -74,14 +74,13 @@ class Stalled(SpeechFailure):
     """The engine kept its reader waiting longer than the reader's budget (core/budget.py): it is given up
     for this line (its stream cancelled) and taken out of use until a re-probe brings it back."""
 
-    def __init__(self, engine: str, reason: str, waited: float, first: bool = False) -> None:
+    def __init__(self, engine: str, reason: str, waited: float) -> None:
         self.waited = waited
-        self.first = first  # before its first chunk
         super().__init__(engine, reason)
 
 
 class Outwaited(Stalled):
-    """An engine given less than its own budget (what was left of a cut line's silence) sent nothing in it:
-    passed over for this line only; it stays in use, since it was not shown to be stuck."""
+    """An engine tried on a cut line with too little of its silence budget left to judge it (not heard in
+    time, or none left at all): passed over for this line only; it stays in use, not shown to be stuck."""
 
     down = False
