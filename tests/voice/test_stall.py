@@ -16,51 +16,20 @@ from typing import Any
 
 import pytest
 
-from engine import SpokenLine, load_story
 from plugins.voice.casting.cast import Cast
 from plugins.voice.casting.references import ReferenceStore
 from plugins.voice.core.budget import Budget
-from plugins.voice.core.errors import Stalled, SynthesisFailed
+from plugins.voice.core.errors import Stalled
 from plugins.voice.core.settings import CacheSettings, EdgeSettings, StallSettings
 from plugins.voice.engines.edge import EdgeEngine
-from plugins.voice.output.playback import Output
-from plugins.voice.output.sinks import NullSink
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.patience import Patience
 from plugins.voice.pipeline.prefetch import Gate, Prefetcher
-from plugins.voice.pipeline.speaker import Speaker
 from plugins.voice.store.cache import AudioCache
 from plugins.voice.store.keys import line_key
-from tests.conftest import TOMB, wait_until
+from tests.conftest import wait_until
 from tests.support.edge_server import FakeEdgeServer
-
-STORY = load_story(TOMB)
-MARGIN = 2.0  # seconds past the budget that a busy 2-core machine may take to notice and hand the line on
-TEXT = "The door is sealed with wax. Nobody has opened it for a thousand years, and nobody should."
-
-
-def spoken(n: int, character_id: str = "guide", text: str = TEXT) -> SpokenLine:
-    return SpokenLine(f"stall.{n}", "stall", character_id, character_id.title(), text, False, "en")
-
-
-class Rig:
-    """A speaker over real engines, a null sink, and the trace in a list."""
-
-    def __init__(self, tmp_path: Path, engines: dict[str, Any], stall: StallSettings, prefetch: int = 0,
-                 when_slow: str = "adapt") -> None:
-        self.notices: list[str] = []
-        self.records: list[dict[str, Any]] = []
-        self.cache = AudioCache(CacheSettings(dir=tmp_path / "cache"))
-        self.fallback = Fallback(engines, list(engines), self.notices.append, 0)
-        self.cast = Cast(STORY, tmp_path / "voices", next(iter(engines)), {}, ReferenceStore(tmp_path / "checked"))
-        self.speaker = Speaker(self.cast, self.fallback, self.cache, Output(NullSink(), 24000, -20.0, self.notices.append),
-                               self.records.append, self.notices.append, prefetch_depth=prefetch, stall=stall,
-                               when_slow=when_slow).start()
-
-    def speak(self, line: SpokenLine) -> dict[str, Any]:
-        job = self.speaker.say(line)
-        assert job.done.wait(60), "the line never ended"
-        return [r for r in self.records if r["event"] == "voice" and r["line_id"] == line.line_id][0]
+from tests.voice.stall_helpers import MARGIN, STORY, Rig, spoken
 
 
 @pytest.fixture
@@ -108,87 +77,6 @@ def test_a_stalled_prefetch_stream_is_cancelled_and_made_by_the_next_engine(
     finally:
         prefetcher.close()
         edge.close()
-
-
-class Breaking:
-    """Wraps real Piper: each line gives its first chunk, then fails (what a crashed model process looks like)."""
-
-    name = "breaking"
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-    def synthesize(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        yield next(iter(self.real.synthesize(*args, **kwargs)))
-        raise SynthesisFailed("breaking", "its process died")
-
-
-def test_a_line_cut_midway_shares_one_silence_among_the_engines_that_try_it(tmp_path: Path, piper: Any) -> None:
-    """After a cut the restart has one budget for the silence, a late chunk's grace counted from the cut: the
-    first network engine that sends nothing has all of it and is taken out of use; the next is passed over at
-    once, without a request and without being marked down (the silence is spent), and the last resort speaks.
-    The old code gave each engine the whole grace in turn."""
-    servers = [FakeEdgeServer("stall"), FakeEdgeServer("stall")]
-    edges = [EdgeEngine(EdgeSettings(endpoint=server.url, receive_timeout=60)) for server in servers]
-    rig = Rig(tmp_path, {"breaking": Breaking(piper), "edge": edges[0], "edge-b": edges[1], "piper": piper},
-              StallSettings(grace=1.5))
-    try:
-        record = rig.speak(spoken(3, "archaeologist"))
-        assert record["engine"] == "piper" and not record["skipped"] and record["seconds"] > 2
-        broke, first, second = record["fallback"]
-        assert broke["engine"] == "breaking" and broke["reason"] == "its process died"
-        assert first["engine"] == "edge" and first["reason"].startswith("sent no audio for")
-        assert 1400 <= first["stalled_after_ms"] <= 1500 + MARGIN * 1000  # the grace, from the cut
-        assert second["engine"] == "edge-b" and second["reason"].startswith("passed over: the line had been silent")
-        assert second["stalled_after_ms"] == 0 and servers[1].requests == []
-        assert "edge" in rig.fallback.down and "edge-b" not in rig.fallback.down
-        assert record["gaps_ms_max"] <= (1.5 + MARGIN) * 1000  # the silence the player heard
-        assert servers[0].closed.wait(10) and servers[0].open_sockets == 0  # the stalled stream was cancelled
-    finally:
-        rig.speaker.close(drain=True)
-        for server, edge in zip(servers, edges, strict=True):
-            edge.close()
-            server.close()
-
-
-class Slow:
-    """Wraps real Piper: says it is 3x slower than speech (so `adapt` holds its lines until whole) and is."""
-
-    name = "slow"
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-    def measured_rtf(self) -> tuple[float, int]:
-        return 3.0, 5
-
-    def synthesize(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        import time
-
-        for chunk in self.real.synthesize(*args, **kwargs):
-            time.sleep(0.7)  # at least: a busy machine only makes it later
-            yield chunk
-
-
-def test_a_restarted_line_is_not_held_past_its_silence_budget(tmp_path: Path, piper: Any) -> None:
-    """A slow engine after a cut would hold the line until whole (two sentences, 1.4 s or more): a silence
-    inside the line. It is passed over once the restart's budget (here 1 s) is spent, without being marked down,
-    and the last resort speaks. The old code held the line and played it from the slow engine."""
-    rig = Rig(tmp_path, {"breaking": Breaking(piper), "slow": Slow(piper), "piper": piper}, StallSettings(grace=1.0))
-    try:
-        record = rig.speak(spoken(4, "archaeologist"))
-        assert record["engine"] == "piper" and not record["skipped"] and record["seconds"] > 2
-        broke, slow = record["fallback"]
-        assert broke["engine"] == "breaking" and slow["engine"] == "slow"
-        assert slow["reason"] == "held past what was left of the line's silence" and "slow" not in rig.fallback.down
-    finally:
-        rig.speaker.close(drain=True)
 
 
 class Measured:
