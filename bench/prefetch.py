@@ -193,6 +193,8 @@ def main() -> None:
     parser.add_argument("--xtts", choices=("full",), help="instead: the tomb with the full-size random XTTS "
                         "(tests/support/tiny_xtts.py), whole lines (when_slow adapt) against streaming")
     parser.add_argument("--xtts-lines", type=int, default=14)
+    parser.add_argument("--xtts-rows", default="adapt,stream,adapt-1",
+                        help="which full-size XTTS rows to play: adapt, stream, adapt-1 (torch on one core fewer)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -201,7 +203,7 @@ def main() -> None:
                                  spec.get("xtts"), spec.get("when_slow", "adapt"), spec.get("threads", 0))))
         return
     if args.xtts:
-        full_xtts(args.xtts_lines)
+        full_xtts(args.xtts_lines, args.xtts_rows.split(","))
         return
     long_dir = Path(tempfile.mkdtemp(prefix="bench-long-"))
     long_path = generate_story(long_dir)
@@ -231,7 +233,7 @@ def main() -> None:
                       flush=True)
 
 
-def full_xtts(lines: int) -> None:
+def full_xtts(lines: int, rows: list[str]) -> None:
     from plugins.voice.engines.models import XTTS, install
     from tests.support.tiny_xtts import build_full_xtts
 
@@ -243,7 +245,8 @@ def full_xtts(lines: int) -> None:
           "| gaps max / total ms (lines with one) | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|")
     cores = os.cpu_count() or 1
-    for mode, threads in (("adapt", 0), ("stream", 0), ("adapt", max(1, cores - 1))):
+    table = {"adapt": ("adapt", 0), "stream": ("stream", 0), "adapt-1": ("adapt", max(1, cores - 1))}
+    for mode, threads in (table[row] for row in rows):
         spec = json.dumps({"story": str(ROOT / "stories" / "tomb"), "choices": TOMB_PATH, "pace": "read",
                            "prefetch": True, "max": lines, "xtts": str(target), "when_slow": mode, "threads": threads})
         out = subprocess.run([sys.executable, __file__, "--one", spec], capture_output=True, text=True,
