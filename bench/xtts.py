@@ -130,9 +130,9 @@ def full_size(args: argparse.Namespace, work: Path, ref: Path, ref_hash: str) ->
     print(f"latents per reference: {latents_first * 1000:.0f} ms the first time, {latents_hit * 1000:.1f} ms cached\n")
     engine.close()
     del engine, model, gpt, speaker
-    from bench.xtts_full import report
+    from bench.xtts_full import PATHS, report
 
-    report(target, ref)  # each path in its own process
+    report(target, ref, list(PATHS), extras=True)  # each path in its own process
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
 """XTTS at the released model's size (random weights) on this CPU: coqui's inference_stream against our
-streaming loop in fp32, with an int8 GPT, and with an int8 GPT and a bf16 decoder, in one run.
+streaming loop in fp32, with an int8 GPT (torch), with a 4-bit GPT (ONNX Runtime), each also with a bf16
+decoder, in one run.
 
     .venv/bin/python bench/xtts.py --full-size      (or: .venv/bin/python bench/xtts_full.py)
+    .venv/bin/python bench/xtts_full.py --paths "ours int8,ours int4" --no-extras    (some rows only)
 
 Each path runs in its own process (its own peak RSS) on the same installed model, reference, seeds and
 sentences; random weights never stop, so each line gets 8 audio tokens per word (what real XTTS speaks
@@ -42,6 +44,8 @@ PATHS = {  # name: (cpu_quantize, cpu_decoder, our loop)
     "ours fp32": ("off", "fp32", True),
     "ours int8": ("int8", "fp32", True),
     "ours int8 + bf16 decoder": ("int8", "bf16", True),
+    "ours int4": ("int4", "fp32", True),
+    "ours int4 + bf16 decoder": ("int4", "bf16", True),
 }
 
 
@@ -96,6 +100,7 @@ def run_fidelity(model_dir: Path, reference: Path) -> dict:
     import torch
 
     from plugins.voice.engines.xtts import stream
+    from plugins.voice.engines.xtts.onnx_gpt import OnnxGpt
     from plugins.voice.engines.xtts.quantize import quantize_gpt
 
     loaded, gpt, speaker = load(model_dir, "off", "fp32", reference)
@@ -117,15 +122,20 @@ def run_fidelity(model_dir: Path, reference: Path) -> dict:
     def snr(reference: torch.Tensor, other: torch.Tensor) -> float:
         return float(10 * torch.log10((reference ** 2).sum() / ((reference - other) ** 2).sum()))
 
+    def quantized(onnx: Any = None) -> dict:  # teacher-forced on fp32's tokens: latents and decoded audio
+        forced = [latent for _, latent in stream.tokens(model, text, "en", gpt, stream.Sampling(), forced=tokens,
+                                                        onnx=onnx)]
+        cosine = torch.nn.functional.cosine_similarity(torch.stack(forced), torch.stack(latents), dim=-1)
+        with torch.inference_mode():
+            audio = model.hifigan_decoder(torch.stack(forced)[None], g=speaker).reshape(-1)
+        return {"cos_min": float(cosine.min()), "cos_mean": float(cosine.mean()), "snr": snr(full, audio)}
+
     ours, bf16 = windowed(None), windowed(torch.bfloat16)
+    int4 = quantized(OnnxGpt(model.gpt.gpt, threads=os.cpu_count() or 1))
     quantize_gpt(model)
-    forced = [latent for _, latent in stream.tokens(model, text, "en", gpt, stream.Sampling(), forced=tokens)]
-    cosine = torch.nn.functional.cosine_similarity(torch.stack(forced), torch.stack(latents), dim=-1)
-    with torch.inference_mode():
-        int8_audio = model.hifigan_decoder(torch.stack(forced)[None], g=speaker).reshape(-1)
     return {"corr": float(np.corrcoef(ours.numpy(), full.numpy())[0, 1]), "max_diff": float((ours - full).abs().max()),
-            "peak": float(full.abs().max()), "bf16_snr": snr(full, bf16), "int8_cos_min": float(cosine.min()),
-            "int8_cos_mean": float(cosine.mean()), "int8_snr": snr(full, int8_audio), "tokens": len(tokens)}
+            "peak": float(full.abs().max()), "bf16_snr": snr(full, bf16), "int8": quantized(), "int4": int4,
+            "tokens": len(tokens)}
 
 
 def run_threads(model_dir: Path, reference: Path) -> dict:
@@ -175,10 +185,11 @@ def child(kind: str, model_dir: Path, reference: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def report(model_dir: Path, reference: Path) -> None:
-    results = {name: child(name, model_dir, reference) for name in PATHS}
-    base = results["coqui inference_stream"]["rows"]
-    print("| path | words | audio s | first chunk ms | real-time factor | RTF vs coqui | first vs coqui | peak RSS MB |")
+def report(model_dir: Path, reference: Path, paths: list[str], extras: bool) -> None:
+    results = {name: child(name, model_dir, reference) for name in paths}
+    base = results[paths[0]]["rows"]  # coqui's inference_stream, unless other paths were picked
+    print(f"| path | words | audio s | first chunk ms | real-time factor | RTF vs {paths[0]} | first vs {paths[0]} "
+          "| peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
     for name, result in results.items():
         for words, row in result["rows"].items():
@@ -190,11 +201,14 @@ def report(model_dir: Path, reference: Path) -> None:
         rows = result["rows"]
         print(f"{name}: RTF 48 words / 5 words = {rows['48']['rtf'] / rows['5']['rtf']:.2f}; load "
               f"{result['load_s']:.1f} s, RSS after load {result['rss_loaded_mb']:,.0f} MB")
+    if not extras:
+        return
     fid = child("fidelity", model_dir, reference)
     print(f"\nfidelity (24-word line, {fid['tokens']} tokens): windowed against full decode: correlation "
           f"{fid['corr']:.7f}, largest sample difference {fid['max_diff']:.2e} (peak {fid['peak']:.2f}); bf16 decoder "
-          f"SNR {fid['bf16_snr']:.1f} dB; int8 GPT teacher-forced: latent cosine min {fid['int8_cos_min']:.5f} / mean "
-          f"{fid['int8_cos_mean']:.5f}, decoded SNR {fid['int8_snr']:.1f} dB")
+          f"SNR {fid['bf16_snr']:.1f} dB; teacher-forced GPT: " + "; ".join(
+              f"{kind} latent cosine min {fid[kind]['cos_min']:.5f} / mean {fid[kind]['cos_mean']:.5f}, decoded SNR "
+              f"{fid[kind]['snr']:.1f} dB" for kind in ("int8", "int4")))
     threads = child("threads", model_dir, reference)
     print("\nours int8, 12 words, by torch threads: " + "; ".join(
         f"{n} thread(s): RTF {r['rtf']:.2f}, first chunk {r['first_ms']:.0f} ms" for n, r in threads.items()))
@@ -205,6 +219,9 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path)
     parser.add_argument("--reference", type=Path)
     parser.add_argument("--child")
+    parser.add_argument("--paths", default=",".join(PATHS), help="which paths, comma-separated (the first is the "
+                        "baseline of the ratios)")
+    parser.add_argument("--no-extras", action="store_true", help="without fidelity and torch's threads")
     args = parser.parse_args()
     if args.child:
         result = (run_fidelity(args.model_dir, args.reference) if args.child == "fidelity" else
@@ -222,7 +239,7 @@ def main() -> None:
     ref, _ = make_reference(work)
     print(f"XTTS v2 at its released size, random weights, CPU ({os.cpu_count()} cores), {TOKENS_PER_WORD} audio tokens "
           "per word\n")
-    report(target, ref)
+    report(target, ref, args.paths.split(","), not args.no_extras)
 
 
 if __name__ == "__main__":

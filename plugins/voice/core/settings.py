@@ -54,8 +54,9 @@ class XttsSettings:
     while_loading: str = field(default="fallback", metadata=choice("fallback", "wait"))
     stream_chunk_size: int = field(default=20, metadata=at_least(1))  # GPT tokens per streamed chunk, at most
     first_chunk_tokens: int = field(default=10, metadata=at_least(1))  # GPT tokens before the first sound
-    # the GPT's weights on the CPU: int8 reads a quarter of the bytes per token (auto: int8)
-    cpu_quantize: str = field(default="auto", metadata=choice("auto", "off", "int8"))
+    # the GPT's weights on the CPU: int8 (torch) reads a quarter of the bytes per token, int4 (ONNX Runtime)
+    # an eighth (auto: int8)
+    cpu_quantize: str = field(default="auto", metadata=choice("auto", "off", "int8", "int4"))
     # the decoder on the CPU: bf16 under autocast (auto: bf16 where the CPU has AMX, 2-3x faster there)
     cpu_decoder: str = field(default="auto", metadata=choice("auto", "fp32", "bf16"))
     # torch threads on the CPU; 0: torch's default (every core)

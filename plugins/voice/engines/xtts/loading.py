@@ -1,4 +1,4 @@
-"""Loading an XTTS model onto its device, with the CPU's faster paths (int8 GPT, bf16 decoder)."""
+"""Loading an XTTS model onto its device, with the CPU's faster paths (int8 or int4 GPT, bf16 decoder)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def build(settings: XttsSettings) -> Loaded:
     """Owner thread: verifies and loads the model (raises ModelError or what torch and coqui raise)."""
     folder = settings.model_dir
     verify(XTTS, folder)
+    paths = cpu_paths(settings)
+    if "int4" in paths:
+        from plugins.voice.engines.xtts.onnx_gpt import missing
+
+        if reason := missing():
+            raise ModelError(reason)
     import torch
     import transformers
     from TTS.tts.configs.xtts_config import XttsConfig
@@ -43,21 +49,34 @@ def build(settings: XttsSettings) -> Loaded:
     model.load_checkpoint(config, checkpoint_dir=str(folder), eval=True, use_deepspeed=bool(deepspeed))
     if device == "cuda" and not settings.low_vram:
         model.cuda()
-    paths = cpu_paths(settings)
     if device == "cpu":
         if settings.cpu_threads:
             torch.set_num_threads(settings.cpu_threads)  # process-wide; the owner thread runs the model
         threads = torch.get_num_threads()
         paths = ", ".join(filter(None, [paths, f"{threads} thread{'s' if threads > 1 else ''}"]))
+    onnx = None
     if "int8" in paths:
         from plugins.voice.engines.xtts.quantize import quantize_gpt
 
         quantize_gpt(model)
+    elif "int4" in paths:
+        onnx = onnx_gpt(model, threads)
     decoder_dtype = torch.bfloat16 if "bf16" in paths else None
     chunking = Chunking(first=min(settings.first_chunk_tokens, settings.stream_chunk_size), then=settings.stream_chunk_size)
     # the decoder's kernels are built once the model is ready (XttsEngine._warm_decoder), not here: on a loaded
     # 2-core machine that made the load pass the soak's 30 s watchdog (while_loading = "wait")
-    return Loaded(model, device, Streamer(model, chunking, decoder_dtype), paths)
+    return Loaded(model, device, Streamer(model, chunking, decoder_dtype, onnx), paths)
+
+
+def onnx_gpt(model: Any, threads: int) -> Any:
+    """The GPT's blocks in 4-bit on ONNX Runtime; torch's copies of their weights are let go (~1.5 GB)."""
+    import torch
+
+    from plugins.voice.engines.xtts.onnx_gpt import OnnxGpt
+
+    onnx = OnnxGpt(model.gpt.gpt, threads)
+    model.gpt.gpt.h = torch.nn.ModuleList()  # generation runs them on ONNX Runtime from now on
+    return onnx
 
 
 def chosen_device(settings: XttsSettings) -> str:
@@ -72,7 +91,8 @@ def cpu_paths(settings: XttsSettings) -> str:
     Part of the engine's identity: their audio differs slightly from fp32's."""
     if chosen_device(settings) != "cpu":
         return ""
-    paths = ["GPT int8"] if settings.cpu_quantize in ("auto", "int8") else []
+    quantize = {"auto": "int8", "off": ""}.get(settings.cpu_quantize, settings.cpu_quantize)
+    paths = [f"GPT {quantize}"] if quantize else []
     bf16 = settings.cpu_decoder == "bf16" or (settings.cpu_decoder == "auto" and has_amx())
     return ", ".join(paths + (["decoder bf16"] if bf16 else []))
 

@@ -67,28 +67,45 @@ class Chunking:
         return self.first if made == 0 else min(self.then, max(self.first, made))
 
 
+class TorchSteps:
+    """The GPT in torch (fp32 or int8) with transformers' KV cache: each step's latent and audio logits."""
+
+    def __init__(self, model: Any) -> None:
+        self.inference, self.cache = model.gpt.gpt_inference, DynamicCache()
+
+    def run(self, step: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.inference(input_ids=step, past_key_values=self.cache, use_cache=True, output_hidden_states=True,
+                             return_dict=True)
+        return self.inference.final_norm(out.hidden_states[-1][:, -1]), out.logits[:, -1, :]
+
+
 @torch.inference_mode()
 def tokens(model: Any, text: str, language: str, gpt_latent: torch.Tensor, sampling: Sampling,
-           forced: list[int] | None = None) -> Iterator[tuple[int, torch.Tensor]]:
+           forced: list[int] | None = None, onnx: Any = None) -> Iterator[tuple[int, torch.Tensor]]:
     """(audio token, its GPT latent) until the stop token or the cap. `forced` replays a given token
-    sequence instead of sampling (teacher forcing: int8 against fp32 on the same tokens)."""
+    sequence instead of sampling (teacher forcing: int8 against fp32 on the same tokens). `onnx`: the
+    GPT's blocks on ONNX Runtime (onnx_gpt.OnnxGpt, `cpu_quantize = "int4"`) instead of torch."""
     gpt = model.gpt
     lang = language.split("-")[0]
     text_tokens = torch.IntTensor(model.tokenizer.encode(text.strip().lower(), lang=lang)).unsqueeze(0).to(model.device)
     if text_tokens.shape[-1] >= model.args.gpt_max_text_tokens:
         raise ValueError(f"XTTS takes at most {model.args.gpt_max_text_tokens} text tokens a sentence")
     ids = gpt.compute_embeddings(gpt_latent.to(model.device), text_tokens)  # also stores the prefix
-    inference, cache, processors = gpt.gpt_inference, DynamicCache(), sampling.processors()
+    processors = sampling.processors()
     limit = gpt.max_gen_mel_tokens
     if sampling.max_new_tokens is not None:
         limit = min(limit, sampling.max_new_tokens)
+    if onnx is None:
+        steps: Any = TorchSteps(model)
+    else:
+        from plugins.voice.engines.xtts.onnx_gpt import OnnxSteps
+
+        steps = OnnxSteps(model, onnx, capacity=ids.shape[1] + limit)
     step = ids
     for index in range(limit if forced is None else min(limit, len(forced))):
-        out = inference(input_ids=step, past_key_values=cache, use_cache=True, output_hidden_states=True,
-                        return_dict=True)
-        latent = inference.final_norm(out.hidden_states[-1][:, -1])
+        latent, logits = steps.run(step)
         if forced is None:
-            scores = processors(ids, out.logits[:, -1, :].float())
+            scores = processors(ids, logits.float())
             token = torch.multinomial(F.softmax(scores, dim=-1), num_samples=1)
         else:
             token = torch.tensor([[forced[index]]], device=ids.device)
@@ -180,10 +197,12 @@ def bucketed(frames: int) -> int:
 class Streamer:
     """Our loop over one loaded model (the model's owner thread calls it; tests wrap it)."""
 
-    def __init__(self, model: Any, chunking: Chunking, decoder_dtype: torch.dtype | None = None) -> None:
+    def __init__(self, model: Any, chunking: Chunking, decoder_dtype: torch.dtype | None = None,
+                 onnx: Any = None) -> None:
         self.model = model
         self.chunking = chunking
         self.decoder_dtype = decoder_dtype  # bfloat16: the CPU decoder under autocast
+        self.onnx = onnx  # the GPT's blocks on ONNX Runtime in 4-bit (onnx_gpt.OnnxGpt), or None: torch
 
     def warm(self) -> None:
         """Builds the decoder's kernels for every window length at once (tests; the engine runs `warm_steps`)."""
@@ -222,7 +241,7 @@ class Streamer:
         decoder = WindowedDecoder(self.model, speaker_embedding, speed, self.decoder_dtype)
         pending: list[torch.Tensor] = []
         made, want = 0, self.chunking.next(0)
-        for _token, latent in tokens(self.model, text, language, gpt_latent, sampling):
+        for _token, latent in tokens(self.model, text, language, gpt_latent, sampling, onnx=self.onnx):
             pending.append(latent)
             if len(pending) >= want:
                 samples = decoder.add(pending)
