@@ -99,7 +99,7 @@ def test_bad_voice_config_is_one_sentence(tmp_path: Path) -> None:
              ("[voice.quality]\nmax_cer = 2.0", "max_cer must be from 0.01 to 1, not 2.0"),
              ("[voice.stall]\ngrace = 0", "[voice.stall] grace must be above 0, not 0.0"),
              ("[voice.xtts]\ndevice = 'tpu'", "[voice.xtts] device must be one of auto, cpu, cuda, not 'tpu'"),
-             ("[voice.xtts]\ncpu_quantize = 'int4'", "cpu_quantize must be one of auto, off, int8, not 'int4'"),
+             ("[voice.xtts]\ncpu_quantize = 'int2'", "cpu_quantize must be one of auto, off, int8, int4, not 'int2'"),
              ("[voice.xtts]\nfirst_chunk_tokens = 0", "[voice.xtts] first_chunk_tokens must be 1 or more"),
              ("[voice.xtts]\ncpu_threads = -1", "[voice.xtts] cpu_threads must be 0 or more")]
     for setting, message in cases:  # read as play reads them (in-process: each command reads them alike)

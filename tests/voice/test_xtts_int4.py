@@ -18,7 +18,7 @@ import pytest
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.engines.models import ModelError
 from plugins.voice.engines.xtts import stream
-from plugins.voice.engines.xtts.loading import build
+from plugins.voice.engines.xtts.loading import build, cpu_paths
 from plugins.voice.engines.xtts.onnx_gpt import OnnxGpt
 
 pytestmark = pytest.mark.slow
@@ -96,8 +96,10 @@ def test_the_engine_speaks_with_the_int4_gpt_and_lets_torchs_copy_go(installed_x
     assert len(chunks) >= 2 and len(audio) > 12000 and float(audio.abs().max()) > 0
 
 
-def test_without_the_onnx_package_int4_says_which_extra_to_install(installed_xtts: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_onnx_package_int4_says_which_extra_to_install_and_auto_takes_int8(
+        installed_xtts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cpu_paths(XttsSettings(device="cpu", cpu_decoder="fp32")) == "GPT int4"
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if not installed
-    with pytest.raises(ModelError, match=r"pip install 'voiced-if\[xtts\]'"):
+    with pytest.raises(ModelError, match=r"needs the onnx package: pip install 'voiced-if\[xtts\]'"):
         build(XttsSettings(model_dir=installed_xtts, device="cpu", cpu_quantize="int4"))
+    assert cpu_paths(XttsSettings(device="cpu", cpu_decoder="fp32")) == "GPT int8"

@@ -1,5 +1,6 @@
 """Our XTTS streaming loop on the real tiny checkpoint (random weights, real code): the same tokens as
-coqui's generator, windowed decoding equal to the full decode, int8 and bf16 close to fp32.
+coqui's generator, windowed decoding equal to the full decode, int8 and bf16 close to fp32 (int4:
+test_xtts_int4.py).
 
 What this cannot cover: how int8 or bf16 sound on real weights (they cannot be had here); the
 figures for the full-size model are in bench/xtts.py --full-size and the README.
@@ -160,9 +161,10 @@ def test_the_cpu_paths_are_in_the_engines_identity_and_its_ready_notice(installe
     voice = xtts_voice(installed_xtts / "config.json")  # any file: identity does not read the reference
     identities = {quantize: XttsEngine(XttsSettings(model_dir=installed_xtts, device="cpu", cpu_quantize=quantize,
                                                     cpu_decoder=decoder)).identity(voice)
-                  for quantize, decoder in (("auto", "fp32"), ("off", "fp32"), ("int8", "bf16"))}
-    assert identities["auto"].endswith(":int8") and identities["int8"].endswith(":int8+dec-bf16")
-    assert not identities["off"].endswith(("int8", "bf16")) and len(set(identities.values())) == 3
+                  for quantize, decoder in (("auto", "fp32"), ("off", "fp32"), ("int8", "bf16"), ("int4", "fp32"))}
+    assert identities["auto"] == identities["int4"] and identities["int4"].endswith(":int4")  # auto: the fastest
+    assert identities["int8"].endswith(":int8+dec-bf16")
+    assert not identities["off"].endswith(("int4", "int8", "bf16")) and len(set(identities.values())) == 3
     events: list[EngineEvent] = []
     settings = XttsSettings(model_dir=installed_xtts, device="cpu", cpu_threads=2, latents_dir=tmp_path / "l")
     engine = XttsEngine(settings, events.append)
@@ -172,7 +174,7 @@ def test_the_cpu_paths_are_in_the_engines_identity_and_its_ready_notice(installe
     finally:
         engine.close()
     paths = cpu_paths(settings)  # the decoder's path depends on the CPU (below)
-    assert paths.startswith("GPT int8")
+    assert paths.startswith("GPT int4")
     assert any(event.kind == "ready" and f"on cpu ({paths}, 2 threads)" in event.text for event in events), events
 
 
@@ -186,4 +188,4 @@ def test_auto_runs_the_decoder_in_bf16_where_the_cpu_has_amx(monkeypatch: pytest
         paths = {decoder: loading.cpu_paths(XttsSettings(device="cpu", cpu_decoder=decoder))
                  for decoder in ("auto", "fp32", "bf16")}
         assert ("decoder bf16" in paths["auto"]) is amx
-        assert "bf16" not in paths["fp32"] and paths["bf16"] == "GPT int8, decoder bf16"
+        assert "bf16" not in paths["fp32"] and paths["bf16"] == "GPT int4, decoder bf16"

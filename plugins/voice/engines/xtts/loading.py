@@ -9,6 +9,7 @@ from typing import Any
 
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.engines.models import XTTS, ModelError, verify
+from plugins.voice.engines.xtts.onnx_gpt import missing
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,6 @@ def build(settings: XttsSettings) -> Loaded:
     verify(XTTS, folder)
     paths = cpu_paths(settings)
     if "int4" in paths:
-        from plugins.voice.engines.xtts.onnx_gpt import missing
-
         if reason := missing():
             raise ModelError(reason)
     import torch
@@ -91,7 +90,7 @@ def cpu_paths(settings: XttsSettings) -> str:
     Part of the engine's identity: their audio differs slightly from fp32's."""
     if chosen_device(settings) != "cpu":
         return ""
-    quantize = {"auto": "int8", "off": ""}.get(settings.cpu_quantize, settings.cpu_quantize)
+    quantize = {"auto": "int8" if missing() else "int4", "off": ""}.get(settings.cpu_quantize, settings.cpu_quantize)
     paths = [f"GPT {quantize}"] if quantize else []
     bf16 = settings.cpu_decoder == "bf16" or (settings.cpu_decoder == "auto" and has_amx())
     return ", ".join(paths + (["decoder bf16"] if bf16 else []))
