@@ -100,7 +100,7 @@ def tokens(model: Any, text: str, language: str, gpt_latent: torch.Tensor, sampl
     else:
         from plugins.voice.engines.xtts.onnx_gpt import OnnxSteps
 
-        steps = OnnxSteps(model, onnx, capacity=ids.shape[1] + limit)
+        steps = OnnxSteps(model, onnx, capacity=ids.shape[1] + limit, conditioning=gpt_latent.shape[1])
     step = ids
     for index in range(limit if forced is None else min(limit, len(forced))):
         latent, logits = steps.run(step)
