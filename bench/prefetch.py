@@ -99,7 +99,7 @@ def xtts_voice(model_dir: str, work: Path, when_slow: str, threads: int = 0) -> 
 
 
 def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_lines: int,
-            xtts: str | None = None, when_slow: str = "adapt", threads: int = 0) -> dict:
+            xtts: str | None = None, when_slow: str = "adapt", threads: int = 0, workers: int = 1) -> dict:
     from rich.console import Console
 
     from engine.config import Config, engine_settings
@@ -123,7 +123,8 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
                         "edge": {"endpoint": "ws://127.0.0.1:9/edge"}}})
     if xtts:
         config = Config({"engine": {"words_per_minute": 250}, "plugins": {"disabled": ["voice"]},
-                         "voice": {**xtts_voice(xtts, work, when_slow, threads), "prefetch": {"enabled": prefetch}}})
+                         "voice": {**xtts_voice(xtts, work, when_slow, threads),
+                                   "prefetch": {"enabled": prefetch, "workers": workers}}})
         (work / "voices").mkdir(parents=True)
         (work / "voices" / "piper_voices.toml").write_bytes((ROOT / "voices" / "piper_voices.toml").read_bytes())
     sinks.open_sink = lambda name, rate: PacedSink()  # type: ignore[assignment]
@@ -178,6 +179,8 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
         "cpu": cpu / wall,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "wall": wall,
+        "detail": [(r.get("character_id", ""), r["engine"], r.get("cache"), bool(r["ready"]), round(r["wait_ms"] or 0))
+                   for r in voices],
     }
 
 
@@ -195,15 +198,19 @@ def main() -> None:
     parser.add_argument("--xtts-lines", type=int, default=14)
     parser.add_argument("--xtts-rows", default="adapt,stream,adapt-1",
                         help="which full-size XTTS rows to play: adapt, stream, adapt-1 (torch on one core fewer)")
+    parser.add_argument("--prefetch-workers", type=int, default=1, help="the full-size XTTS rows' prefetch threads")
+    parser.add_argument("--detail", action="store_true", help="the full-size XTTS rows: each line's character, "
+                        "engine, cache, ready and wait")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         spec = json.loads(args.one)
         print(json.dumps(one_run(Path(spec["story"]), spec["choices"], spec["pace"], spec["prefetch"], spec["max"],
-                                 spec.get("xtts"), spec.get("when_slow", "adapt"), spec.get("threads", 0))))
+                                 spec.get("xtts"), spec.get("when_slow", "adapt"), spec.get("threads", 0),
+                                 spec.get("workers", 1))))
         return
     if args.xtts:
-        full_xtts(args.xtts_lines, args.xtts_rows.split(","))
+        full_xtts(args.xtts_lines, args.xtts_rows.split(","), args.prefetch_workers, args.detail)
         return
     long_dir = Path(tempfile.mkdtemp(prefix="bench-long-"))
     long_path = generate_story(long_dir)
@@ -233,7 +240,7 @@ def main() -> None:
                       flush=True)
 
 
-def full_xtts(lines: int, rows: list[str]) -> None:
+def full_xtts(lines: int, rows: list[str], workers: int, detail: bool) -> None:
     from plugins.voice.engines.models import XTTS, install
     from tests.support.tiny_xtts import build_full_xtts
 
@@ -248,7 +255,8 @@ def full_xtts(lines: int, rows: list[str]) -> None:
     table = {"adapt": ("adapt", 0), "stream": ("stream", 0), "adapt-1": ("adapt", max(1, cores - 1))}
     for mode, threads in (table[row] for row in rows):
         spec = json.dumps({"story": str(ROOT / "stories" / "tomb"), "choices": TOMB_PATH, "pace": "read",
-                           "prefetch": True, "max": lines, "xtts": str(target), "when_slow": mode, "threads": threads})
+                           "prefetch": True, "max": lines, "xtts": str(target), "when_slow": mode, "threads": threads,
+                           "workers": workers})
         out = subprocess.run([sys.executable, __file__, "--one", spec], capture_output=True, text=True,
                              check=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
@@ -262,6 +270,9 @@ def full_xtts(lines: int, rows: list[str]) -> None:
               f"| {r['gap_max']:.0f} / {r['gap_total']:.0f} "
               f"({', '.join(f'{k} {v}' for k, v in sorted(r['gap_lines'].items()) if v) or 'none'}) "
               f"| {r['rss_mb']:.0f} |", flush=True)
+        if detail:
+            print("  " + "; ".join(f"{n} {who or '-'} {engine} {cache}{' ready' if ready else ''} {wait} ms"
+                                   for n, (who, engine, cache, ready, wait) in enumerate(r["detail"], 1)), flush=True)
 
 
 if __name__ == "__main__":
