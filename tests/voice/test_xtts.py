@@ -85,6 +85,41 @@ def test_latents_are_prepared_ahead_of_the_first_line(installed_xtts: Path, refe
     engine.close()
 
 
+def test_with_fallback_its_lines_go_elsewhere_until_the_warm_up_line_has_measured_its_pace(
+        installed_xtts: Path, reference_wav: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On 2 cores the full-size model's first line came before its pace was known: the speaker held it whole
+    for 16 s (bench/prefetch.py --xtts full). Until the warm-up line is made, its lines go to the fallback."""
+    engine = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "l"))
+    measuring, release = threading.Event(), threading.Event()
+    real_measure = engine.speech.measure
+
+    def measure(voice: Any) -> None:
+        measuring.set()
+        assert release.wait(60)
+        real_measure(voice)
+
+    monkeypatch.setattr(engine.speech, "measure", measure)
+    try:
+        engine.prepare([xtts_voice(reference_wav)])
+        assert measuring.wait(60) and engine.owner.loaded.is_set()
+        assert engine.missing() == "its model is warming up"
+        release.set()
+        assert engine.warmed.wait(60)
+        assert engine.missing() is None and engine.measured_rtf() is not None
+    finally:
+        release.set()
+        engine.close()
+    waiting = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "l", while_loading="wait"))
+    monkeypatch.setattr(waiting.speech, "measure", lambda voice: release.wait(60))
+    release.clear()
+    try:
+        waiting.prepare([xtts_voice(reference_wav)])
+        assert waiting.owner.loaded.wait(60) and waiting.missing() is None  # "wait": the line waits its turn
+    finally:
+        release.set()
+        waiting.close()
+
+
 def test_the_decoder_is_warmed_once_the_model_is_ready_and_gives_way_to_a_line(
         installed_xtts: Path, reference_wav: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """In bf16, oneDNN builds the decoder's kernels on each new window length's first use (~0.6 s each): the

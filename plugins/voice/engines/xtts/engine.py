@@ -1,7 +1,8 @@
 """XTTS v2 (coqui-tts): clones a character's voice from reference WAVs, streaming, on GPU or CPU.
 
-The model loads on its owner thread (model.py, loading.py); until it is ready its lines go to the
-next engine (`while_loading = "fallback"`) or wait for it (`"wait"`). One synthesis at a time per
+The model loads on its owner thread (model.py, loading.py); until it is ready, and has made its warm-up
+line (which measures its pace), its lines go to the next engine (`while_loading = "fallback"`) or wait
+for it (`"wait"`). One synthesis at a time per
 model, through our streaming loop (stream.py, driven by speech.py); the line being spoken goes
 before prefetch work.
 """
@@ -69,8 +70,11 @@ class XttsEngine(EngineBase):
             return f"no XTTS model in {folder}; install one with 'engine models install xtts --from DIR'"
         if self.owner.error:
             return self.owner.error
-        if self.owner.started and not self.owner.loaded.is_set() and self.settings.while_loading == "fallback":
-            return "its model is still loading"
+        if self.owner.started and self.settings.while_loading == "fallback":
+            if not self.owner.loaded.is_set():
+                return "its model is still loading"
+            if self.measuring and not self.warmed.is_set():  # its pace is not known yet: a slow model's first
+                return "its model is warming up"  # line would make the player wait for the whole of it
         return None
 
     def probe(self) -> str | None:

@@ -84,9 +84,8 @@ class Graph:
                                                 self.tensor(f"{name}.b", norm.bias)], name, epsilon=self.eps)
 
     def linear(self, x: str, conv: Any, name: str) -> str:
-        """transformers' Conv1D (y = x @ W + b, W [in, out]), or an nn.Linear after int8 conversion."""
+        """transformers' Conv1D: y = x @ W + b, W [in, out]."""
         weight = conv.weight.detach().float()
-        weight = weight if type(conv).__name__ == "Conv1D" else weight.t()
         rows, cols = weight.shape
         if self.bits is None:
             y = self.node("MatMul", [x, self.tensor(f"{name}.w", weight)], f"{name}.mm")
@@ -115,9 +114,9 @@ class Graph:
         floats, ints = TensorProto.FLOAT, TensorProto.INT32
         head = self.width // self.heads
         cache = ["batch", self.heads, "capacity", head]
-        inputs = [helper.make_tensor_value_info(x_, floats, [1, "steps", self.width]) for x_ in ["inputs_embeds"]]
-        inputs += [helper.make_tensor_value_info("seqlens_k", ints, [1]),
-                   helper.make_tensor_value_info("total_sequence_length", ints, [])]
+        inputs = [helper.make_tensor_value_info("inputs_embeds", floats, [1, "steps", self.width]),
+                  helper.make_tensor_value_info("seqlens_k", ints, [1]),
+                  helper.make_tensor_value_info("total_sequence_length", ints, [])]
         outputs = [helper.make_tensor_value_info("hidden", floats, [1, "steps", self.width])]
         for n in range(len(self.transformer.h)):
             inputs += [helper.make_tensor_value_info(f"past_{kv}{n}", floats, cache) for kv in "kv"]
