@@ -11,7 +11,8 @@ decoder is convolutional with a fixed hop, so the window's samples equal the ful
 float rounding (tests/voice/test_xtts_stream.py pins it), and no cross-fade is needed. Only the
 interpolation (a few multiply-adds per frame) still runs over the whole line at each chunk. Windows
 are a multiple of BUCKET frames (more left context), so the decoder sees a few input shapes, each
-built once (`Streamer.warm_steps`, by the model's owner between lines once it is ready).
+built once (`Streamer.warm_steps`, by the model's owner between lines once it is ready). The GPT runs in
+torch (`TorchSteps`) or, with `cpu_quantize = "int4"`, on ONNX Runtime (onnx_gpt.OnnxSteps).
 """
 
 from __future__ import annotations
