@@ -100,6 +100,7 @@ def run_fidelity(model_dir: Path, reference: Path) -> dict:
     import torch
 
     from plugins.voice.engines.xtts import stream
+    from plugins.voice.engines.xtts.channels_last import ChannelsLast
     from plugins.voice.engines.xtts.onnx_gpt import OnnxGpt
     from plugins.voice.engines.xtts.quantize import quantize_gpt
 
@@ -111,8 +112,9 @@ def run_fidelity(model_dir: Path, reference: Path) -> dict:
     with torch.inference_mode():
         full = model.hifigan_decoder(torch.stack(latents)[None], g=speaker).reshape(-1)
 
-    def windowed(dtype: torch.dtype | None) -> torch.Tensor:
-        decoder, chunking, pieces, at = stream.WindowedDecoder(model, speaker, dtype=dtype), stream.Chunking(), [], 0
+    def windowed(dtype: torch.dtype | None) -> torch.Tensor:  # the CPU's decoder, as the engine runs it
+        network = ChannelsLast(model.hifigan_decoder.waveform_decoder, dtype)
+        decoder, chunking, pieces, at = stream.WindowedDecoder(model, speaker, network=network), stream.Chunking(), [], 0
         while at < len(latents):
             size = chunking.next(at)
             pieces.append(decoder.add(latents[at:at + size], final=at + size >= len(latents)))

@@ -1,6 +1,6 @@
 """Our XTTS streaming loop on the real tiny checkpoint (random weights, real code): the same tokens as
-coqui's generator, windowed decoding equal to the full decode, int8 and bf16 close to fp32 (int4:
-test_xtts_int4.py).
+coqui's generator, windowed decoding equal to the full decode, the CPU's channels-last decoder equal to
+the model's own, int8 and bf16 close to fp32 (int4: test_xtts_int4.py).
 
 What this cannot cover: how int8 or bf16 sound on real weights (they cannot be had here); the
 figures for the full-size model are in bench/xtts.py --full-size and the README.
@@ -16,6 +16,7 @@ import pytest
 
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.engines.xtts import stream
+from plugins.voice.engines.xtts.channels_last import ChannelsLast
 from plugins.voice.engines.xtts.loading import build, cpu_paths
 
 pytestmark = pytest.mark.slow
@@ -73,7 +74,7 @@ def test_windowed_decoding_equals_the_full_decode_of_the_same_latents(
         z = F.interpolate(z.transpose(1, 2), scale_factor=1 / speed, mode="linear").transpose(1, 2)
     with torch.inference_mode():
         full = model.hifigan_decoder(z, g=speaker).reshape(-1).numpy()
-    decoder, pieces, at = stream.WindowedDecoder(model, speaker, speed), [], 0
+    decoder, pieces, at = stream.WindowedDecoder(model, speaker, speed, loaded.streamer.network), [], 0
     chunking = stream.Chunking(*sizes)
     while at < len(latents):
         size = chunking.next(at)
@@ -115,7 +116,8 @@ def test_windows_come_in_a_few_lengths_each_warmed_before_the_first_line(loaded:
     assert len(set(firsts)) == 1  # lines longer than the first chunk start alike
     warmed: list[int] = []
     monkeypatch.setattr(stream.WindowedDecoder, "decode", lambda self, z: warmed.append(int(z.shape[-1])))
-    monkeypatch.setattr(loaded.streamer, "decoder_dtype", torch.bfloat16)  # fp32 builds a new shape at no cost
+    bf16 = ChannelsLast(loaded.model.hifigan_decoder.waveform_decoder, torch.bfloat16)
+    monkeypatch.setattr(loaded.streamer, "network", bf16)  # fp32 builds a new shape at no cost: nothing to warm
     loaded.streamer.warm()
     assert set(firsts + lengths) <= set(warmed) and len(warmed) <= 10
 
@@ -141,13 +143,37 @@ def test_int8_gpt_stays_close_to_fp32_on_the_same_tokens(installed_xtts: Path, c
     assert float(torch.nn.functional.cosine_similarity(a, b, dim=-1).min()) > 0.99
 
 
+def test_the_cpus_channels_last_decoder_equals_the_models_own_and_leaves_it_as_it_was(
+        loaded: Any, conditioning: tuple[Any, Any]) -> None:
+    """The CPU runs a converted copy (2-D convolutions on channels-last tensors, weight norm folded); weight
+    norm's layer classes are shared between a module and its deep copy, so folding them in the copy would
+    have broken the original: it must still run, and give what it gave."""
+    import torch
+
+    network, speaker = loaded.model.hifigan_decoder.waveform_decoder, conditioning[1]
+    z = torch.randn(1, network.conv_pre.in_channels, 37, generator=torch.Generator().manual_seed(2))
+    with torch.inference_mode():
+        before = network(z, g=speaker)
+        ours = ChannelsLast(network)(z, g=speaker)
+        after = network(z, g=speaker)
+    assert ours.shape == before.shape and ours.dtype == torch.float32
+    assert float((ours - before).abs().max()) < 1e-5 * max(1.0, float(before.abs().max()))
+    assert torch.equal(before, after)
+    converted = ChannelsLast(network, torch.bfloat16).network
+    convolutions = [m for m in converted.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)]
+    assert len(convolutions) == sum(isinstance(m, torch.nn.Conv1d | torch.nn.ConvTranspose1d) for m in network.modules())
+    assert all(m.weight.dtype == torch.bfloat16 and m.weight.is_contiguous(memory_format=torch.channels_last)
+               for m in convolutions)
+
+
 def test_a_bf16_decoder_stays_close_to_fp32(loaded: Any, conditioning: tuple[Any, Any]) -> None:
     import torch
 
     model, (gpt_latent, speaker) = loaded.model, conditioning
     latents = [latent for _, latent in sampled(model, gpt_latent)][:8]  # a third of a second: bf16 on a CPU is slow
     fp32 = stream.WindowedDecoder(model, speaker).add(latents, final=True)
-    bf16 = stream.WindowedDecoder(model, speaker, dtype=torch.bfloat16).add(latents, final=True)
+    network = ChannelsLast(model.hifigan_decoder.waveform_decoder, torch.bfloat16)
+    bf16 = stream.WindowedDecoder(model, speaker, network=network).add(latents, final=True)
     assert bf16.dtype == torch.float32 and len(bf16) == len(fp32)
     snr = 10 * torch.log10((fp32 ** 2).sum() / ((fp32 - bf16) ** 2).sum())
     assert float(snr) > 15

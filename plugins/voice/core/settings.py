@@ -55,9 +55,9 @@ class XttsSettings:
     stream_chunk_size: int = field(default=20, metadata=at_least(1))  # GPT tokens per streamed chunk, at most
     first_chunk_tokens: int = field(default=10, metadata=at_least(1))  # GPT tokens before the first sound
     # the GPT's weights on the CPU: int8 (torch) reads a quarter of the bytes per token, int4 (ONNX Runtime)
-    # an eighth (auto: int8)
+    # an eighth (auto: int4, or int8 without the onnx package)
     cpu_quantize: str = field(default="auto", metadata=choice("auto", "off", "int8", "int4"))
-    # the decoder on the CPU: bf16 under autocast (auto: bf16 where the CPU has AMX, 2-3x faster there)
+    # the decoder on the CPU: bf16 weights and activations (auto: bf16 where the CPU has AMX, 2-3x faster there)
     cpu_decoder: str = field(default="auto", metadata=choice("auto", "fp32", "bf16"))
     # torch threads on the CPU; 0: torch's default (every core)
     cpu_threads: int = field(default=0, metadata=at_least(0))

@@ -60,11 +60,15 @@ def build(settings: XttsSettings) -> Loaded:
         quantize_gpt(model)
     elif "int4" in paths:
         onnx = onnx_gpt(model, threads)
-    decoder_dtype = torch.bfloat16 if "bf16" in paths else None
+    network = None  # on a GPU the model's own decoder
+    if device == "cpu":
+        from plugins.voice.engines.xtts.channels_last import ChannelsLast
+
+        network = ChannelsLast(model.hifigan_decoder.waveform_decoder, torch.bfloat16 if "bf16" in paths else None)
     chunking = Chunking(first=min(settings.first_chunk_tokens, settings.stream_chunk_size), then=settings.stream_chunk_size)
     # the decoder's kernels are built once the model is ready (XttsEngine._warm_decoder), not here: on a loaded
     # 2-core machine that made the load pass the soak's 30 s watchdog (while_loading = "wait")
-    return Loaded(model, device, Streamer(model, chunking, decoder_dtype, onnx), paths)
+    return Loaded(model, device, Streamer(model, chunking, network, onnx), paths)
 
 
 def onnx_gpt(model: Any, threads: int) -> Any:

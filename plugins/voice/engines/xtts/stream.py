@@ -121,9 +121,9 @@ class WindowedDecoder:
     """Turns a growing list of GPT latents into audio, decoding each frame once (plus its context)."""
 
     def __init__(self, model: Any, speaker_embedding: torch.Tensor, speed: float = 1.0,
-                 dtype: torch.dtype | None = None) -> None:
+                 network: Callable[..., torch.Tensor] | None = None) -> None:
         self.decoder = model.hifigan_decoder
-        self.dtype = dtype  # bfloat16: the decoder's convolutions under CPU autocast
+        self.network = network or self.decoder.waveform_decoder  # a CPU's: channels_last.ChannelsLast
         self.speaker = speaker_embedding.to(model.device)
         self.length_scale = 1.0 / max(speed, 0.05)
         self.hop = math.prod(up.stride[0] for up in self.decoder.waveform_decoder.ups)  # samples per frame
@@ -170,10 +170,7 @@ class WindowedDecoder:
         return samples
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        if self.dtype is None:
-            return self.decoder.waveform_decoder(z, g=self.speaker)
-        with torch.autocast("cpu", dtype=self.dtype):
-            return self.decoder.waveform_decoder(z, g=self.speaker)
+        return self.network(z, g=self.speaker)
 
 
 class Lengths(WindowedDecoder):
@@ -198,11 +195,10 @@ def bucketed(frames: int) -> int:
 class Streamer:
     """Our loop over one loaded model (the model's owner thread calls it; tests wrap it)."""
 
-    def __init__(self, model: Any, chunking: Chunking, decoder_dtype: torch.dtype | None = None,
-                 onnx: Any = None) -> None:
+    def __init__(self, model: Any, chunking: Chunking, network: Any = None, onnx: Any = None) -> None:
         self.model = model
         self.chunking = chunking
-        self.decoder_dtype = decoder_dtype  # bfloat16: the CPU decoder under autocast
+        self.network = network  # the decoder on a CPU (channels_last.ChannelsLast), or None: the model's own
         self.onnx = onnx  # the GPT's blocks on ONNX Runtime in 4-bit (onnx_gpt.OnnxGpt), or None: torch
 
     def warm(self) -> None:
@@ -214,11 +210,11 @@ class Streamer:
         """One step per window shape a line at normal speed can use, each decoding silence in it, so the first
         lines do not pay for building the decoder's kernels (~0.6 s a shape in bf16). None in fp32 or on a GPU,
         where a new shape costs nothing measurable (tiny model, 2 cores: 64 frames 1.30 s first, 1.20 s again)."""
-        if self.decoder_dtype is None:
+        if getattr(self.network, "dtype", None) != torch.bfloat16:
             return []
         network = self.model.hifigan_decoder.waveform_decoder
         speaker = torch.zeros(1, network.cond_layer.in_channels, 1)
-        decoder = WindowedDecoder(self.model, speaker, dtype=self.decoder_dtype)
+        decoder = WindowedDecoder(self.model, speaker, network=self.network)
         silence = functools.partial(torch.zeros, 1, network.conv_pre.in_channels, device=self.model.device)
         return [functools.partial(_decode, decoder, silence(frames)) for frames in sorted(self.window_lengths(speaker))]
 
@@ -239,7 +235,7 @@ class Streamer:
     def __call__(self, text: str, language: str, gpt_latent: torch.Tensor, speaker_embedding: torch.Tensor,
                  sampling: Sampling, speed: float = 1.0) -> Iterator[torch.Tensor]:
         """Audio for one sentence (float32 at 24 kHz), a chunk as soon as it is final."""
-        decoder = WindowedDecoder(self.model, speaker_embedding, speed, self.decoder_dtype)
+        decoder = WindowedDecoder(self.model, speaker_embedding, speed, self.network)
         pending: list[torch.Tensor] = []
         made, want = 0, self.chunking.next(0)
         for _token, latent in tokens(self.model, text, language, gpt_latent, sampling, onnx=self.onnx):
