@@ -244,8 +244,13 @@ def full_xtts(lines: int, rows: list[str], workers: int, detail: bool) -> None:
     from plugins.voice.engines.models import XTTS, install
     from tests.support.tiny_xtts import build_full_xtts
 
-    target = Path(tempfile.mkdtemp(prefix="bench-full-xtts-")) / "xtts_v2"
-    install(XTTS, build_full_xtts(), target)
+    with tempfile.TemporaryDirectory(prefix="bench-full-xtts-") as work:  # a 1.8 GB copy: gone after the run
+        target = Path(work) / "xtts_v2"
+        install(XTTS, build_full_xtts(), target)
+        full_xtts_rows(target, lines, rows, workers, detail)
+
+
+def full_xtts_rows(target: Path, lines: int, rows: list[str], workers: int, detail: bool) -> None:
     print(f"the tomb, first {lines} lines, full-size random XTTS on this CPU ({os.cpu_count()} cores), read pace, "
           "prefetch on; Piper speaks while the model loads\n")
     print("| when_slow | torch threads | lines | by engine | XTTS judged slow | ready after 1st | wait median / p95 ms "

@@ -235,13 +235,14 @@ def main() -> None:
     from plugins.voice.engines.models import XTTS, install
     from tests.support.tiny_xtts import build_full_xtts
 
-    work = Path(tempfile.mkdtemp(prefix="bench-xtts-full-"))
-    target = work / "xtts_v2"
-    install(XTTS, args.model_dir or build_full_xtts(), target)
-    ref, _ = make_reference(work)
-    print(f"XTTS v2 at its released size, random weights, CPU ({os.cpu_count()} cores), {TOKENS_PER_WORD} audio tokens "
-          "per word\n")
-    report(target, ref, args.paths.split(","), not args.no_extras)
+    with tempfile.TemporaryDirectory(prefix="bench-xtts-full-") as folder:  # a 1.8 GB copy: gone after the run
+        work = Path(folder)
+        target = work / "xtts_v2"
+        install(XTTS, args.model_dir or build_full_xtts(), target)
+        ref, _ = make_reference(work)
+        print(f"XTTS v2 at its released size, random weights, CPU ({os.cpu_count()} cores), {TOKENS_PER_WORD} audio "
+              "tokens per word\n")
+        report(target, ref, args.paths.split(","), not args.no_extras)
 
 
 if __name__ == "__main__":
