@@ -179,8 +179,8 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
         "cpu": cpu / wall,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "wall": wall,
-        "detail": [(r.get("character_id", ""), r["engine"], r.get("cache"), bool(r["ready"]), round(r["wait_ms"] or 0))
-                   for r in voices],
+        "detail": [(r.get("character_id", ""), r["engine"], r.get("cache"), bool(r["ready"]), round(r["wait_ms"] or 0),
+                    round(r["gaps_ms_max"])) for r in voices],
     }
 
 
@@ -200,7 +200,7 @@ def main() -> None:
                         help="which full-size XTTS rows to play: adapt, stream, adapt-1 (torch on one core fewer)")
     parser.add_argument("--prefetch-workers", type=int, default=1, help="the full-size XTTS rows' prefetch threads")
     parser.add_argument("--detail", action="store_true", help="the full-size XTTS rows: each line's character, "
-                        "engine, cache, ready and wait")
+                        "engine, cache, ready, wait and longest gap")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -277,7 +277,8 @@ def full_xtts_rows(target: Path, lines: int, rows: list[str], workers: int, deta
               f"| {r['rss_mb']:.0f} |", flush=True)
         if detail:
             print("  " + "; ".join(f"{n} {who or '-'} {engine} {cache}{' ready' if ready else ''} {wait} ms"
-                                   for n, (who, engine, cache, ready, wait) in enumerate(r["detail"], 1)), flush=True)
+                                   f"{f' (gap {gap} ms)' if gap else ''}"
+                                   for n, (who, engine, cache, ready, wait, gap) in enumerate(r["detail"], 1)), flush=True)
 
 
 if __name__ == "__main__":
