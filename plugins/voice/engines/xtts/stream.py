@@ -12,7 +12,8 @@ float rounding (tests/voice/test_xtts_stream.py pins it), and no cross-fade is n
 interpolation (a few multiply-adds per frame) still runs over the whole line at each chunk. Windows
 are a multiple of BUCKET frames (more left context), so the decoder sees a few input shapes, each
 built once (`Streamer.warm_steps`, by the model's owner between lines once it is ready). The GPT runs in
-torch (`TorchSteps`) or, with `cpu_quantize = "int4"`, on ONNX Runtime (onnx_gpt.OnnxSteps).
+torch (`TorchSteps`) or, with `cpu_quantize = "int4"`, on ONNX Runtime (onnx_gpt.OnnxSteps); on a CPU the
+decoder is a channels-last copy of the model's (channels_last.ChannelsLast).
 """
 
 from __future__ import annotations
