@@ -1,9 +1,9 @@
 """XTTS's HiFi-GAN decoder on a CPU with its 1-D convolutions run as 2-D ones on channels-last tensors.
 
 oneDNN's convolutions (AMX in bf16) work on channels-last data; torch's `conv1d` hands them [C, T]
-tensors, so each of the decoder's ~80 convolutions reordered its input and its output at every call:
-half the decoder's time in bf16 (a 128-channel, 7168-sample convolution: 6.5 ms as conv1d, 3.3 ms as a
-channels-last conv2d; bench/xtts_full.py has the whole decoder). Here a copy of the decoder has weight
+tensors, so each of the decoder's ~80 convolutions reordered its input and its output at every call
+(a 128-channel, 7168-sample convolution: 6.5 ms as conv1d, 3.3 ms as a channels-last conv2d; the whole
+decoder 1.8-2.2x faster in bf16 and 1.2-1.5x in fp32, bench/xtts_decoder.py). Here a copy of the decoder has weight
 norm folded into its weights once, every Conv1d / ConvTranspose1d replaced by the same 2-D layer of
 height 1, its weights channels-last (and bf16 when asked: the same bf16 weights autocast made at each
 call), and runs coqui's own `forward` on [B, C, 1, T] tensors: its leaky ReLUs, sums and tanh are
