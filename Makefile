@@ -14,7 +14,17 @@ AXE       := axe-core@4.14.1
 
 STORY     ?= stories/tomb
 
-.PHONY: play serve test lint bench ink system-deps
+# Every package any extra installs, transitive ones and pip, setuptools and uv included, pinned with hashes
+# (`make lock` writes it from pyproject.toml; pip checks each download against its hashes). pyproject.toml keeps
+# ranges, for a library user's resolver; the lock gives every fresh machine the same versions.
+LOCK      := requirements.lock
+LOCKED    := $(BIN)/pip install --quiet -c $(LOCK)
+# Locked beside the project's own dependencies: the installers, and `typing` (which resemblyzer asks for) below
+# the release that refuses Python 3 (uv picks it otherwise; pip then finds no version to install).
+TOOLS     := pip 'setuptools>=68' uv 'typing<3.10'
+LATEST    := .venv-latest
+
+.PHONY: play serve test test-latest lock lint bench ink system-deps
 
 play: $(VENV)/.play
 	$(BIN)/engine play $(STORY)
@@ -31,6 +41,23 @@ ink: $(VENV)/.inkjs
 # in real time; the browser tests share one worker (their xdist_group), one after another.
 test: $(VENV)/.test $(VENV)/.inkjs $(VENV)/.axe lint
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# The same suite on the newest releases pyproject.toml's ranges allow (no lock), in .venv-latest: how the next
+# breaking release of a dependency is found on purpose. The lock's own test is left out (nothing is locked there).
+test-latest: $(VENV)/.inkjs $(VENV)/.axe
+	$(MAKE) --no-print-directory system-deps DEBS="$(TEST_DEBS)"
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/pip install --quiet --upgrade pip setuptools
+	$(LATEST)/bin/pip install --quiet --upgrade --upgrade-strategy eager -e '.[$(EXTRAS)]'
+	$(LATEST)/bin/pip freeze --exclude-editable > $(LATEST)/versions.txt
+	$(LATEST)/bin/pytest -n 2 --dist loadgroup --deselect tests/test_lock.py
+
+# Writes the lock again from pyproject.toml (run it after changing a dependency; it keeps the versions it can).
+lock: | $(BIN)/python
+	$(BIN)/python -m uv --version >/dev/null 2>&1 || $(LOCKED) uv
+	printf '%s\n' $(TOOLS) | $(BIN)/python -m uv pip compile pyproject.toml - --all-extras --universal \
+	  --python-version 3.11 --generate-hashes --quiet --custom-compile-command "make lock" -o $(LOCK)
+	$(BIN)/python .ci/lock.py --stamp
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
@@ -51,19 +78,24 @@ bench: $(VENV)/.test
 	$(BIN)/python bench/serve.py
 	$(BIN)/python bench/soak.py
 
-$(VENV)/.play: pyproject.toml | $(BIN)/python
+# The project itself first (editable, no dependencies, built by the locked setuptools), then what it needs,
+# every version from the lock.
+$(VENV)/.play: pyproject.toml $(LOCK) | $(BIN)/python
 	$(MAKE) --no-print-directory system-deps DEBS="$(PLAY_DEBS)"
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(LOCKED) --no-build-isolation voiced-if
 	touch $@
 
-$(VENV)/.serve: pyproject.toml | $(BIN)/python
+$(VENV)/.serve: pyproject.toml $(LOCK) | $(BIN)/python
 	$(MAKE) --no-print-directory system-deps DEBS="$(PLAY_DEBS)"
-	$(BIN)/pip install --quiet -e '.[serve]'
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(LOCKED) --no-build-isolation 'voiced-if[serve]'
 	touch $@ $(VENV)/.play
 
-$(VENV)/.test: pyproject.toml | $(BIN)/python
+$(VENV)/.test: pyproject.toml $(LOCK) | $(BIN)/python
 	$(MAKE) --no-print-directory system-deps DEBS="$(TEST_DEBS)"
-	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(LOCKED) --no-build-isolation 'voiced-if[$(EXTRAS)]' uv
 	touch $@ $(VENV)/.play $(VENV)/.serve
 
 $(VENV)/.axe: | $(BIN)/python
@@ -78,7 +110,8 @@ $(VENV)/.inkjs: | $(BIN)/python
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	awk '/^[a-z]/ { keep = /^(pip|setuptools)==/ } keep' $(LOCK) > $(VENV)/bootstrap.txt
+	$(BIN)/pip install --quiet -r $(VENV)/bootstrap.txt
 
 # Installs missing Debian packages (with sudo when not root); elsewhere, says what to install.
 system-deps:

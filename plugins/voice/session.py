@@ -15,8 +15,8 @@ Threads. Each has a name, one owner that starts it, a stop signal, and a join in
   request, joined by their `close()`) run network requests, so a stalled one can be cancelled; their
   loop's default executor (`asyncio_N`, asyncio's own) resolves host names and is shut down with the loop;
 - `voices-watch` (VoicesWatcher, owned by the Studio) settles a burst of file events, then calls
-  `Studio.voices_changed`: Cast, then Speaker.refresh; the watchdog observer and its inotify reader under
-  it are the library's (`Thread-N`), stopped and joined by VoicesWatcher.close;
+  `Studio.voices_changed`: Cast, then Speaker.refresh; the watchdog observer and the inotify threads under
+  it are the library's (named by watchdog), stopped and joined by VoicesWatcher.close;
 - `whisper-load`, `speech-file`, `microphone` (SpeechInput) transcribe answers into queues; Faster-Whisper's
   progress bar may start `tqdm_monitor` (tqdm's, a daemon that ends when no bar is left).
 Who waits on whom: the runner waits on a line's `done` event and on answers; the speaker waits

@@ -18,6 +18,7 @@ import json
 import os
 import random
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -34,7 +35,7 @@ SETTINGS: dict[str, Any] = json.loads(os.environ.get("CHAOS", "{}"))
 RANDOM = random.Random(SETTINGS.get("seed", 7))
 LOCK = threading.Lock()
 INJECTED: Counter[str] = Counter()
-SEEN: set[str] = set()  # every thread name alive at a line or at a choice (the busiest moments)
+SEEN: dict[str, str] = {}  # every thread alive at a line or at a choice (the busiest moments): name -> its code's module
 def _fds() -> list[str]:
     found = []
     for fd in sorted(os.listdir("/proc/self/fd"), key=int):
@@ -63,7 +64,7 @@ def _report() -> None:
         return
     end = {"threads": [t.name for t in threading.enumerate()], "fds": _fds()}
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump({"start": START, "end": end, "injected": dict(INJECTED), "seen": sorted(SEEN)}, handle)
+        json.dump({"start": START, "end": end, "injected": dict(INJECTED), "seen": sorted(SEEN), "seen_in": SEEN}, handle)
 
 
 atexit.register(_report)
@@ -224,10 +225,24 @@ def engine_story_loaded(context: PlayContext) -> None:
     _patch_speaker()
 
 
+def _runs_in(frame: Any) -> str:
+    """The module of the code a thread was started to run: its outermost frame outside threading.py."""
+    outer = []
+    while frame is not None:
+        outer.append(frame)
+        frame = frame.f_back
+    for candidate in reversed(outer):
+        module = candidate.f_globals.get("__name__", "?")
+        if module != "threading":
+            return str(module)
+    return "threading"
+
+
 def _look() -> None:
-    names = {thread.name for thread in threading.enumerate()}
+    frames = sys._current_frames()
+    found = {thread.name: _runs_in(frames.get(thread.ident)) for thread in threading.enumerate()}
     with LOCK:
-        SEEN.update(names)
+        SEEN.update(found)
 
 
 @hookimpl

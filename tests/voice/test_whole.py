@@ -101,7 +101,11 @@ def test_xtts_prefetch_spoken_answers_and_the_quality_gate_together(tmp_path: Pa
     assert report["end"]["threads"] == ["MainThread"]
     documented = documented_threads()
     assert {"voice-speaker", "voice-prefetch-0", "xtts-model", "whisper-load", "voices-watch"} <= set(report["seen"])
-    assert [name for name in report["seen"] if not documented(name)] == []  # session.py lists every thread
+    # session.py lists every thread our code starts; a library's own threads (watchdog's inotify reader, tqdm's
+    # monitor) are the library's to name, and, like ours, must be gone at the end (above)
+    ours = [name for name, module in report["seen_in"].items() if module.split(".")[0] in ("engine", "plugins")]
+    assert "voice-speaker" in ours and "MainThread" not in ours
+    assert [name for name in ours if not documented(name)] == []
 
 
 def documented_threads() -> Any:
