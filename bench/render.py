@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from engine import load_story  # noqa: E402
 from engine.config import load_config  # noqa: E402
 from plugins.voice.core.settings import voice_settings  # noqa: E402
-from plugins.voice.render.render import Job, Renderer  # noqa: E402
+from plugins.voice.render.render import Renderer, RenderJob  # noqa: E402
 
 PATH = "1,2,1,2,2"
 
@@ -46,7 +46,7 @@ def write_config(work: Path) -> Path:
 def one_render(config: Path, folder: Path, audio_format: str, ray: str | None, workers: int) -> dict[str, float]:
     settings = voice_settings(load_config(config))
     settings = replace(settings, piper=replace(settings.piper, threads=1))
-    renderer = Renderer(Job(load_story(ROOT / "stories" / "tomb"), settings, folder, audio_format, "piper", ray,
+    renderer = Renderer(RenderJob(load_story(ROOT / "stories" / "tomb"), settings, folder, audio_format, "piper", ray,
                             workers), tell=lambda text: None)
     ready: list[float] = []
     finished: list[float] = []

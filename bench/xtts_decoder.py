@@ -1,5 +1,5 @@
-"""XTTS's HiFi-GAN decoder on the CPU: the model's own module (conv1d; bf16 under autocast, how the engine ran
-it before) against the engine's channels-last copy (channels_last.ChannelsLast), on the windows the stream
+"""XTTS's HiFi-GAN decoder on the CPU: the model's own module (conv1d; bf16 under autocast) against the
+engine's channels-last copy (channels_last.ChannelsLast), on the windows the stream
 decodes, full-size random weights. The variants take turns, round after round, and each row is a median: this
 VM's speed moves within minutes, so only same-run, interleaved ratios mean anything.
 
@@ -33,7 +33,7 @@ def variants(network: Any, z: Any, speaker: Any) -> dict[str, Callable[[], Any]]
             return network(z, g=speaker)
 
     return {"fp32 conv1d (module)": lambda: network(z, g=speaker), "fp32 channels-last": lambda: fp32(z, g=speaker),
-            "bf16 autocast (module, before)": autocast, "bf16 channels-last (now)": lambda: bf16(z, g=speaker)}
+            "bf16 autocast (module)": autocast, "bf16 channels-last (ours)": lambda: bf16(z, g=speaker)}
 
 
 def measure(network: Any, frames: int, rounds: int) -> dict[str, tuple[float, float]]:
@@ -84,7 +84,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for frames in (int(f) for f in args.frames.split(",")):
         rows = measure(network.waveform_decoder, frames, args.rounds)
-        base = {"fp32": rows["fp32 conv1d (module)"][0], "bf16": rows["bf16 autocast (module, before)"][0]}
+        base = {"fp32": rows["fp32 conv1d (module)"][0], "bf16": rows["bf16 autocast (module)"][0]}
         for name, (ms, snr) in rows.items():
             print(f"| {frames} | {frames * 256 / 24000:.2f} | {name} | {ms:.0f} | {base[name[:4]] / ms:.2f}x | "
                   f"{'exact' if snr > 200 else f'{snr:.1f}'} |")

@@ -1,4 +1,5 @@
-"""What one audio token of the XTTS GPT costs in matrix multiplies on this CPU, by kernel (issue 22's floor).
+"""What one audio token of the XTTS GPT costs in matrix multiplies on this CPU, by kernel: the floor
+of a token's time.
 
     .venv/bin/python bench/xtts_kernels.py [--threads N]
 

@@ -1,4 +1,4 @@
-"""The XTTS GPT's matrix multiplies for one audio token on ONNX Runtime's CPU kernels, against ours (issue 22).
+"""The XTTS GPT's matrix multiplies for one audio token on ONNX Runtime's CPU kernels, against ours.
 
     .venv/bin/python -m pip install --target /tmp/onnxpkg onnx onnx_ir   # not project dependencies
     ONNX_PATH=/tmp/onnxpkg .venv/bin/python bench/xtts_kernels_ort.py [--threads 2]

@@ -3,6 +3,7 @@
 The public surface for plugins: the hook marker, the value types and errors.
 """
 
+from engine.access import is_loopback, kept_token, token_matches
 from engine.config import Config
 from engine.context import PlayContext
 from engine.core.errors import EngineError, Problem, StoryError
@@ -13,5 +14,5 @@ from engine.plugins import hookimpl
 
 __all__ = [
     "Character", "ChoiceOption", "Config", "EngineError", "PlayContext", "Problem", "Scene", "SpokenLine",
-    "Story", "StoryError", "hookimpl", "load_story", "write_atomic",
+    "Story", "StoryError", "hookimpl", "is_loopback", "kept_token", "load_story", "token_matches", "write_atomic",
 ]

@@ -27,18 +27,33 @@ from engine.terminal import Terminal
 from engine.trace import TracePlugin, TraceWriter
 
 
+def _common() -> argparse.ArgumentParser:
+    """The options every command takes, before or after it, at any depth (`engine models install ... -v`):
+    read first (the config decides which plugins add commands), then shown in the help."""
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    common.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
+    common.add_argument("-v", "--verbose", action="store_true", help="show the log in the terminal too")
+    return common
+
+
+COMMON = _common()
+
+
+def parse_args(pm: pluggy.PluginManager, argv: list[str]) -> argparse.Namespace:
+    """The command line: the common options from anywhere in it, the rest by the command's parser."""
+    known, rest = COMMON.parse_known_args(argv)
+    return build_parser(pm).parse_args(rest, namespace=known)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--config")
-    early.add_argument("-v", "--verbose", action="store_true")
-    known, _ = early.parse_known_args(argv)
+    known, _ = COMMON.parse_known_args(argv)
     setup_logging(known.verbose)
     crashes.install(log_file())
     try:
         config = load_config(known.config)
         pm = make_plugin_manager(config)
-        args = build_parser(pm).parse_args(argv)
+        args = parse_args(pm, argv)
         return int(args.handler(args, config, pm))
     except EngineError as exc:
         print(f"engine: {exc}", file=sys.stderr)
@@ -53,10 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="config file (default ./config.toml)")
-    common.add_argument("-v", "--verbose", action="store_true", help="show the log in the terminal too")
-    parser = argparse.ArgumentParser(prog="engine", description="Play voiced interactive fiction.", parents=[common])
+    parser = argparse.ArgumentParser(prog="engine", description="Play voiced interactive fiction.", parents=[COMMON])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     play = sub.add_parser("play", help="play a story in the terminal")
@@ -74,25 +86,7 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     serve.register(sub)
 
     pm.hook.engine_register_commands(subparsers=sub)
-    for command in _commands(sub):  # `--config` and `-v` work after any command, plugins' and nested ones too
-        for flags, options in ((("--config",), {"metavar": "FILE", "help": "config file (default ./config.toml)"}),
-                               (("-v", "--verbose"), {"action": "store_true", "help": "show the log in the terminal"})):
-            try:
-                command.add_argument(*flags, **options)  # type: ignore[arg-type]
-            except argparse.ArgumentError:
-                pass  # it has one already
     return parser
-
-
-def _commands(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:  # type: ignore[type-arg]
-    """Every command parser under `sub`, at any depth (`engine models install`)."""
-    found = []
-    for command in sub.choices.values():
-        found.append(command)
-        for action in command._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                found += _commands(action)
-    return found
 
 
 _HANDLERS: list[logging.Handler] = []

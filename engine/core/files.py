@@ -10,12 +10,14 @@ from pathlib import Path
 from engine.core.errors import Problem
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Writes `data` to a temporary file beside `path`, syncs it, then renames it into place."""
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Writes `data` to a temporary file beside `path`, syncs it, then renames it into place. The file has
+    `mode` from its first byte (a secret's 0o600 is never briefly wider: mkstemp makes it 0o600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; these are ordinary shared files
+        if mode != 0o600:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from html import escape
 from importlib import resources
 from typing import Any
 
@@ -58,7 +59,7 @@ def build_app(players: Players, title: str, token: str | None, sweep_seconds: fl
     @app.get("/")
     def page(request: Request) -> Response:
         html = resources.files("engine.serve").joinpath("page/index.html").read_text(encoding="utf-8")
-        answer = HTMLResponse(html.replace("{{title}}", _escape(title)))
+        answer = HTMLResponse(html.replace("{{title}}", escape(title)))
         if not PLAYER.match(request.cookies.get("player", "")):
             answer.set_cookie("player", secrets.token_hex(16), max_age=400 * 86400, httponly=True, samesite="strict")
         return answer
@@ -173,10 +174,6 @@ def _player(request: Request) -> str:
     if not PLAYER.match(player):
         raise BadRequest("This browser has no player id (cookies off?); reload the page.")
     return player
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def _handlers(app: FastAPI) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
-import secrets
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -15,10 +13,10 @@ from typing import Any
 
 import pluggy
 
+from engine.access import is_loopback, kept_token
 from engine.config import Config, engine_settings
 from engine.context import PlayContext
 from engine.core.errors import ConfigError, EngineError
-from engine.core.files import write_atomic
 from engine.folders import config_home
 from engine.formats.registry import known_formats
 from engine.loader import load_story
@@ -59,7 +57,7 @@ def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMan
     settings = read_table(ServeSettings, config.get("serve", {}), config.folder, "serve")
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
-    token = None if _loopback(host) and not args.token else (args.token or _token())
+    token = None if is_loopback(host) and not args.token else (args.token or kept_token(config_home() / TOKEN_FILE)[0])
     story = load_story(args.story, known_formats(pm))
     writer = TraceWriter(args.trace) if args.trace else None
     trace = writer.write if writer else (lambda record: None)
@@ -113,15 +111,6 @@ def _server(uvicorn: Any, app: Any, players: Players) -> Any:
     return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10))
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
@@ -133,14 +122,3 @@ def _listen(host: str, port: int) -> socket.socket:
         raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from None
     listener.listen(128)
     return listener
-
-
-def _token() -> str:
-    """The server's token, made once and kept in the config folder (like the bridge's)."""
-    path = config_home() / TOKEN_FILE
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    token = secrets.token_urlsafe(24)
-    write_atomic(path, token.encode())
-    path.chmod(0o600)
-    return token

@@ -3,11 +3,12 @@ bodies are small and sent whole, off loopback the token is required, and answers
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from engine.access import token_matches
 
 MAX_BODY = 16 * 1024  # every request body the page sends is a few bytes
 HEADERS = [(b"content-security-policy", b"default-src 'self'; media-src 'self' blob:; img-src 'self' data:"),
@@ -42,9 +43,9 @@ class Guard:
         if not self.token:
             return None
         given = request.cookies.get("token") or request.headers.get("authorization", "").removeprefix("Bearer ")
-        if given and hmac.compare_digest(given.encode(), self.token.encode()):
+        if token_matches(given, self.token):
             return None
-        if request.url.path.endswith("/") and hmac.compare_digest(request.query_params.get("token", ""), self.token):
+        if request.url.path.endswith("/") and token_matches(request.query_params.get("token"), self.token):
             answer = RedirectResponse("./", 303)  # relative: right behind any proxy prefix
             answer.set_cookie("token", self.token, httponly=True, samesite="strict")
             return answer

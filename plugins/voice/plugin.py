@@ -15,7 +15,7 @@ from plugins.voice.render import commands as render_commands
 from plugins.voice.served import ServedVoices
 from plugins.voice.session import VoiceSession
 from plugins.voice.store.takes import TAKES, Takes
-from plugins.voice.tools import commands, script
+from plugins.voice.tools import bridge, cache, models, say, script, voices
 from plugins.voice.tools.script import take_problems
 
 
@@ -38,7 +38,8 @@ class VoicePlugin:
 
     @hookimpl
     def engine_register_commands(self, subparsers: Any) -> None:
-        commands.register(subparsers)
+        for command in (say, models, voices, bridge, cache):
+            command.register(subparsers)
         script.register(subparsers, render_commands.register(subparsers))
 
     @hookimpl

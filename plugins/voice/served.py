@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine import PlayContext, SpokenLine
+from plugins.voice.core.settings import voice_settings
 from plugins.voice.output.playback import Output
 from plugins.voice.output.streams import LineAudio, LineSink
 from plugins.voice.pipeline.line_play import Job
@@ -97,7 +98,7 @@ class ServedVoices:
 
     @classmethod
     def start(cls, context: PlayContext) -> ServedVoices:
-        studio = Studio.build(context)
+        studio = Studio.build(context, voice_settings(context.config))
         studio.start()
         return cls(studio)
 

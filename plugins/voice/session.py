@@ -61,7 +61,7 @@ class VoiceSession:
         files = context.options.get("speech_input_files")
         if files or context.options.get("speech_input") or settings.speech_input.enabled:
             speech = SpeechInput(Transcriber(settings.speech_input), notify, files, context.trace)  # may refuse
-        studio = Studio.build(context, speech)
+        studio = Studio.build(context, settings, speech)
         speaker = studio.speaker(_output(settings, context.options, notify), context.trace, notify)
         session = cls(studio, speaker, speech)
         speaker.start()

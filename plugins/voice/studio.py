@@ -17,9 +17,8 @@ from plugins.voice.casting.assembly import StoryVoices, assemble
 from plugins.voice.casting.cast import VOICE_MAP, Cast, read_voice_map
 from plugins.voice.casting.watcher import VoicesWatcher
 from plugins.voice.core.errors import VoiceError
-from plugins.voice.core.settings import VoiceSettings, voice_settings
+from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.engines.base import Engine, EngineEvent
-from plugins.voice.engines.xtts.engine import preload_torch
 from plugins.voice.listening.speech_input import SpeechInput
 from plugins.voice.listening.transcriber import Transcriber
 from plugins.voice.output.playback import Output
@@ -56,9 +55,9 @@ class Studio:
         self.watcher = VoicesWatcher(settings.voices_dir, self.voices_changed)
 
     @classmethod
-    def build(cls, context: PlayContext, speech: SpeechInput | None = None) -> Studio:
-        """Parses the settings once and builds every shared part; starts no thread (start() does)."""
-        settings = voice_settings(context.config)
+    def build(cls, context: PlayContext, settings: VoiceSettings, speech: SpeechInput | None = None) -> Studio:
+        """Builds every shared part from the game's settings (parsed once, by its caller); starts no thread
+        (start() does)."""
         notify = context.notify
         voices = assemble(context.story, settings)
         for unreadable in voices.unreadable:
@@ -68,9 +67,7 @@ class Studio:
             context.trace({"event": "engine", "engine": event.engine, "kind": event.kind, "text": event.text})
             notify(f"{event.engine}: {event.text}")
 
-        engines = voices.engines(told)
-        if engines["xtts"].missing() is None:
-            preload_torch()  # before any of our threads exist (see preload_torch)
+        engines = voices.engines(told)  # torch, when XTTS may speak, imported before any of our threads exist
         cache = AudioCache(settings.cache)
         depth = settings.prefetch.depth if settings.prefetch.enabled else 0
         checker = _checker(settings, depth, voices.cast, cache, speech, context) if settings.quality.play else None

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine import ChoiceOption, Scene, SpokenLine, hookimpl, hookspecs
-from engine.cli import build_parser
+from engine.cli import build_parser, parse_args
 from engine.core.errors import QuitGame
 from engine.plugins import make_plugin_manager
 from tests.conftest import ENDINGS, ROOT, TOMB, run_engine
@@ -86,11 +86,13 @@ def test_hook_engine_add_play_options() -> None:
 
 
 def test_config_and_verbose_work_after_every_command_at_any_depth() -> None:
-    parser = build_parser(make_plugin_manager({}))  # the voice plugin's commands too
+    pm = make_plugin_manager({})  # the voice plugin's commands too
     for command in (["play", "stories/tomb"], ["check", "stories/tomb"], ["models", "verify"],
                     ["voices", "seed", "stories/tomb"], ["bridge", "serve"], ["pack", "verify", "stories/tomb"]):
-        args = parser.parse_args([*command, "--config", "mine.toml", "-v"])
-        assert args.config == "mine.toml" and args.verbose, command
+        args = parse_args(pm, [*command, "--config", "mine.toml", "-v"])
+        assert args.config == "mine.toml" and args.verbose and args.handler, command
+        args = parse_args(pm, ["--config", "mine.toml", *command])
+        assert args.config == "mine.toml" and not args.verbose, command
 
 
 def test_hook_engine_validate(tmp_path: Path) -> None:

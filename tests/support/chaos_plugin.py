@@ -240,7 +240,7 @@ def _runs_in(frame: Any) -> str:
 
 def _look() -> None:
     frames = sys._current_frames()
-    found = {thread.name: _runs_in(frames.get(thread.ident)) for thread in threading.enumerate()}
+    found = {thread.name: _runs_in(frames.get(thread.ident or 0)) for thread in threading.enumerate()}
     with LOCK:
         SEEN.update(found)
 

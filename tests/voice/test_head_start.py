@@ -144,8 +144,8 @@ def test_a_line_whose_first_chunk_comes_slowly_is_held_though_its_engine_was_fas
     """Real Kokoro, which made its last lines at half their length (set: this machine's load would decide it
     otherwise); then the CPU gets busy: each call of the next line takes three times its audio's length.
     Kokoro is not judged slow on its past, but that line's first sentence came 3x slower than it plays, so the
-    line is held at Kokoro's pace until a second sentence shows its own, and plays without a pause (before, it
-    streamed with a silence of ~1.8 s after each sentence)."""
+    line is held at Kokoro's pace until a second sentence shows its own, and plays without a pause (streamed, it
+    would fall silent for ~1.8 s after each sentence)."""
     records = spoken_by_kokoro(tmp_path, piper, [(3.0, " ".join(STEPS[:4]))], past=0.5)
     busy = next(r for r in records if r["event"] == "voice")
     assert not any(r["event"] == "slow_engine" for r in records), records

@@ -205,8 +205,8 @@ def test_a_late_chunk_is_heard_as_a_gap(tmp_path: Path) -> None:
 
 
 def test_the_opening_scene_is_prefetched_when_the_first_engine_is_offline(tmp_path: Path) -> None:
-    """Regression: prefetch used to give up on an engine that failed (edge offline) instead of falling
-    back, so the opening scene, announced before any line had marked edge down, was never prefetched."""
+    """Prefetch falls back from an engine that fails (edge offline) as play does, so the opening scene,
+    announced before any line has marked edge down, is prefetched all the same."""
     from plugins.voice.core.settings import EdgeSettings
     from plugins.voice.engines.edge import EdgeEngine
     from tests.voice.conftest import OFFLINE_EDGE

@@ -30,7 +30,7 @@ from plugins.voice.quality.gate import Judge, QualityGate, Verdict
 from plugins.voice.quality.play import PlayChecker
 from plugins.voice.quality.references import ReferenceBook
 from plugins.voice.quality.speakers import Calibration, SpeakerModel
-from plugins.voice.render.workers import Task, synthesize
+from plugins.voice.render.workers import RenderTask, synthesize
 from plugins.voice.store.cache import AudioCache
 from plugins.voice.store.keys import line_key
 from tests.conftest import TOMB, run_engine
@@ -153,7 +153,7 @@ def test_a_bad_first_take_is_made_again_and_the_good_one_kept_in_a_render(
     judge = Judge(QualitySettings(), SpeechInputSettings(model_dir=transcriber.settings.model_dir),
                   book.calibration(engine, cast.voices()))
     judge.gate = QualityGate(judge.settings, transcriber, book.model)
-    result = synthesize(engine, Task(0, text, voice, engine.identity(voice), "flac"), judge)
+    result = synthesize(engine, RenderTask(0, text, voice, engine.identity(voice), "flac"), judge)
     assert result.data is not None and result.gate is not None
     assert engine.made == [0, 1] and result.gate["passed"] and result.gate["take"] == 1
     assert result.gate["takes"] == 2 and result.gate["rejected"][0]  # the cut take's faults are kept

@@ -21,7 +21,7 @@ from engine.config import load_config
 from plugins.voice.core.audio import decode
 from plugins.voice.core.settings import voice_settings
 from plugins.voice.render.ray_pool import RayPool
-from plugins.voice.render.render import Job, Renderer
+from plugins.voice.render.render import Renderer, RenderJob
 from plugins.voice.store.manifest import Manifest, file_sha_matches
 from tests.conftest import CRYPT, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, ROOT, TOMB, engine_env, run_engine
 from tests.voice.conftest import write_config
@@ -64,7 +64,7 @@ def test_ray_renders_every_reachable_line_once_though_a_worker_is_killed(tmp_pat
     config = config_for(tmp_path)
     settings = voice_settings(load_config(config))
     folder = tmp_path / "pack"
-    renderer = Renderer(Job(load_story(CRYPT), settings, folder, "flac", "piper", ray="auto", workers=2))
+    renderer = Renderer(RenderJob(load_story(CRYPT), settings, folder, "flac", "piper", ray="auto", workers=2))
     pids: list[int] = []
     killed: list[int] = []
 

@@ -30,8 +30,8 @@ class Breaking(Wrapped):
 def test_a_line_cut_midway_shares_one_silence_among_the_engines_that_try_it(tmp_path: Path, piper: Any) -> None:
     """After a cut the restart has one budget for the silence, a late chunk's grace counted from the cut: the
     first network engine that sends nothing has all of it and is taken out of use; the next is passed over at
-    once, without a request and without being marked down (the silence is spent), and the last resort speaks.
-    The old code gave each engine the whole grace in turn."""
+    once, without a request and without being marked down (the silence is spent), and the last resort speaks,
+    rather than each engine getting the whole grace in turn."""
     servers = [FakeEdgeServer("stall"), FakeEdgeServer("stall")]
     edges = [EdgeEngine(EdgeSettings(endpoint=server.url, receive_timeout=60)) for server in servers]
     rig = Rig(tmp_path, {"breaking": Breaking(piper), "edge": edges[0], "edge-b": edges[1], "piper": piper},
@@ -72,7 +72,7 @@ class Slow(Wrapped):
 def test_a_restarted_line_is_not_held_past_its_silence_budget(tmp_path: Path, piper: Any) -> None:
     """A slow engine after a cut would hold the line until whole (two sentences, 1.4 s or more): a silence
     inside the line. It is passed over once the restart's budget (here 1 s) is spent, without being marked down,
-    and the last resort speaks. The old code held the line and played it from the slow engine."""
+    and the last resort speaks, rather than the slow engine holding the line."""
     rig = Rig(tmp_path, {"breaking": Breaking(piper), "slow": Slow(piper), "piper": piper}, StallSettings(grace=1.0))
     try:
         record = rig.speak(spoken(4, "archaeologist"))

@@ -19,6 +19,7 @@ from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.engines.base import Engine, EngineEvents, log_event
 from plugins.voice.engines.piper.styles import PiperStyle, read_styles
 from plugins.voice.engines.registry import build_engines
+from plugins.voice.engines.xtts.engine import preload_torch
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,12 @@ class StoryVoices:
             raise VoiceError(self.unreadable[0].message)
 
     def engines(self, events: EngineEvents = log_event) -> dict[str, Engine]:
-        return build_engines(self.settings, events, self.styles)
+        """Every engine, built once; torch is imported here (the caller's thread, before it starts any of its
+        own) when XTTS may speak (see preload_torch)."""
+        engines = build_engines(self.settings, events, self.styles)
+        if engines["xtts"].missing() is None:
+            preload_torch()
+        return engines
 
     def needs_seed(self) -> list[str]:
         """Characters whose cloned voice has no reference WAV yet (none when [voice] auto_seed is off)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile
@@ -84,8 +86,20 @@ def encode(samples: np.ndarray, rate: int, container: str = "WAV", subtype: str 
     return buffer.getvalue()
 
 
+def read_frames(source: str | Path | BinaryIO) -> tuple[np.ndarray, int]:
+    """A sound file's float32 samples as [frames, channels] and its rate (WAV, FLAC, Opus, MP3).
+    Raises soundfile.LibsndfileError (a RuntimeError) or OSError on what it cannot read."""
+    samples, rate = soundfile.read(source if not isinstance(source, Path) else str(source), dtype="float32",
+                                   always_2d=True)
+    return samples, int(rate)
+
+
+def read_mono(source: str | Path | BinaryIO) -> AudioChunk:
+    """A sound file as mono float32 audio (channels mixed down); raises as read_frames."""
+    samples, rate = read_frames(source)
+    return AudioChunk(samples.mean(axis=1).astype(np.float32), rate)
+
+
 def decode(data: bytes) -> AudioChunk:
-    """Mono float32 audio from a file's bytes (WAV, FLAC, Opus, MP3; channels are mixed down).
-    Raises soundfile.LibsndfileError (a RuntimeError) on data it cannot read."""
-    samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    return AudioChunk(samples.mean(axis=1).astype(np.float32), int(rate))
+    """Mono float32 audio from a file's bytes; raises as read_frames."""
+    return read_mono(io.BytesIO(data))

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from plugins.voice.core.audio import read_frames
 from plugins.voice.core.errors import VoiceError
 
 
@@ -21,7 +22,7 @@ def read_checked(path: Path, error: type[BadRecording] = BadRecording) -> tuple[
     """Mono float samples and their rate, or `error` with the reason: unreadable, 8-bit, damaged, silent, clipped."""
     try:
         info = soundfile.info(str(path))
-        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        samples, rate = read_frames(path)
     except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
         raise error(path, f"not readable audio ({str(exc).strip()[:80]})") from None
     if info.subtype in ("PCM_U8", "PCM_S8", "ULAW", "ALAW"):

@@ -37,6 +37,7 @@ KOKORO = ModelKind("kokoro", ("model.onnx", "voices.bin"),
                    extra="kokoro")
 WHISPER = ModelKind("whisper", ("model.bin", "config.json", "tokenizer.json"),
                     ("vocabulary.txt", "vocabulary.json", "preprocessor_config.json"), extra="stt")
+KINDS = {kind.name: kind for kind in (XTTS, KOKORO, WHISPER)}  # what `engine models` installs, by name
 
 
 class ModelError(VoiceError):

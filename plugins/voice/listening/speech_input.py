@@ -14,6 +14,7 @@ import numpy as np
 import soundfile
 
 from plugins.voice.core import alsa
+from plugins.voice.core.audio import read_mono
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.listening.transcriber import RATE, Transcriber, TranscriberError
 
@@ -119,8 +120,8 @@ class FileAnswers:
         path = self.owner.files[self.owner.used]
         self.owner.used += 1
         try:
-            samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
-            text = self.owner.heard(samples.mean(axis=1), rate, path.name)
+            answer = read_mono(path)
+            text = self.owner.heard(answer.samples, answer.sample_rate, path.name)
         except (OSError, RuntimeError, soundfile.LibsndfileError) as exc:
             self.owner.notify(f"Could not read the recorded answer {path.name}: {exc}")
             return

@@ -15,9 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-import soundfile
-
-from plugins.voice.core.audio import AudioChunk, concat
+from plugins.voice.core.audio import AudioChunk, concat, read_mono
 from plugins.voice.core.errors import SpeechFailure
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine, closing
@@ -37,11 +35,7 @@ def reference_audio(engine: Engine, voice: Voice, seed_text: str,
     if engine.name in CLONING:
         if not voice.references:
             return None
-        parts = []
-        for path in voice.references:
-            samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
-            parts.append(AudioChunk(samples.mean(axis=1), rate))
-        return concat(parts)
+        return concat([read_mono(path) for path in voice.references])
     try:
         text = " ".join(seed_text.split()[:REFERENCE_WORDS])
         chunks = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import re
 import struct
 import threading
@@ -24,7 +23,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from engine import write_atomic
+from engine import token_matches, write_atomic
 from plugins.voice.casting.references import BadReference, ReferenceStore
 from plugins.voice.core.audio import to_int16
 from plugins.voice.core.errors import SpeechFailure
@@ -157,7 +156,7 @@ def create_app(engine: XttsEngine, voices_dir: Path, token: str | None, max_queu
         if token is None:
             return
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+        if scheme.lower() != "bearer" or not token_matches(given, token):
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
     @app.get("/health", dependencies=[Depends(authorized)])

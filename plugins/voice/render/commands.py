@@ -14,7 +14,7 @@ from engine import Config, load_story
 from engine.formats.registry import known_formats
 from plugins.voice.core.settings import ENGINES, voice_settings
 from plugins.voice.render.estimate import estimate
-from plugins.voice.render.render import Job, Renderer
+from plugins.voice.render.render import Renderer, RenderJob
 from plugins.voice.render.writing import Report
 from plugins.voice.store.manifest import FORMATS, Manifest, file_sha_matches, text_sha
 
@@ -55,7 +55,7 @@ def render_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     settings = voice_settings(config)
     story = load_story(args.story, known_formats(pm))
     folder = pack_folder(args.out, config, story.slug)
-    job = Job(story, settings, folder, args.audio_format or settings.render.format, args.engine, args.ray,
+    job = RenderJob(story, settings, folder, args.audio_format or settings.render.format, args.engine, args.ray,
               args.workers, settings.render.max_states, settings.quality.render and not args.no_gate)
     renderer = Renderer(job)
     if args.dry_run:
@@ -74,7 +74,7 @@ def render_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     return 1 if report.failed else 0
 
 
-def _dry_run(renderer: Renderer, job: Job) -> int:
+def _dry_run(renderer: Renderer, job: RenderJob) -> int:
     reach, plan = renderer.plan()
     entries = sum(len(s.entries) for s in plan.todo)
     words = sum(len(s.text.split()) for s in plan.todo)
@@ -132,7 +132,7 @@ def verify_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     if manifest is None:
         print(f"{folder}: no voice pack here (no manifest.json); make one with 'engine render {args.story}'.")
         return 1
-    renderer = Renderer(Job(story, settings, folder, manifest.audio, args.engine, None, 0, settings.render.max_states))
+    renderer = Renderer(RenderJob(story, settings, folder, manifest.audio, args.engine, None, 0, settings.render.max_states))
     reach, plan = renderer.plan(prepare=False)
     problems = []
     for wanted in plan.wanted:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import statistics
 
 from plugins.voice.core.errors import VoiceError
-from plugins.voice.render.plan import Plan
+from plugins.voice.render.plan import RenderPlan
 from plugins.voice.render.render import Renderer
-from plugins.voice.render.workers import LocalPool, Result, Task
+from plugins.voice.render.workers import LocalPool, RenderTask, Result
 from plugins.voice.store.manifest import Manifest
 
 
-def estimate(renderer: Renderer, plan: Plan) -> tuple[float, str]:
+def estimate(renderer: Renderer, plan: RenderPlan) -> tuple[float, str]:
     """(seconds of synthesis per character of text, where the figure comes from) for a dry run."""
     manifest = Manifest.read(renderer.job.folder)
     engine = renderer.job.engine
@@ -27,14 +27,14 @@ def estimate(renderer: Renderer, plan: Plan) -> tuple[float, str]:
     times: list[float] = []
     try:
         for n, s in enumerate(sample):
-            seconds = _timed(pool, Task(n, s.text, s.voice, renderer.engines[name].identity(s.voice), "flac"))
+            seconds = _timed(pool, RenderTask(n, s.text, s.voice, renderer.engines[name].identity(s.voice), "flac"))
             times.append(seconds / max(1, len(s.text)))
     finally:
         pool.close()
     return statistics.median(times), f"measured now on {len(sample)} lines with {name}, on this machine"
 
 
-def _timed(pool: LocalPool, task: Task) -> float:
+def _timed(pool: LocalPool, task: RenderTask) -> float:
     holder: list[Result] = []
     pool.run([task], lambda _, result: holder.append(result))
     if holder[0].data is None:

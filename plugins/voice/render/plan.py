@@ -39,7 +39,7 @@ class Synthesis:
 
 
 @dataclass
-class Plan:
+class RenderPlan:
     wanted: list[Wanted]
     todo: list[Synthesis]  # what is missing or stale, one synthesis per signature
     fresh: int  # entries already in the pack and up to date
@@ -78,7 +78,7 @@ def usable_take(takes: Takes, line_id: str, text: str) -> Take | None:
     return None
 
 
-def make_plan(wanted: list[Wanted], manifest: Manifest | None, folder: Path) -> Plan:
+def make_plan(wanted: list[Wanted], manifest: Manifest | None, folder: Path) -> RenderPlan:
     entries = manifest.entries if manifest else {}
     todo: dict[str, Synthesis] = {}
     fresh = 0
@@ -90,4 +90,4 @@ def make_plan(wanted: list[Wanted], manifest: Manifest | None, folder: Path) -> 
         synthesis = todo.setdefault(item.signature, Synthesis(item.signature, item.text, item.voice, take=item.take))
         synthesis.entries.append(item)
     keys = {item.key for item in wanted}
-    return Plan(wanted, list(todo.values()), fresh, sorted(k for k in entries if k not in keys))
+    return RenderPlan(wanted, list(todo.values()), fresh, sorted(k for k in entries if k not in keys))

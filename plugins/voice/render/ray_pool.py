@@ -1,7 +1,8 @@
 """A render spread over a Ray cluster (extra `[render]`): one actor per worker slot, each holding one engine.
 
 - `--ray auto` starts a local cluster on this machine; `--ray ADDRESS` joins a running one
-  (`ray start --head` on one box, `ray start --address HEAD:6379` on the others).
+  (`ray start --head` on one box, `ray start --address HEAD:6379` on the others). A head started where a
+  Ray token is at hand requires it (token authentication); joining by address uses it too (`join_token`).
 - An actor takes one CPU (one GPU for XTTS when the cluster has GPUs): XTTS cannot serve two
   streams at once, so an actor runs one line at a time and the pool keeps each one busy.
 - Reference WAVs travel with the actors' arguments, so workers need no copy of voices/; they need
@@ -29,12 +30,28 @@ from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.core.voice import Voice
 from plugins.voice.engines.piper.styles import PiperStyle
 from plugins.voice.quality.gate import Judge
-from plugins.voice.render.workers import Done, Result, Task, failed, localize, shipped_references, synthesize
+from plugins.voice.render.workers import Done, RenderTask, Result, failed, localize, shipped_references, synthesize
 
 log = logging.getLogger(__name__)
 TRIES = 3
 IN_FLIGHT = 2  # lines queued at each actor
 CLOSE_WAIT = 10.0  # seconds the workers get to remove their folders
+
+
+TOKEN_HINT = ("; a cluster whose head was started with a Ray token needs it here too: set RAY_AUTH_TOKEN, or copy "
+              "the head's ~/.ray/auth_token to this machine")
+
+
+def join_token() -> None:
+    """Ray's `ray start --head` turns token authentication on when a token is at hand (RAY_AUTH_TOKEN,
+    RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token), but a client joining by address uses it only with
+    RAY_AUTH_MODE=token, and is refused otherwise. So, unless the user chose a mode, a token at hand turns it on
+    here too, before Ray is imported (it reads the mode once)."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") or \
+            (Path.home() / ".ray" / "auth_token").is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"
 
 
 def import_ray() -> Any:
@@ -67,7 +84,7 @@ class RenderActor:
         """Removes the worker's copies of the references (its process is killed next)."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def render(self, task: Task) -> Result:
+    def render(self, task: RenderTask) -> Result:
         result = synthesize(self.engine, replace(task, voice=localize(task.voice, self.folder, self.references)),
                             self.judge)
         return replace(result, worker=self.name)
@@ -76,6 +93,9 @@ class RenderActor:
 class RayPool:
     def __init__(self, address: str, workers: int, settings: VoiceSettings, styles: dict[str, PiperStyle],
                  engine_name: str, voices: Sequence[Voice], judge: Judge | None = None) -> None:
+        if address != "auto":
+            join_token()
+            os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # not a line a second while a join is refused
         self.ray = ray = import_ray()
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # a cluster we start reports nothing anywhere
         try:
@@ -84,9 +104,10 @@ class RayPool:
                          configure_logging=False)
             else:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
+        except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
             where = "start a local Ray cluster" if address == "auto" else f"join the Ray cluster at {address}"
-            raise VoiceError(f"Cannot {where}: {str(exc).splitlines()[0]}") from None
+            hint = TOKEN_HINT if address != "auto" else ""
+            raise VoiceError(f"Cannot {where}: {str(exc).splitlines()[0].rstrip('.')}{hint}.") from None
         gpus = int(ray.cluster_resources().get("GPU", 0))
         resources = {"num_gpus": 1, "num_cpus": 1} if engine_name == "xtts" and gpus else {"num_cpus": 1}
         self.slot = "GPU" if "num_gpus" in resources else "CPU"
@@ -105,12 +126,12 @@ class RayPool:
     def pids(self) -> list[int]:
         return list(self.ray.get([actor.pid.remote() for actor in self.actors]))
 
-    def run(self, tasks: Sequence[Task], done: Done) -> None:
+    def run(self, tasks: Sequence[RenderTask], done: Done) -> None:
         """Keeps IN_FLIGHT lines queued at each actor (it makes them one after another), so a worker never
         waits for the driver to write the last one; results are reported as they come."""
         ray = self.ray
         queue = deque((task, 1) for task in tasks)
-        running: dict[Any, tuple[Any, Task, int]] = {}
+        running: dict[Any, tuple[Any, RenderTask, int]] = {}
         while queue or running:
             self._fill(queue, running)
             if not running:  # every worker was lost and none could be started again
@@ -130,7 +151,7 @@ class RayPool:
                 self._fill(queue, running)
                 done(task, result)
 
-    def _fill(self, queue: deque[tuple[Task, int]], running: dict[Any, tuple[Any, Task, int]]) -> None:
+    def _fill(self, queue: deque[tuple[RenderTask, int]], running: dict[Any, tuple[Any, RenderTask, int]]) -> None:
         load = {id(actor): 0 for actor in self.actors}
         for actor, _, _ in running.values():
             load[id(actor)] = load.get(id(actor), 0) + 1
@@ -140,7 +161,7 @@ class RayPool:
                 running[actor.render.remote(task)] = (actor, task, tries)
                 load[id(actor)] += 1
 
-    def _lost(self, actor: Any, task: Task, tries: int, exc: Exception, queue: deque[tuple[Task, int]],
+    def _lost(self, actor: Any, task: RenderTask, tries: int, exc: Exception, queue: deque[tuple[RenderTask, int]],
               done: Done) -> None:
         if actor in self.actors:
             self.lost += 1

@@ -24,16 +24,16 @@ from plugins.voice.listening.transcriber import Transcriber
 from plugins.voice.quality.gate import Judge, QualityGate
 from plugins.voice.quality.references import ReferenceBook
 from plugins.voice.quality.speakers import SpeakerModel
-from plugins.voice.render.plan import Plan, Synthesis, make_plan, wanted_entries
+from plugins.voice.render.plan import RenderPlan, Synthesis, make_plan, wanted_entries
 from plugins.voice.render.recorded import put_takes
-from plugins.voice.render.workers import LocalPool, Pool, Result, Task
+from plugins.voice.render.workers import LocalPool, Pool, RenderTask, Result
 from plugins.voice.render.writing import PackWriter, Report
 from plugins.voice.store.manifest import Manifest
 from plugins.voice.store.takes import TAKES, Takes
 
 
 @dataclass
-class Job:
+class RenderJob:
     """A render as asked for on the command line."""
 
     story: Story
@@ -48,7 +48,7 @@ class Job:
 
 
 class Renderer:
-    def __init__(self, job: Job, tell: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> None:
+    def __init__(self, job: RenderJob, tell: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> None:
         self.job = job
         self.tell = tell
         self.voices = assemble(job.story, job.settings)
@@ -60,7 +60,7 @@ class Renderer:
         self.speakers = SpeakerModel()
         self.book = ReferenceBook(self.speakers, lambda voice: self.cast.seed_text(voice.character_id))
 
-    def plan(self, prepare: bool = True) -> tuple[Reach, Plan]:
+    def plan(self, prepare: bool = True) -> tuple[Reach, RenderPlan]:
         """prepare: check that the engines can render and seed missing references (not for verify)."""
         job = self.job
         reach = reachable_lines(job.story, max_states=job.max_states)
@@ -108,7 +108,8 @@ class Renderer:
         self.cast.check_references(self.tell)
 
     def run(self, progress: Callable[[int, int], None] = lambda done, total: None,
-            planned: tuple[Reach, Plan] | None = None, pool_ready: Callable[[Pool], None] = lambda pool: None) -> Report:
+            planned: tuple[Reach, RenderPlan] | None = None,
+            pool_ready: Callable[[Pool], None] = lambda pool: None) -> Report:
         """Renders what the plan says; `pool_ready` is told when each engine's workers are up (a bench times
         the render from there; a test kills a worker)."""
         started = time.monotonic()
@@ -127,9 +128,9 @@ class Renderer:
             pool = self._pool(name, group)
             report.workers = pool.workers
             pool_ready(pool)
-            tasks = [Task(n, s.text, s.voice, engine.identity(s.voice), job.audio_format) for n, s in enumerate(group)]
+            tasks = [RenderTask(n, s.text, s.voice, engine.identity(s.voice), job.audio_format) for n, s in enumerate(group)]
 
-            def one(task: Task, result: Result, engine: Engine = engine, group: list[Synthesis] = group) -> None:
+            def one(task: RenderTask, result: Result, engine: Engine = engine, group: list[Synthesis] = group) -> None:
                 nonlocal finished
                 finished += 1
                 writer.add(group[task.number], result, engine)
@@ -146,7 +147,7 @@ class Renderer:
         report.wall = time.monotonic() - started
         return report
 
-    def _groups(self, plan: Plan) -> dict[str, list[Synthesis]]:
+    def _groups(self, plan: RenderPlan) -> dict[str, list[Synthesis]]:
         groups: dict[str, list[Synthesis]] = {}
         for synthesis in (s for s in plan.todo if s.take is None):
             groups.setdefault(self.job.engine or synthesis.voice.engine, []).append(synthesis)

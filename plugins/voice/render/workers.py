@@ -26,7 +26,7 @@ from plugins.voice.store.manifest import encode
 
 
 @dataclass(frozen=True)
-class Task:
+class RenderTask:
     number: int
     text: str
     voice: Voice
@@ -49,17 +49,17 @@ def failed(error: str, render_ms: float = 0.0) -> Result:
     return Result(None, 0, 0.0, render_ms, error)
 
 
-Done = Callable[[Task, Result], None]
+Done = Callable[[RenderTask, Result], None]
 
 
 class Pool(Protocol):
     workers: int
 
-    def run(self, tasks: Sequence[Task], done: Done) -> None: ...
+    def run(self, tasks: Sequence[RenderTask], done: Done) -> None: ...
     def close(self) -> None: ...
 
 
-def synthesize(engine: Engine, task: Task, judge: Judge | None = None) -> Result:
+def synthesize(engine: Engine, task: RenderTask, judge: Judge | None = None) -> Result:
     """One line, whole, encoded for the pack: what every pool runs. With a judge (the quality gate),
     a failed take is made again while the engine's takes can differ, and the best one is kept."""
     started = time.perf_counter()
@@ -106,7 +106,7 @@ class LocalPool:
         self.engine.prepare(list(voices))
         self.judge = judge
 
-    def run(self, tasks: Sequence[Task], done: Done) -> None:
+    def run(self, tasks: Sequence[RenderTask], done: Done) -> None:
         for task in tasks:
             done(task, synthesize(self.engine, task, self.judge))
 

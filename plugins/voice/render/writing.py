@@ -11,7 +11,7 @@ from engine import write_atomic
 from engine.formats.explore import Reach
 from plugins.voice.engines.acting import delivery
 from plugins.voice.engines.base import Engine
-from plugins.voice.render.plan import Plan, Synthesis
+from plugins.voice.render.plan import RenderPlan, Synthesis
 from plugins.voice.render.workers import Result
 from plugins.voice.store.manifest import Entry, Manifest, file_name, text_sha
 
@@ -21,7 +21,7 @@ FLUSH_SECONDS = 1.0
 @dataclass
 class Report:
     reach: Reach
-    plan: Plan
+    plan: RenderPlan
     workers: int = 1
     made: int = 0  # syntheses that succeeded
     written: int = 0  # entries written

