@@ -10,8 +10,8 @@ import pytest
 
 from engine import ChoiceOption, hookimpl, hookspecs
 from engine.core.errors import QuitGame
-from tests.conftest import ENDINGS, TOMB
-from tests.engine.play import play
+from tests.support.common import ENDINGS, TOMB
+from tests.support.play import play
 
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("engine_"))
 DAWN = ENDINGS["The Sun Rises on Time"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TOMB, run_engine
+from tests.support.common import TOMB, run_engine
 
 MANIFEST = 'title = "Mini"\nstart = "a"\nscenes = ["main.story"]\n'
 SCENES = "=== a ===\nHello.\n@guide: Hi there.\n* Go on -> b\n\n=== b ===\nBye.\n-> END Done\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import ENDINGS, TOMB, run_engine
+from tests.support.common import ENDINGS, TOMB, run_engine
 
 CONFIG = '[plugins]\ndisabled = ["voice"]\nmodules = ["crash_plugin"]\n'
 

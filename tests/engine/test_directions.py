@@ -17,7 +17,7 @@ from engine.formats.explore import reachable_lines
 from engine.formats.scenes.parser import parse_scene_file
 from engine.loader import load_story
 from engine.terminal import Terminal
-from tests.conftest import run_engine
+from tests.support.common import run_engine
 
 pytestmark = pytest.mark.timeout(120)
 ACTING = Path(__file__).parent / "acting"  # the scene-format twin of tests/engine/ink/dink

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.conftest import SUPPORT, run_engine
+from tests.support.common import SUPPORT, run_engine
 
 TEXT = "The rain stops.\n\nA door opens somewhere below.\nYou go down to meet whoever comes.\n"
 

@@ -15,8 +15,8 @@ from engine import ChoiceOption, Scene, SpokenLine, hookimpl, hookspecs
 from engine.cli import build_parser, parse_args
 from engine.core.errors import QuitGame
 from engine.plugins import make_plugin_manager
-from tests.conftest import ENDINGS, ROOT, TOMB, run_engine
-from tests.engine.play import play
+from tests.support.common import ENDINGS, ROOT, TOMB, run_engine
+from tests.support.play import play
 
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("engine_"))
 DAWN = ENDINGS["The Sun Rises on Time"]

@@ -13,7 +13,7 @@ from engine.formats import ChoiceStep, EndStep, LineStep, SceneStep, open_playth
 from engine.formats.ink.book import book_of
 from engine.formats.ink.playthrough import implicit_id, open_runtime
 from engine.loader import load_story
-from tests.conftest import LIGHTHOUSE, LIGHTHOUSE_ENDINGS, compile_ink, run_engine
+from tests.support.common import LIGHTHOUSE, LIGHTHOUSE_ENDINGS, compile_ink, run_engine
 
 THROUGH = [4, 1]  # walk past the guide, go through
 COINS = [3, 2, 1, 1, 2, 2]  # count (0), take, ring the bell, count (1), pay, turn back

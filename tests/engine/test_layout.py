@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support.common import ROOT
 
 ENGINE = ROOT / "engine"
 

@@ -10,7 +10,7 @@ import pexpect
 import pytest
 
 from engine.core.directions import shown as directions_shown
-from tests.conftest import ENDINGS, ROOT, TOMB, engine_env, run_engine
+from tests.support.common import ENDINGS, ROOT, TOMB, engine_env, run_engine
 
 
 @pytest.mark.parametrize("ending", sorted(ENDINGS))

@@ -16,8 +16,8 @@ import soundfile
 
 from engine.config import EngineSettings
 from engine.serve.players import Players, Shelf
-from tests.conftest import TOMB, wait_until
-from tests.serve.conftest import Server
+from tests.support.common import TOMB, wait_until
+from tests.support.serving import Server
 
 ECHO = '[plugins]\ndisabled = ["voice"]\nmodules = ["echo_voice"]\n'
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, TOMB, wait_until
-from tests.serve.conftest import Player, Server, axe_violations, serve_config, story_lines, until
+from tests.support.common import ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, TOMB, wait_until
+from tests.support.serving import Player, Server, axe_violations, serve_config, story_lines, until
 
 FASTEST = ["+"] * 12  # speech at 4x (the page's fastest): the same audio, played in a quarter of the time
 pytestmark = pytest.mark.xdist_group("browser")  # one worker plays them one after another (make test: 2 workers)

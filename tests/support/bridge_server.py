@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import engine_env
+from tests.support.common import engine_env
 
 TOKEN = "test-token-0123456789"
 

@@ -1,4 +1,4 @@
-"""Faults inside a game, for the soak (bench/soak.py and tests/voice/test_soak.py).
+"""Faults inside a game, for the soak (bench/soak.py and tests/voice/test_whole.py).
 
 Loaded through `[plugins] modules = ["chaos_plugin"]`. Settings come from $CHAOS (JSON):
 seed, rates of each fault, and `report`, a file that gets what the process saw at exit

@@ -1,6 +1,6 @@
 """A fixed set of takes for the quality gate, made here with real engines: correct lines (Piper,
 Kokoro), and the faults XTTS is known for, made on purpose from correct ones: cut at 60%, words
-appended, another character's voice, silence, noise. Used by tests/voice/test_quality.py and
+appended, another character's voice, silence, noise. Used by tests/voice/quality/test_quality.py and
 bench/quality.py."""
 
 from __future__ import annotations

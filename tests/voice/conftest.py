@@ -6,43 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from plugins.voice.core.settings import KokoroSettings, PiperSettings, SpeechInputSettings, StallSettings, XttsSettings
+from plugins.voice.core.settings import KokoroSettings, PiperSettings, SpeechInputSettings, XttsSettings
 from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.models import XTTS, install
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.engines.xtts.engine import XttsEngine
 from plugins.voice.listening.transcriber import Transcriber
-from tests.conftest import TOMB
 from tests.support.bridge_server import TOKEN, Server
+from tests.support.common import TOMB
 from tests.support.edge_server import FakeEdgeServer
 from tests.support.net import free_port
-from tests.voice.xtts_helpers import speak_reference
-
-OFFLINE_EDGE = "ws://127.0.0.1:9/edge/v1?x=1"  # nothing listens there: edge fails at once, network or not
-# Budgets of silence far above what a busy machine needs: which engine speaks must not depend on the machine's
-# speed in tests about other things (the stall budgets themselves are tested in test_stall.py and test_bridge.py).
-# The tiny XTTS makes at most 24 audio tokens a line: one chunk each, where a test is not about chunks (the
-# decoder's windows cost more than the tiny GPT; test_xtts_stream.py, test_stall.py and the soak keep the defaults).
-TINY_LINES = "first_chunk_tokens = 24\n"
-PATIENT = StallSettings(grace=30.0, first_network=30.0, first_local=60.0, prefetch=60.0)  # for a Speaker
-STALL = (f"[voice.stall]\ngrace = {PATIENT.grace}\nfirst_network = {PATIENT.first_network}\n"  # for a config
-         f"first_local = {PATIENT.first_local}\nprefetch = {PATIENT.prefetch}\n")
-
-
-def write_config(tmp_path: Path, voice: str = "", engine: str = "") -> Path:
-    """A config.toml with a null sink, a private cache, voices/ and saves, and edge kept on loopback."""
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[engine]\nsaves_dir = "{tmp_path / "saves"}"\n{engine}\n'
-        f'[voice]\nsink = "null"\nvoices_dir = "{tmp_path / "voices"}"\nreprobe_seconds = 0.0\n'
-        f'checked_dir = "{tmp_path / "checked"}"\n{voice}\n'
-        f'[voice.cache]\ndir = "{tmp_path / "cache"}"\n'
-        f'[voice.edge]\nendpoint = "{OFFLINE_EDGE}"\nconnect_timeout = 2\nreceive_timeout = 5\n'
-        f'{STALL}',
-        encoding="utf-8",
-    )
-    (tmp_path / "voices").mkdir(exist_ok=True)
-    return path
+from tests.support.voice import TINY_LINES, write_config
+from tests.support.xtts_helpers import speak_reference
 
 
 @pytest.fixture
@@ -58,19 +33,22 @@ def story_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def piper() -> PiperEngine:
-    """The real Piper engine with the bundled voice (loaded once for the session)."""
+def piper() -> Iterator[PiperEngine]:
+    """The real Piper engine with the bundled voice (loaded once for the session, closed at its end)."""
     engine = PiperEngine(PiperSettings())
     engine.prepare()
-    return engine
+    yield engine
+    engine.close()
 
 
 @pytest.fixture(scope="session")
-def kokoro(tmp_path_factory: pytest.TempPathFactory) -> KokoroEngine:
-    """The real Kokoro engine with the model the [kokoro] extra bundles (loaded once for the session)."""
+def kokoro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KokoroEngine]:
+    """The real Kokoro engine with the model the [kokoro] extra bundles (loaded once for the session, closed at
+    its end)."""
     engine = KokoroEngine(KokoroSettings(model_dir=tmp_path_factory.mktemp("no-kokoro-installed")))
     engine.prepare()
-    return engine
+    yield engine
+    engine.close()
 
 
 @pytest.fixture(scope="session")
@@ -123,14 +101,15 @@ def reference_wav(piper: PiperEngine, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="session")
-def xtts(installed_xtts: Path, tmp_path_factory: pytest.TempPathFactory) -> XttsEngine:
-    """A loaded engine shared by the tests that do not change it."""
+def xtts(installed_xtts: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[XttsEngine]:
+    """A loaded engine shared by the tests that do not change it (its model thread joined at the end)."""
     engine = XttsEngine(XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path_factory.mktemp("latents"),
                                      while_loading="wait"))
     engine.prepare()
     engine.owner.loaded.wait(120)
     assert engine.owner.error is None, engine.owner.error
-    return engine
+    yield engine
+    engine.close()
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,8 @@ import soundfile
 from plugins.voice.casting.references import check
 from plugins.voice.core.settings import CacheSettings
 from plugins.voice.store.cache import STALE_SECONDS, AudioCache, cache_key
-from tests.conftest import ENDINGS, ROOT, TOMB, engine_env, run_engine
-from tests.voice.conftest import write_config
+from tests.support.common import ENDINGS, ROOT, TOMB, engine_env, run_engine
+from tests.support.voice import write_config
 
 pytestmark = pytest.mark.slow
 RANDOM = random.Random(12)
@@ -150,7 +150,7 @@ def test_half_written_latents_are_recomputed(installed_xtts: Path, reference_wav
     from plugins.voice.core.settings import XttsSettings
     from plugins.voice.core.voice import LineSettings
     from plugins.voice.engines.xtts.engine import XttsEngine
-    from tests.voice.xtts_helpers import latents_computed, xtts_voice
+    from tests.support.xtts_helpers import latents_computed, xtts_voice
 
     settings = XttsSettings(model_dir=installed_xtts, latents_dir=tmp_path / "latents", while_loading="wait")
     first = XttsEngine(settings)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from tests.conftest import LIGHTHOUSE, LIGHTHOUSE_ENDINGS, run_engine
-from tests.voice.audio_checks import median_pitch
-from tests.voice.conftest import write_config
+from tests.support.audio_checks import median_pitch
+from tests.support.common import LIGHTHOUSE, LIGHTHOUSE_ENDINGS, run_engine
+from tests.support.voice import write_config
 
 SPRING = LIGHTHOUSE_ENDINGS["A Promise in the Spring"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.support.common import ROOT
 
 LOADED = "import sys; print('\\n'.join(sorted(m for m in sys.modules if m.startswith('plugins'))))"
 

@@ -13,9 +13,9 @@ import soundfile
 from engine.config import Config
 from plugins.voice.core.errors import VoiceConfigError
 from plugins.voice.core.settings import voice_settings
-from tests.conftest import CRYPT, TOMB, run_engine
-from tests.voice.audio_checks import median_pitch
-from tests.voice.conftest import write_config
+from tests.support.audio_checks import median_pitch
+from tests.support.common import CRYPT, TOMB, run_engine
+from tests.support.voice import write_config
 
 
 def play(config: Path, tmp_path: Path, name: str, *extra: str) -> tuple[str, list[dict], Path]:

@@ -12,8 +12,8 @@ from engine.formats.registry import known_formats
 from engine.loader import load_story
 from engine.plugins import make_plugin_manager
 from plugins.voice.served import ServedVoices
-from tests.conftest import TOMB
-from tests.voice.conftest import write_config
+from tests.support.common import TOMB
+from tests.support.voice import write_config
 
 PIPER = 'engine = "piper"\nfallback = ["piper"]\n'
 

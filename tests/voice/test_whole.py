@@ -17,8 +17,8 @@ from plugins.voice.core.settings import PiperSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.models import XTTS, install
 from plugins.voice.engines.piper.engine import PiperEngine
-from tests.conftest import ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, ROOT, STATE, TOMB, engine_env, run_engine
-from tests.voice.conftest import TINY_LINES, write_config
+from tests.support.common import ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, ROOT, STATE, TOMB, engine_env, run_engine
+from tests.support.voice import TINY_LINES, write_config
 
 pytestmark = pytest.mark.slow
 BURIED = "Buried Again"  # the shortest ending: 5 choices
@@ -153,14 +153,15 @@ def test_a_bug_during_play_goes_to_the_log_not_into_the_story(tmp_path: Path, ti
 
 
 def test_short_soak_with_faults(tmp_path: Path) -> None:
-    from bench import soak
+    from tests.support import soak
+    from tests.support.soak_report import unexplained
 
     figures = soak.run(tmp_path, lines=40, seed=11, quality=False,  # the gate in play: the test above
                        listening=False,  # lines heard instantly: a short run that is still hard on prefetch
                        by_lines=True)  # outside faults after so many lines: the same run on a fast or slow machine
     assert figures["exit"] == 0 and not figures["hang"], (tmp_path / "game.out").read_text(errors="replace")[-8000:]
     assert figures["tracebacks"] == 0
-    assert {name: soak.unexplained(found) for name, found in figures["log_tracebacks"].items()} == \
+    assert {name: unexplained(found) for name, found in figures["log_tracebacks"].items()} == \
         {"engine": 0, "bridge": 0}  # every traceback in engine.log and bridge.log is an injected fault's
     assert figures["reached"] >= 50 and figures["voice_records"] == figures["reached"]  # 0 lost
     assert figures["end"]["threads"] == ["MainThread"]

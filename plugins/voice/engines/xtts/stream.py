@@ -8,7 +8,7 @@ does) are computed in the whole line's coordinates; a frame is final once no lat
 change it. Each chunk decodes the final frames not yet played, plus `CONTEXT` frames on the left
 and `LOOKAHEAD` on the right (the convolutions' reach), and keeps only the new frames' samples: the
 decoder is convolutional with a fixed hop, so the window's samples equal the full decode's up to
-float rounding (tests/voice/test_xtts_stream.py pins it), and no cross-fade is needed. Only the
+float rounding (tests/voice/engines/test_xtts_stream.py pins it), and no cross-fade is needed. Only the
 interpolation (a few multiply-adds per frame) still runs over the whole line at each chunk. Windows
 are a multiple of BUCKET frames (more left context), so the decoder sees a few input shapes, each
 built once (`Streamer.warm_steps`, by the model's owner between lines once it is ready). The GPT runs in
