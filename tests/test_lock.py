@@ -7,6 +7,7 @@ import importlib.metadata
 import re
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from packaging.markers import Marker
@@ -27,8 +28,10 @@ def locked() -> dict[str, str]:
 
 
 def installed() -> dict[str, str]:
+    """What pip installed into the venv (not what an import put on sys.path: setuptools' vendored packages)."""
+    folders = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     found: dict[str, str] = {canonicalize_name(dist.metadata["Name"]): dist.version
-                             for dist in importlib.metadata.distributions()}
+                             for dist in importlib.metadata.distributions(path=folders)}
     found.pop("voiced-if")
     return found
 

@@ -53,7 +53,7 @@ def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMan
         from engine.serve.app import build_app
     except ImportError as exc:
         raise EngineError(f"engine serve needs the serve extra ({exc.name} is missing): "
-                          "pip install -e '.[serve]'") from None
+                          "pip install -c requirements.lock 'voiced-if[serve]'") from None
     settings = read_table(ServeSettings, config.get("serve", {}), config.folder, "serve")
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port

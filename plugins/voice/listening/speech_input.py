@@ -15,7 +15,7 @@ import soundfile
 
 from plugins.voice.core import alsa
 from plugins.voice.core.audio import read_mono
-from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.errors import VoiceError, install_extra
 from plugins.voice.listening.transcriber import RATE, Transcriber, TranscriberError
 
 BLOCK = 0.1  # seconds of microphone audio per read
@@ -169,7 +169,7 @@ class MicrophoneAnswers:
         try:
             import sounddevice
         except (ImportError, OSError):  # OSError: PortAudio itself is missing
-            self._give_up("the microphone needs the [stt] extra and PortAudio (pip install -e '.[stt]')")
+            self._give_up(f"the microphone needs the [stt] extra and PortAudio ({install_extra('stt')})")
             return
         name = self.settings.input_device
         try:

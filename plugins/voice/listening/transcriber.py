@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 
 from plugins.voice.core.audio import resample
-from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.errors import VoiceError, install_extra
 from plugins.voice.core.settings import SpeechInputSettings
 from plugins.voice.core.turns import Turns
 from plugins.voice.engines.models import WHISPER, ModelError, model_files
 
 RATE = 16000  # what Whisper listens at
-EXTRA = "speech recognition needs the [stt] extra (pip install -e '.[stt]')"
+EXTRA = f"speech recognition needs the [stt] extra ({install_extra('stt')})"
 _NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
             "sixteen seventeen eighteen nineteen twenty").split()
 

@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from plugins.voice.core.audio import AudioChunk, resample
-from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.errors import VoiceError, install_extra
 
 RATE = 16000
 PIECE_SECONDS = (1.0, 2.0, 4.0)
 MIN_VOICED_SECONDS = 1.0  # less speech than this is too little to judge a speaker by
 NO_VOICE_SECONDS = 0.3  # less than this is no voice at all
-EXTRA = "the quality gate's speaker check needs the [quality] extra (pip install -e '.[quality]')"
+EXTRA = f"the quality gate's speaker check needs the [quality] extra ({install_extra('quality')})"
 
 
 class SpeakerModelError(VoiceError):

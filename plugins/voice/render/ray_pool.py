@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.errors import VoiceError, install_extra
 from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.core.voice import Voice
 from plugins.voice.engines.piper.styles import PiperStyle
@@ -58,7 +58,7 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise VoiceError("Rendering on Ray needs the [render] extra: pip install -e '.[render]'.") from None
+        raise VoiceError(f"Rendering on Ray needs the [render] extra: {install_extra('render')}.") from None
     return ray
 
 

@@ -18,7 +18,7 @@ from engine.formats.explore import reachable_lines
 from engine.formats.registry import known_formats
 from plugins.voice.casting.cast import build_cast, read_voice_map
 from plugins.voice.core.acting import Directions
-from plugins.voice.core.errors import VoiceError
+from plugins.voice.core.errors import VoiceError, install_extra
 from plugins.voice.core.settings import voice_settings
 from plugins.voice.render.commands import pack_folder
 from plugins.voice.store.manifest import Manifest, entry_key, text_sha
@@ -138,7 +138,7 @@ def _xlsx(found: list[Row], title: str) -> bytes:
         from openpyxl import Workbook
         from openpyxl.styles import Font
     except ImportError:
-        raise VoiceError("Writing .xlsx needs the [script] extra: pip install 'voiced-if[script]' "
+        raise VoiceError(f"Writing .xlsx needs the [script] extra: {install_extra('script')} "
                          "(or write a .csv).") from None
     book = Workbook()
     sheet = book.active

@@ -167,7 +167,8 @@ def test_missing_extra_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kokoro_onnx" else real(name, *a))
     engine = KokoroEngine(KokoroSettings(model_dir=tmp_path))
-    assert engine.missing() == "the kokoro engine needs the [kokoro] extra (pip install -e '.[kokoro]')"
+    assert engine.missing() == ("the kokoro engine needs the [kokoro] extra "
+                                "(pip install -c requirements.lock 'voiced-if[kokoro]')")
     with pytest.raises(EngineUnavailable, match=r"\[kokoro\] extra"):
         engine.prepare()
 
@@ -202,14 +203,15 @@ def test_a_kokoro_behind_speech_measures_itself_and_its_lines_are_held(
     """On a CPU busy with other work (the quality gate, XTTS) Kokoro can fall behind speech for a while. It times
     its own model calls, so Pace judges it as it does XTTS: its next lines are held until the rest will come in
     time: no silence inside. Its first line, before it has measured anything, is held by its slow first chunk.
-    The busy CPU is imitated: each of the real model's calls is followed by a sleep as long as its audio."""
+    The busy CPU is imitated: each of the real model's calls is followed by a sleep twice as long as its audio, so
+    Kokoro is at least 2x slower than speech on a fast machine or a slow one."""
     engine = KokoroEngine(KokoroSettings(model_dir=tmp_path / "no-kokoro-installed"))
     engine.prepare()
     real = engine.model.create
 
     def busy(*args: Any, **kwargs: Any) -> Any:
         samples, rate = real(*args, **kwargs)
-        time.sleep(len(samples) / rate)
+        time.sleep(2 * len(samples) / rate)
         return samples, rate
 
     engine.model.create = busy
@@ -237,8 +239,8 @@ def test_a_kokoro_behind_speech_measures_itself_and_its_lines_are_held(
 
 def test_the_line_being_heard_goes_before_background_work_waiting_for_kokoro(
         kokoro: KokoroEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The soak once hung here: the gate's calibration (six voices in a row, each taking Kokoro's lock again at
-    once) kept the speaker waiting over 30 s. Background work waiting for Kokoro now lets the speaker go first."""
+    """The gate's calibration (six voices in a row, each taking Kokoro's lock again at once) must not keep the
+    speaker waiting: background work waiting for Kokoro lets the speaker go first."""
     order: list[str] = []
     real = kokoro.model.create
 

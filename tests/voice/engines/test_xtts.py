@@ -208,7 +208,7 @@ def test_missing_extra_or_model_is_named(tmp_path: Path, monkeypatch: pytest.Mon
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "TTS" else real(name, *a))
-    assert engine.missing() == "the xtts engine needs the [xtts] extra (pip install -e '.[xtts]')"
+    assert engine.missing() == "the xtts engine needs the [xtts] extra (pip install -c requirements.lock 'voiced-if[xtts]')"
 
 
 def test_a_truncated_model_falls_back_with_one_sentence(tiny_xtts_dir: Path, tmp_path: Path) -> None:

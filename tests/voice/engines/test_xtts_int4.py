@@ -103,6 +103,6 @@ def test_without_the_onnx_package_int4_says_which_extra_to_install_and_auto_take
         installed_xtts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert cpu_paths(XttsSettings(device="cpu", cpu_decoder="fp32")) == "GPT int4"
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if not installed
-    with pytest.raises(ModelError, match=r"needs the onnx package: pip install 'voiced-if\[xtts\]'"):
+    with pytest.raises(ModelError, match=r"needs the onnx package: pip install -c requirements.lock 'voiced-if\[xtts\]'"):
         build(XttsSettings(model_dir=installed_xtts, device="cpu", cpu_quantize="int4"))
     assert cpu_paths(XttsSettings(device="cpu", cpu_decoder="fp32")) == "GPT int8"

@@ -220,4 +220,5 @@ def test_bad_speech_input_is_one_sentence(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(sys, "stdin", (tmp_path / "typed").open("w+"))
     assert main(["play", str(TOMB), "--speech-input", "--config", str(config)]) == 1
     assert capsys.readouterr().err.strip() == (
-        "engine: Speech input: speech recognition needs the [stt] extra (pip install -e '.[stt]').")
+        "engine: Speech input: speech recognition needs the [stt] extra "
+        "(pip install -c requirements.lock 'voiced-if[stt]').")

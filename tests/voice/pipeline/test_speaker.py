@@ -203,8 +203,8 @@ def test_skipping_cuts_the_line(make_rig: Callable[..., Rig], piper: PiperEngine
 
 
 def test_re_probing_survives_a_probe_that_fails_half_way(make_rig: Callable[..., Rig], piper: PiperEngine) -> None:
-    """Regression (found by bench/soak.py): edge's probe raised "broke off in the middle of the line",
-    which killed the re-probe thread, so no engine that dropped out ever came back."""
+    """A probe that raises (edge's "broke off in the middle of the line") must not end the re-probe thread:
+    engines that dropped out must still come back."""
     server = FakeEdgeServer("disconnect")
     edge = EdgeEngine(EdgeSettings(endpoint=server.url, connect_timeout=1, receive_timeout=2))
     rig = make_rig({"edge": edge, "piper": piper}, ["edge", "piper"], reprobe=0.2)

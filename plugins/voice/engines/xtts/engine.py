@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from plugins.voice.core.audio import AudioChunk
-from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, VoiceNotSupported
+from plugins.voice.core.errors import EngineUnavailable, SpeechFailure, VoiceNotSupported, install_extra
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.core.voice import LineSettings
 from plugins.voice.engines.acting import acted, delivery
@@ -64,7 +64,7 @@ class XttsEngine(EngineBase):
 
     def missing(self) -> str | None:
         if importlib.util.find_spec("TTS") is None:
-            return "the xtts engine needs the [xtts] extra (pip install -e '.[xtts]')"
+            return f"the xtts engine needs the [xtts] extra ({install_extra('xtts')})"
         folder = self.settings.model_dir
         if not (folder / "model.pth").is_file() or not (folder / MANIFEST).is_file():
             return f"no XTTS model in {folder}; install one with 'engine models install xtts --from DIR'"

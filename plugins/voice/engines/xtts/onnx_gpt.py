@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from plugins.voice.core.errors import install_extra
+
 BLOCK = 32  # weights per 4-bit scale (blocks of 128: 20% faster multiplies, 20% more error)
 ACCURACY = 4  # MatMulNBits computes in int8 (accuracy_level 4): the fastest kernel on x86
 VOICES = 8  # voices whose conditioning keys and values are kept (~8 MB each at full size)
@@ -37,7 +39,7 @@ def missing() -> str | None:
         except ValueError:  # a module set to None in sys.modules (how a test hides one)
             found = False
         if not found:
-            return f"cpu_quantize = \"int4\" needs the {package} package: pip install 'voiced-if[xtts]'"
+            return f"cpu_quantize = \"int4\" needs the {package} package: {install_extra('xtts')}"
     return None
 
 
