@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -39,7 +40,12 @@ def test_a_render_with_the_quality_gate_keeps_every_take_with_its_scores(tmp_pat
 
 
 @pytest.mark.xdist_group("ray")  # one Ray cluster at a time on 2 cores (test_render_cluster.py)
-def test_ray_renders_every_reachable_line_once_though_a_worker_is_killed(tmp_path: Path) -> None:
+def test_ray_renders_every_reachable_line_once_though_a_worker_is_killed(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the local cluster's token comes from here, not from a file Ray would write in the home folder; Ray's mode
+    # (which it sets in this process) is gone again after the test
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    monkeypatch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
     config = config_for(tmp_path)
     settings = voice_settings(load_config(config))
     folder = tmp_path / "pack"
