@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import signal
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -153,13 +154,16 @@ def test_off_loopback_every_request_needs_the_token(tmp_path: Path, monkeypatch:
         assert httpx.get(local).status_code == 401
         assert httpx.post(local + "api/games", json={}).status_code == 401
         assert httpx.get(local + "api/status", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.get(local + "?token=%C3%A9").status_code == 401  # any text is compared: 401, never a 500
+        assert httpx.get(local + "api/status", cookies={"token": "%E2%82%AC"}).status_code == 401
         assert httpx.get(local + "api/status", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         with httpx.Client(base_url=local, timeout=30) as client:
             first = client.get(f"/?token={token}")
             assert first.status_code == 303 and first.headers["location"] == "./"  # right behind any proxy prefix
             assert client.get("/").status_code == 200  # the cookie it set
             assert client.post("/api/games", json={}).status_code == 200
-        assert (tmp_path / "config" / "voiced-if" / "serve-token").read_text() == token  # kept for the next start
+        kept = tmp_path / "config" / "voiced-if" / "serve-token"
+        assert kept.read_text() == token and stat.S_IMODE(kept.stat().st_mode) == 0o600  # for the next start, ours
     finally:
         running.stop()
 
