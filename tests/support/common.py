@@ -20,9 +20,9 @@ TOMB = ROOT / "stories" / "tomb"
 CRYPT = ROOT / "tests" / "stories" / "crypt"  # the tomb's cast in nine lines: "1" reaches the god, "2" goes home
 SUPPORT = Path(__file__).resolve().parent
 
-# One choice list per ending of the bundled story (also in the README).
 sys.path.insert(0, str(SUPPORT))  # test plugins, loaded by name like any plugin module
 
+# One choice list per ending of the bundled story (also in the README).
 ENDINGS = {
     "The Sun Rises on Time": [2, 1, 2, 1, 2, 1, 1],
     "Buried Again": [1, 2, 1, 2, 2],

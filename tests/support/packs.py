@@ -12,7 +12,7 @@ DETERMINISTIC = "[voice.piper]\nnoise_scale = 0.0\nnoise_w_scale = 0.0\n"
 
 
 def config_for(tmp_path: Path, gate: bool = False) -> Path:
-    """Piper only, repeatable; the quality gate off unless asked (test_quality.py and the test below cover it)."""
+    """Piper only, repeatable; the quality gate off unless asked (tests/voice/quality and test_render.py cover it)."""
     config = write_config(tmp_path, voice='fallback = ["piper"]')
     config.write_text(config.read_text() + DETERMINISTIC + f"[voice.quality]\nrender = {str(gate).lower()}\n")
     return config
