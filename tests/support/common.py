@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOMB = ROOT / "stories" / "tomb"
 CRYPT = ROOT / "tests" / "stories" / "crypt"  # the tomb's cast in nine lines: "1" reaches the god, "2" goes home
 SUPPORT = Path(__file__).resolve().parent
+NODE_TOOLS = ROOT / ".venv"  # npm's inkjs and axe-core, which `make test` installs (make test-latest uses them too)
 
 sys.path.insert(0, str(SUPPORT))  # test plugins, loaded by name like any plugin module
 
@@ -41,9 +42,8 @@ LIGHTHOUSE_ENDINGS = {
 
 
 def ink_compiler() -> Path:
-    """inkjs's compiler, which `make test` installs in the venv (.venv/inkjs)."""
-    compiler = Path(os.environ.get("INKJS_COMPILER") or Path(sys.prefix) / "inkjs" / "node_modules" / ".bin" /
-                    "inkjs-compiler")
+    """inkjs's compiler, which `make test` installs beside the venv's packages (.venv/inkjs)."""
+    compiler = NODE_TOOLS / "inkjs" / "node_modules" / ".bin" / "inkjs-compiler"
     if not compiler.exists():
         pytest.fail(f"no ink compiler at {compiler}: run 'make test' (it installs inkjs into .venv/inkjs)")
     return compiler

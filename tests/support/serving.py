@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.common import SUPPORT, wait_until
+from tests.support.common import NODE_TOOLS, SUPPORT, wait_until
 from tests.support.voice import write_config
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-AXE = Path(sys.prefix) / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = NODE_TOOLS / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 PIPER_ONLY = 'fallback = ["piper"]\nengine = "piper"\n'
 
 
