@@ -29,7 +29,7 @@ from engine.core.errors import EngineError
 from engine.hookspecs import LineSound
 from engine.serve.audio import Mp3Cache, Mp3Stream
 from engine.serve.game import BadRequest, Game
-from engine.serve.guard import Guard
+from engine.serve.guard import Guard, over_https
 from engine.serve.players import PLAYER, Full, NotFound, Players
 
 log = logging.getLogger(__name__)
@@ -48,20 +48,22 @@ class Choice(BaseModel):
     number: int
 
 
-def build_app(players: Players, title: str, token: str | None, sweep_seconds: float = 30.0) -> FastAPI:
+def build_app(players: Players, title: str, token: str | None, sweep_seconds: float = 30.0,
+              trust_proxy: bool = False) -> FastAPI:
     app = FastAPI(title=f"engine serve: {title}", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=_sweeping(players, sweep_seconds))
     encoded = Mp3Cache()
     _handlers(app)
 
-    app.add_middleware(Guard, token=token)
+    app.add_middleware(Guard, token=token, trust_proxy=trust_proxy)
 
     @app.get("/")
     def page(request: Request) -> Response:
         html = resources.files("engine.serve").joinpath("page/index.html").read_text(encoding="utf-8")
         answer = HTMLResponse(html.replace("{{title}}", escape(title)))
         if not PLAYER.match(request.cookies.get("player", "")):
-            answer.set_cookie("player", secrets.token_hex(16), max_age=400 * 86400, httponly=True, samesite="strict")
+            answer.set_cookie("player", secrets.token_hex(16), max_age=400 * 86400, httponly=True, samesite="strict",
+                              secure=over_https(request, trust_proxy))
         return answer
 
     @app.get("/static/{name}")
@@ -165,8 +167,7 @@ def _digest(pcm: bytes) -> bytes:
 
 
 def _moved(game: Game, events: list[dict[str, Any]]) -> dict[str, Any]:
-    notices, game.notices[:] = list(game.notices), []
-    return {"events": events, "notices": notices}
+    return {"events": events, "notices": game.take_notices()}
 
 
 def _player(request: Request) -> str:

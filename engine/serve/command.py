@@ -31,7 +31,9 @@ TOKEN_FILE = "serve-token"
 class ServeSettings:
     host: str = "127.0.0.1"
     port: int = field(default=8000, metadata=between(0, 65535))  # 0: any free port (printed)
-    max_players: int = field(default=50, metadata=at_least(1))
+    max_players: int = field(default=50, metadata=at_least(1))  # games open at once on the server
+    games_per_player: int = field(default=3, metadata=at_least(1))  # one more replaces the player's oldest
+    trust_proxy: bool = False  # believe X-Forwarded-Proto (set it behind a reverse proxy that serves HTTPS)
     idle_minutes: float = field(default=20.0, metadata=at_least(0.1))  # an idle game is saved and closed
 
 
@@ -78,12 +80,12 @@ def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMan
         voices = pm.hook.engine_serve_voices(context=PlayContext(story, config, vars(args), trace, notify))
         engine = engine_settings(config)
         players = Players(story, engine, voices, Shelf(engine.saves_dir, story), settings.max_players,
-                          settings.idle_minutes * 60, trace)
+                          settings.idle_minutes * 60, trace, settings.games_per_player)
         serving.append(players)
         address = f"http://{host if ':' not in host else f'[{host}]'}:{listener.getsockname()[1]}/"
         print(f"Serving '{story.title}' at {address}{f'?token={token}' if token else ''} (Ctrl+C stops).",
               flush=True)
-        server = _server(uvicorn, build_app(players, story.title, token), players)
+        server = _server(uvicorn, build_app(players, story.title, token, trust_proxy=settings.trust_proxy), players)
         try:
             server.run(sockets=[listener])
         except KeyboardInterrupt:
@@ -108,7 +110,8 @@ def _server(uvicorn: Any, app: Any, players: Players) -> Any:
             await asyncio.to_thread(players.close_all)
             await super().shutdown(sockets)
 
-    return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10))
+    # proxy_headers off: X-Forwarded-* is believed only with [serve] trust_proxy (guard.over_https), from anyone
+    return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10, proxy_headers=False))
 
 
 def _listen(host: str, port: int) -> socket.socket:

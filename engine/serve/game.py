@@ -52,7 +52,19 @@ class Game:
     ending: str | None = None
     scene_title: str = ""
     last_seen: float = field(default_factory=time.monotonic)
-    notices: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # for the player's next answer (notice, take_notices)
+    notices_lock: threading.Lock = field(default_factory=threading.Lock)  # voice threads add while a request takes
+
+    def notice(self, text: str) -> None:
+        """A one-line notice for this game's page (any thread)."""
+        with self.notices_lock:
+            self.notices.append(text)
+
+    def take_notices(self) -> list[str]:
+        """The notices since the last answer, handed over once."""
+        with self.notices_lock:
+            taken, self.notices = self.notices, []
+        return taken
 
     def start(self) -> list[dict[str, Any]]:
         with self.lock:

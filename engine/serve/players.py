@@ -82,18 +82,25 @@ class Shelf:
 
 
 class Players:
-    """Every game on the server; called from the server's threads (one lock for the table of games).
+    """Every game on the server; called from the server's threads (one lock for the table of games, held only
+    to read or change it: a game is opened, saved and closed outside it).
+
+    At most `max_players` games on the server, and `per_player` for one player: a player's next game takes the
+    place of their least recently used one (saved first), so one player never locks the others out.
 
     A closed game's voice is stopped on the `serve-close` thread (owned here, joined by close_all): stopping
     waits for a line being made, and no request waits for that."""
 
     def __init__(self, story: Story, settings: EngineSettings, voices: ServedVoices | None, shelf: Shelf,
-                 max_players: int, idle_seconds: float, trace: Callable[[dict[str, Any]], None]) -> None:
+                 max_players: int, idle_seconds: float, trace: Callable[[dict[str, Any]], None],
+                 per_player: int = 3) -> None:
         self.story = story
         self.settings = settings
         self.voices = voices
         self.shelf = shelf
         self.max_players = max_players
+        self.per_player = per_player
+        self.opening = 0  # games being opened: counted against max_players before they are in the table
         self.idle_seconds = idle_seconds
         self.trace = trace
         self.shared = story.format.shared(story)  # e.g. ink's parsed runtime, read once for every game
@@ -108,14 +115,26 @@ class Players:
         with self.lock:
             if self.stopping:
                 raise Full("This server is stopping; try again when it is back.")
-            if len(self.games) >= self.max_players:
+            mine = sorted((g for g in self.games.values() if g.player == player), key=lambda g: g.last_seen)
+            replaced = mine[0] if len(mine) >= self.per_player else None
+            if replaced is None and len(self.games) + self.opening >= self.max_players:
                 raise Full(f"This server has {self.max_players} players, its most; try again in a few minutes.")
+            self.opening += 1
+        try:
+            if replaced is not None:
+                if replaced.ending is None:
+                    self.save(replaced, "auto")
+                self.close(replaced, "replaced")
             playthrough = self.story.format.open(self.story, saved, self.shared)
             game = Game(self.story, player, playthrough, self.settings, None, lambda record: None)
-            self.games[game.game_id] = game
+            with self.lock:
+                self.games[game.game_id] = game
+        finally:
+            with self.lock:
+                self.opening -= 1
         game.trace = lambda record: self.trace({"game": game.game_id, **record})
         if self.voices is not None:
-            game.voice = self.voices.open(game.trace, game.notices.append)
+            game.voice = self.voices.open(game.trace, game.notice)
         game.trace({"event": "started", "player": player, "slot": slot})
         return game, game.start()
 
@@ -168,7 +187,7 @@ class Players:
         with self.lock:
             games = list(self.games.values())
         for game in games:
-            game.notices.append(text)
+            game.notice(text)
 
     def count(self) -> int:
         with self.lock:

@@ -182,6 +182,91 @@ def test_players_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         running.stop()
 
 
+def test_one_player_cannot_lock_the_others_out(tmp_path: Path) -> None:
+    """Games are limited per player as well as on the server: a player's next game takes the place of their least
+    recently used one (saved first), and another player still gets in."""
+    from engine.config import Config
+    from engine.formats.registry import known_formats
+    from engine.loader import load_story
+    from engine.plugins import make_plugin_manager
+    from engine.serve.players import Full, NotFound
+
+    story = load_story(TOMB, known_formats(make_plugin_manager(Config())))
+    shelf = Shelf(tmp_path, story)
+    players = Players(story, EngineSettings(), None, shelf, 3, 60.0, lambda record: None, per_player=2)
+    a, b, c = "a" * 32, "b" * 32, "c" * 32
+    first, _ = players.open(a, None)
+    players.choose(first, 1)
+    second, _ = players.open(a, None)
+    first.last_seen, second.last_seen = 1.0, 2.0  # the first is the one least recently used
+    third, _ = players.open(a, None)  # replaces the first, not a 503
+    assert players.count() == 2
+    with pytest.raises(NotFound):
+        players.get(a, first.game_id)
+    assert players.get(a, third.game_id) is third and players.get(a, second.game_id) is second
+    assert [save["slot"] for save in shelf.list(a)] == ["auto"]  # the replaced game was saved
+    players.open(b, None)  # another player still gets in: 3 games, the server's most
+    with pytest.raises(Full):
+        players.open(c, None)
+    players.close_all()
+
+
+def test_no_notice_is_lost_while_voice_threads_add_them_and_answers_take_them(tmp_path: Path) -> None:
+    from engine.config import Config
+    from engine.formats.registry import known_formats
+    from engine.loader import load_story
+    from engine.plugins import make_plugin_manager
+
+    story = load_story(TOMB, known_formats(make_plugin_manager(Config())))
+    players = Players(story, EngineSettings(), None, Shelf(tmp_path, story), 5, 60.0, lambda record: None)
+    game, _ = players.open("a" * 32, None)
+    taken: list[str] = []
+    done = threading.Event()
+
+    def add(thread: int) -> None:
+        for n in range(5000):
+            game.notice(f"{thread}.{n}")
+
+    def take() -> None:
+        while not done.is_set():
+            taken.extend(game.take_notices())
+
+    taker = threading.Thread(target=take)
+    taker.start()
+    adders = [threading.Thread(target=add, args=(thread,)) for thread in range(4)]
+    for thread in adders:
+        thread.start()
+    for thread in adders:
+        thread.join(60)
+    done.set()
+    taker.join(60)
+    taken.extend(game.take_notices())
+    assert len(taken) == len(set(taken)) == 20000
+    players.close_all()
+
+
+def test_the_page_cannot_be_framed_and_its_cookies_are_secure_behind_an_https_proxy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECHO_OUT", str(tmp_path / "echo.jsonl"))
+    plain = Server(TOMB, echo_config(tmp_path), tmp_path)
+    try:
+        page = httpx.get(plain.base, headers={"X-Forwarded-Proto": "https"})  # not believed: no trust_proxy
+        policy = page.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "base-uri 'none'" in policy
+        assert page.headers["x-frame-options"] == "DENY"
+        assert "player=" in page.headers["set-cookie"] and "secure" not in page.headers["set-cookie"].lower()
+    finally:
+        plain.stop()
+    (tmp_path / "proxied").mkdir()
+    proxied = Server(TOMB, echo_config(tmp_path / "proxied", "[serve]\ntrust_proxy = true\n"), tmp_path / "proxied")
+    try:
+        assert "secure" not in httpx.get(proxied.base).headers["set-cookie"].lower()  # plain HTTP
+        behind = httpx.get(proxied.base, headers={"X-Forwarded-Proto": "https"})
+        assert "; secure" in behind.headers["set-cookie"].lower()
+    finally:
+        proxied.stop()
+
+
 def test_an_idle_game_is_saved_then_closed(tmp_path: Path) -> None:
     from engine.config import Config
     from engine.formats.registry import known_formats

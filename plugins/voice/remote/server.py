@@ -141,7 +141,7 @@ class Bridge:
 def create_app(engine: XttsEngine, voices_dir: Path, token: str | None, max_queue: int = 4) -> FastAPI:
     bridge = Bridge(engine, voices_dir, max_queue)
     bridge.load_registered()
-    app = FastAPI(title="voiced-if XTTS bridge", version="1")
+    app = FastAPI(title="voiced-if XTTS bridge", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.bridge = bridge
 
     @app.middleware("http")
@@ -158,6 +158,11 @@ def create_app(engine: XttsEngine, voices_dir: Path, token: str | None, max_queu
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token_matches(given, token):
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(authorized)])
+    def description() -> dict[str, Any]:
+        """The API's OpenAPI description, for clients and fuzzers that hold the token."""
+        return app.openapi()
 
     @app.get("/health", dependencies=[Depends(authorized)])
     def health() -> dict[str, Any]:

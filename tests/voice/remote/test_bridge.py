@@ -87,6 +87,16 @@ def test_a_full_queue_answers_429(bridge: Any, reference_wav: Path) -> None:
     assert 429 in codes and 200 in codes
 
 
+def test_the_api_description_needs_the_token_too(bridge: Any) -> None:
+    server, _, _ = bridge
+    assert httpx.get(f"{server.url}/openapi.json", timeout=30).status_code == 401
+    described = httpx.get(f"{server.url}/openapi.json", headers=auth(), timeout=30)
+    assert described.status_code == 200 and "/v1/audio/speech" in described.json()["paths"]
+    assert "/openapi.json" not in described.json()["paths"]
+    assert httpx.get(f"{server.url}/docs", headers=auth(), timeout=30).status_code == 404  # no page that loads scripts
+    assert httpx.get(f"{server.url}/redoc", timeout=30).status_code in (401, 404)
+
+
 def test_schemathesis_finds_no_server_errors(bridge: Any) -> None:
     import schemathesis
     from hypothesis import HealthCheck, given, settings
