@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import percentile  # noqa: E402
 from engine.formats import ChoiceStep, EndStep, LineStep, open_playthrough  # noqa: E402
 from engine.loader import load_story  # noqa: E402
 
@@ -60,8 +61,8 @@ def main() -> None:
                 merged.setdefault(key, []).extend(values)
 
         def cell(key: str, merged: dict[str, list[float]] = merged) -> str:
-            values = sorted(merged[key])
-            return f"{statistics.median(values):.2f} / {values[int(0.9 * (len(values) - 1))]:.2f}"
+            values = merged[key]
+            return f"{percentile(values, 0.5):.2f} / {percentile(values, 0.9):.2f}"
 
         story_format = "ink" if name == "lighthouse" else "scenes"
         print(f"| {name} | {story_format} | {cell('load')} | {cell('step')} | {cell('ahead')} "

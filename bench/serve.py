@@ -17,7 +17,6 @@ import asyncio
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 TOMB = ROOT / "stories" / "tomb"
+sys.path.insert(0, str(ROOT))  # run as a file: the repository's packages
+
+from bench.stats import percentile  # noqa: E402
 
 
 def write_config(work: Path) -> Path:
@@ -154,11 +156,11 @@ def run(config: Path, work: Path, players: int, seconds: float, *extra: str) -> 
         tally.rss.append(server.rss_mb())
     finally:
         server.stop()
-    first, moves, pings = sorted(tally.first), sorted(tally.moves), sorted(tally.pings)
-    return {"players": players, "move_p50_ms": statistics.median(moves) * 1000,
-            "move_p95_ms": moves[int(0.95 * (len(moves) - 1))] * 1000, "ping_p50_ms": statistics.median(pings) * 1000,
-            "ping_p95_ms": pings[int(0.95 * (len(pings) - 1))] * 1000, "p50_ms": statistics.median(first) * 1000,
-            "p95_ms": first[int(0.95 * (len(first) - 1))] * 1000, "max_ms": first[-1] * 1000, "waits": len(first),
+    first, moves, pings = tally.first, tally.moves, tally.pings
+    return {"players": players, "move_p50_ms": percentile(moves, 0.5) * 1000, "moves": len(moves),
+            "move_p95_ms": percentile(moves, 0.95) * 1000, "ping_p50_ms": percentile(pings, 0.5) * 1000,
+            "ping_p95_ms": percentile(pings, 0.95) * 1000, "pings": len(pings), "p50_ms": percentile(first, 0.5) * 1000,
+            "p95_ms": percentile(first, 0.95) * 1000, "max_ms": percentile(first, 1.0) * 1000, "waits": len(first),
             "lines": tally.lines, "errors": len(tally.errors), "error_kinds": sorted(set(tally.errors))[:3],
             "rss_start": tally.rss[0], "rss_max": max(tally.rss), "rss_end": tally.rss[-1],
             "threads_max": max(tally.threads), "threads_end": tally.threads[-1], "encoded": tally.encoded}
@@ -177,14 +179,15 @@ def main() -> None:
     for count in [int(n) for n in args.live.split(",") if n]:
         shutil.rmtree(work / "cache", ignore_errors=True)  # every live run starts cold
         rows.append(("live piper + prefetch", run(config, work, count, args.seconds)))
-    print(f"{'voices':22} {'players':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'lines':>6} {'errors':>6} "
+    print(f"{'voices':22} {'players':>7} {'waits':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'lines':>6} {'errors':>6} "
           f"{'RSS MB start/max/end':>21} {'threads max/end':>15}")
     for name, row in rows:
-        print(f"{name:22} {row['players']:7d} {row['p50_ms']:7.0f} {row['p95_ms']:7.0f} {row['max_ms']:7.0f} "
-              f"{row['lines']:6d} {row['errors']:6d} {row['rss_start']:7.0f}/{row['rss_max']:.0f}/{row['rss_end']:.0f}"
-              f"{row['threads_max']:>11d}/{row['threads_end']}")
-        print(f"   the move alone (POST): p50 {row['move_p50_ms']:.0f} ms, p95 {row['move_p95_ms']:.0f} ms; "
-              f"GET api/status: p50 {row['ping_p50_ms']:.0f} ms, p95 {row['ping_p95_ms']:.0f} ms; MP3 cache: "
+        print(f"{name:22} {row['players']:7d} {row['waits']:6d} {row['p50_ms']:7.0f} {row['p95_ms']:7.0f} "
+              f"{row['max_ms']:7.0f} {row['lines']:6d} {row['errors']:6d} "
+              f"{row['rss_start']:7.0f}/{row['rss_max']:.0f}/{row['rss_end']:.0f}{row['threads_max']:>11d}/{row['threads_end']}")
+        print(f"   the move alone (POST, {row['moves']} samples): p50 {row['move_p50_ms']:.0f} ms, p95 "
+              f"{row['move_p95_ms']:.0f} ms; GET api/status ({row['pings']}): p50 {row['ping_p50_ms']:.0f} ms, p95 "
+              f"{row['ping_p95_ms']:.0f} ms; MP3 cache: "
               f"{row['encoded'].get('hits')} hits, {row['encoded'].get('misses')} misses")
         if row["error_kinds"]:
             print("   errors:", "; ".join(row["error_kinds"]))

@@ -83,7 +83,7 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a story and report every problem")
     check.add_argument("story", metavar="STORY_DIR", type=Path)
     check.set_defaults(handler=check_command)
-    serve.register(sub)
+    pm.hook.engine_add_serve_options(parser=serve.register(sub))
 
     pm.hook.engine_register_commands(subparsers=sub)
     return parser

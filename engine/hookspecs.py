@@ -101,6 +101,15 @@ def engine_add_play_options(parser: argparse.ArgumentParser) -> None:
     """
 
 
+@hookspec
+def engine_add_serve_options(parser: argparse.ArgumentParser) -> None:
+    """Fires once while the CLI is built; receives the `engine serve` parser.
+
+    Add options a served game needs (the voice plugin's `--pack DIR`); their values reach plugins
+    through the server's `PlayContext.options`. Returns nothing.
+    """
+
+
 # --- story formats ----------------------------------------------------------------
 
 

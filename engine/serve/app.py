@@ -129,9 +129,9 @@ def build_app(players: Players, title: str, token: str | None, sweep_seconds: fl
 
     @app.get("/api/status")
     def status() -> dict[str, Any]:
-        names = [thread.name for thread in threading.enumerate()]
+        names = sorted(thread.name for thread in threading.enumerate())  # whose they are is for the reader to say
         return {"players": players.count(), "max_players": players.max_players, "threads": len(names),
-                "voice_threads": sum(name.startswith("voice-") for name in names),
+                "thread_names": names,
                 "encoded": {"hits": encoded.hits, "misses": encoded.misses, "bytes": encoded.size}}
 
     return app

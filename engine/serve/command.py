@@ -37,15 +37,15 @@ class ServeSettings:
     idle_minutes: float = field(default=20.0, metadata=at_least(0.1))  # an idle game is saved and closed
 
 
-def register(sub: Any) -> None:
+def register(sub: Any) -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="play a story in the browser, every character voiced")
     serve.add_argument("story", metavar="STORY_DIR", type=Path)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; any other needs the token)")
     serve.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
-    serve.add_argument("--pack", metavar="DIR", type=Path, help="play lines from this voice pack when it has them")
     serve.add_argument("--trace", metavar="FILE.jsonl", type=Path, help="every game's events, tagged with its game")
     serve.add_argument("--token", help="the token players need off loopback (default: made once and kept)")
     serve.set_defaults(handler=serve_command)
+    return serve
 
 
 def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginManager) -> int:

@@ -33,6 +33,10 @@ class VoicePlugin:
                             help="say your choices aloud (microphone, Faster-Whisper; extra [stt])")
         parser.add_argument("--speech-input-files", metavar="A.wav,B.wav", type=_paths,
                             help="recorded spoken answers, one WAV per answer, used in order (implies --speech-input)")
+        self.engine_add_serve_options(parser)
+
+    @hookimpl
+    def engine_add_serve_options(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--pack", metavar="DIR", type=Path,
                             help="play lines from this voice pack (engine render) when it has them")
 

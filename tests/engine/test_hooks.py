@@ -85,6 +85,14 @@ def test_hook_engine_add_play_options() -> None:
     assert args.shout is True
 
 
+def test_hook_engine_add_serve_options() -> None:
+    voiced = parse_args(make_plugin_manager({}), ["serve", "stories/tomb", "--pack", "packs/tomb"])
+    assert voiced.pack == Path("packs/tomb")  # the voice plugin's option, not the engine's
+    silent = make_plugin_manager({"plugins": {"disabled": ["voice"]}})
+    with pytest.raises(SystemExit):
+        parse_args(silent, ["serve", "stories/tomb", "--pack", "packs/tomb"])
+
+
 def test_config_and_verbose_work_after_every_command_at_any_depth() -> None:
     pm = make_plugin_manager({})  # the voice plugin's commands too
     for command in (["play", "stories/tomb"], ["check", "stories/tomb"], ["models", "verify"],
