@@ -94,7 +94,7 @@ class VoicePlugin:
     def engine_story_ended(self, ending: str | None, reason: str) -> None:
         session, self.session = self.session, None
         if session is not None:
-            session.close(drain=reason == "ending")
+            session.close(drain=reason == "ending", why=reason)
 
 
 def _paths(text: str) -> list[Path]:

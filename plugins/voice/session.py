@@ -88,12 +88,13 @@ class VoiceSession:
     def answer_source(self) -> Any:
         return self.speech.source() if self.speech is not None else None
 
-    def close(self, drain: bool) -> None:
-        """At the end of the game (runner's thread): stops and joins every thread, in dependency order."""
+    def close(self, drain: bool, why: str = "ending") -> None:
+        """At the end of the game (runner's thread): stops and joins every thread, in dependency order. Lines
+        still queued are spoken (drain) or recorded as dropped, with `why` the game ended."""
         if self.speech is not None:
             self.speech.close()
         self.studio.stop_watching()
-        self.speaker.close(drain=drain)
+        self.speaker.close(drain=drain, why=why)
         self.studio.close()
 
 

@@ -112,3 +112,19 @@ def test_bad_voice_config_is_one_sentence(tmp_path: Path) -> None:
         result = run_engine("play", TOMB, "--pace", "instant", "--choices", "1", "--config", config)
         assert result.returncode == 1 and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_every_line_reached_before_a_game_stops_on_an_error_has_its_voice_record(tmp_path: Path) -> None:
+    """`--choices` running out ends the game on an error: the lines it reached are spoken or said dropped, with
+    the reason, never missing from the trace."""
+    trace = tmp_path / "t.jsonl"
+    result = run_engine("play", TOMB, "--choices", "2", "--pace", "instant", "--trace", trace,
+                        "--config", write_config(tmp_path, voice='fallback = ["piper"]\nengine = "piper"'))
+    assert result.returncode == 1 and "--choices ran out" in result.stderr
+    records = [json.loads(x) for x in trace.read_text().splitlines()]
+    reached = [r["line_id"] for r in records if r["event"] in ("narration", "dialogue")]
+    voiced = {r["line_id"]: r for r in records if r["event"] == "voice"}
+    assert len(reached) > 10 and sorted(voiced) == sorted(reached)
+    dropped = [r for r in voiced.values() if r.get("dropped")]
+    assert {r["dropped"] for r in dropped} <= {"out_of_choices"}  # what --pace instant reached before its voice
+    assert all(r["engine"] == "piper" for r in voiced.values() if not r.get("dropped") and not r.get("skipped"))

@@ -108,8 +108,9 @@ class Speaker:
         """The voices of these characters changed (watcher's thread): their engines prepare again."""
         self.preparation.refresh(character_ids)
 
-    def close(self, drain: bool) -> None:
-        """Stops the worker; with drain, every queued line is spoken first."""
+    def close(self, drain: bool, why: str = "closed") -> None:
+        """Stops the worker; with drain, every queued line is spoken first. Without, each queued line gets its
+        voice record all the same, saying it was dropped and `why` (the game's end: quit, error...)."""
         if not drain:
             while True:
                 try:
@@ -117,6 +118,8 @@ class Speaker:
                 except queue.Empty:
                     break
                 if pending is not None:
+                    self.trace({"event": "voice", "line_id": pending.line.line_id,
+                                "character_id": pending.line.character_id, "engine": None, "dropped": why})
                     pending.skipped.set()
                     pending.done.set()
                     self.line_ended(pending)
