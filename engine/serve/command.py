@@ -82,9 +82,12 @@ def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMan
         players = Players(story, engine, voices, Shelf(engine.saves_dir, story), settings.max_players,
                           settings.idle_minutes * 60, trace, settings.games_per_player)
         serving.append(players)
-        address = f"http://{host if ':' not in host else f'[{host}]'}:{listener.getsockname()[1]}/"
-        print(f"Serving '{story.title}' at {address}{f'?token={token}' if token else ''} (Ctrl+C stops).",
-              flush=True)
+        port = listener.getsockname()[1]
+        query = f"?token={token}" if token else ""
+        here, others = _addresses(host)
+        print(f"Serving '{story.title}' at {_url(here, port)}{query} (Ctrl+C stops).", flush=True)
+        for other in others:  # bound to every address: where a phone or another computer opens it
+            print(f"On your network: {_url(other, port)}{query}", flush=True)
         server = _server(uvicorn, build_app(players, story.title, token, trust_proxy=settings.trust_proxy), players)
         try:
             server.run(sockets=[listener])
@@ -112,6 +115,23 @@ def _server(uvicorn: Any, app: Any, players: Players) -> Any:
 
     # proxy_headers off: X-Forwarded-* is believed only with [serve] trust_proxy (guard.over_https), from anyone
     return Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10, proxy_headers=False))
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
+
+
+def _addresses(host: str) -> tuple[str, list[str]]:
+    """The address to open on this machine, and, for a server bound to every address (0.0.0.0, ::), this
+    machine's other addresses, which a phone on the same network can open (0.0.0.0 itself opens nothing)."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host, []
+    import psutil  # the [serve] extra's
+
+    family = socket.AF_INET6 if host == "::" else socket.AF_INET
+    found = [entry.address.split("%")[0] for entries in psutil.net_if_addrs().values() for entry in entries
+             if entry.family == family]
+    return ("::1" if host == "::" else "127.0.0.1"), [address for address in found if not is_loopback(address)]
 
 
 def _listen(host: str, port: int) -> socket.socket:

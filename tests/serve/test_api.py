@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 import json
 import signal
+import socket
 import stat
 import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import soundfile
 
@@ -149,8 +151,20 @@ def test_off_loopback_every_request_needs_the_token(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("ECHO_OUT", str(tmp_path / "echo.jsonl"))
     running = Server(TOMB, echo_config(tmp_path), tmp_path, "--host", "0.0.0.0")
     try:
-        local = running.base.replace("0.0.0.0", "127.0.0.1")  # the test itself talks to loopback only
+        local = running.base  # the address to open on this machine; the test talks to loopback only
         token = running.url.split("?token=", 1)[1]
+        assert local.startswith("http://127.0.0.1:")
+        others = [entry.address for entries in psutil.net_if_addrs().values() for entry in entries
+                  if entry.family == socket.AF_INET and not entry.address.startswith("127.")]
+        printed: list[str] = []
+
+        def all_printed() -> bool:
+            printed.extend(running.printed())
+            return len(printed) >= len(others)
+
+        wait_until(all_printed, 30, "the addresses")
+        assert [line.strip() for line in printed] == [f"On your network: {local.replace('127.0.0.1', address)}"
+                                                      f"?token={token}" for address in others]  # never 0.0.0.0
         assert httpx.get(local).status_code == 401
         assert httpx.post(local + "api/games", json={}).status_code == 401
         assert httpx.get(local + "api/status", headers={"Authorization": "Bearer wrong"}).status_code == 401

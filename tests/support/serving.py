@@ -44,6 +44,13 @@ class Server:
         self.url = first.split(" at ", 1)[1].split(" ", 1)[0]
         self.base = self.url.split("?", 1)[0]
 
+    def printed(self) -> list[str]:
+        """The lines the server printed after its first, so far."""
+        found = []
+        while not self.lines.empty():
+            found.append(self.lines.get_nowait())
+        return found
+
     @staticmethod
     def _read(stream: Any, put: Any) -> None:
         for line in stream:
