@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ class PackWriter:
         self.folder = folder
         self.audio_format = audio_format
         self.report = report
-        self.flushed = time.monotonic()
+        self.flushed = -math.inf  # the first line's entry is written at once: a render killed early resumes too
         folder.mkdir(parents=True, exist_ok=True)
 
     def add(self, synthesis: Synthesis, result: Result, engine: Engine) -> None:
