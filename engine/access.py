@@ -37,4 +37,6 @@ def kept_token(path: Path, env: str | None = None) -> tuple[str, bool]:
 
 def token_matches(given: str | None, token: str) -> bool:
     """A constant-time comparison of what a client sent (any text, or nothing) with the token."""
-    return bool(given) and hmac.compare_digest(str(given).encode("utf-8", "surrogateescape"), token.encode())
+    if not given:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode())

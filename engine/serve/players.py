@@ -115,16 +115,14 @@ class Players:
         with self.lock:
             if self.stopping:
                 raise Full("This server is stopping; try again when it is back.")
-            mine = sorted((g for g in self.games.values() if g.player == player), key=lambda g: g.last_seen)
-            replaced = mine[0] if len(mine) >= self.per_player else None
+            mine = [game for game in self.games.values() if game.player == player]
+            replaced = min(mine, key=lambda game: game.last_seen) if len(mine) >= self.per_player else None
             if replaced is None and len(self.games) + self.opening >= self.max_players:
                 raise Full(f"This server has {self.max_players} players, its most; try again in a few minutes.")
             self.opening += 1
         try:
             if replaced is not None:
-                if replaced.ending is None:
-                    self.save(replaced, "auto")
-                self.close(replaced, "replaced")
+                self.retire(replaced, "replaced")
             playthrough = self.story.format.open(self.story, saved, self.shared)
             game = Game(self.story, player, playthrough, self.settings, None, lambda record: None)
             with self.lock:
@@ -161,14 +159,18 @@ class Players:
         except RuntimeError:  # close_all has joined the closer: closed here
             _close(game, reason)
 
+    def retire(self, game: Game, reason: str) -> None:
+        """Closes a game, saved first to its player's `auto` slot unless it has ended."""
+        if game.ending is None:
+            self.save(game, "auto")
+        self.close(game, reason)
+
     def sweep(self, now: float) -> int:
         """Saves and closes the games idle for longer than idle_seconds; how many."""
         with self.lock:
             idle = [game for game in self.games.values() if now - game.last_seen > self.idle_seconds]
         for game in idle:
-            if game.ending is None:
-                self.save(game, "auto")
-            self.close(game, "idle")
+            self.retire(game, "idle")
         return len(idle)
 
     def close_all(self) -> None:
@@ -177,9 +179,7 @@ class Players:
             self.stopping = True
             games = list(self.games.values())
         for game in games:
-            if game.ending is None:
-                self.save(game, "auto")
-            self.close(game, "quit")
+            self.retire(game, "quit")
         self.closer.shutdown(wait=True)
 
     def broadcast(self, text: str) -> None:

@@ -1,5 +1,6 @@
 """`engine serve`'s HTTP API with a real server: the voice hook, bad input (each a clear 4xx, never a
-500), the token off loopback, bounded players, idle games, saves that outlive the server, traces."""
+500, and a fuzz pass), the token off loopback, headers and cookies, bounded players, saves that outlive the
+server, traces. The table of players in process: test_players.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import json
 import signal
 import socket
 import stat
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,8 @@ import soundfile
 from engine.config import EngineSettings
 from engine.serve.players import Players, Shelf
 from tests.support.common import TOMB, wait_until
-from tests.support.serving import Server
+from tests.support.fuzz import fuzz
+from tests.support.serving import Server, served_story
 
 ECHO = '[plugins]\ndisabled = ["voice"]\nmodules = ["echo_voice"]\n'
 
@@ -196,69 +197,6 @@ def test_players_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         running.stop()
 
 
-def test_one_player_cannot_lock_the_others_out(tmp_path: Path) -> None:
-    """Games are limited per player as well as on the server: a player's next game takes the place of their least
-    recently used one (saved first), and another player still gets in."""
-    from engine.config import Config
-    from engine.formats.registry import known_formats
-    from engine.loader import load_story
-    from engine.plugins import make_plugin_manager
-    from engine.serve.players import Full, NotFound
-
-    story = load_story(TOMB, known_formats(make_plugin_manager(Config())))
-    shelf = Shelf(tmp_path, story)
-    players = Players(story, EngineSettings(), None, shelf, 3, 60.0, lambda record: None, per_player=2)
-    a, b, c = "a" * 32, "b" * 32, "c" * 32
-    first, _ = players.open(a, None)
-    players.choose(first, 1)
-    second, _ = players.open(a, None)
-    first.last_seen, second.last_seen = 1.0, 2.0  # the first is the one least recently used
-    third, _ = players.open(a, None)  # replaces the first, not a 503
-    assert players.count() == 2
-    with pytest.raises(NotFound):
-        players.get(a, first.game_id)
-    assert players.get(a, third.game_id) is third and players.get(a, second.game_id) is second
-    assert [save["slot"] for save in shelf.list(a)] == ["auto"]  # the replaced game was saved
-    players.open(b, None)  # another player still gets in: 3 games, the server's most
-    with pytest.raises(Full):
-        players.open(c, None)
-    players.close_all()
-
-
-def test_no_notice_is_lost_while_voice_threads_add_them_and_answers_take_them(tmp_path: Path) -> None:
-    from engine.config import Config
-    from engine.formats.registry import known_formats
-    from engine.loader import load_story
-    from engine.plugins import make_plugin_manager
-
-    story = load_story(TOMB, known_formats(make_plugin_manager(Config())))
-    players = Players(story, EngineSettings(), None, Shelf(tmp_path, story), 5, 60.0, lambda record: None)
-    game, _ = players.open("a" * 32, None)
-    taken: list[str] = []
-    done = threading.Event()
-
-    def add(thread: int) -> None:
-        for n in range(5000):
-            game.notice(f"{thread}.{n}")
-
-    def take() -> None:
-        while not done.is_set():
-            taken.extend(game.take_notices())
-
-    taker = threading.Thread(target=take)
-    taker.start()
-    adders = [threading.Thread(target=add, args=(thread,)) for thread in range(4)]
-    for thread in adders:
-        thread.start()
-    for thread in adders:
-        thread.join(60)
-    done.set()
-    taker.join(60)
-    taken.extend(game.take_notices())
-    assert len(taken) == len(set(taken)) == 20000
-    players.close_all()
-
-
 def test_the_page_cannot_be_framed_and_its_cookies_are_secure_behind_an_https_proxy(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECHO_OUT", str(tmp_path / "echo.jsonl"))
@@ -279,26 +217,6 @@ def test_the_page_cannot_be_framed_and_its_cookies_are_secure_behind_an_https_pr
         assert "; secure" in behind.headers["set-cookie"].lower()
     finally:
         proxied.stop()
-
-
-def test_an_idle_game_is_saved_then_closed(tmp_path: Path) -> None:
-    from engine.config import Config
-    from engine.formats.registry import known_formats
-    from engine.loader import load_story
-    from engine.plugins import make_plugin_manager
-
-    story = load_story(TOMB, known_formats(make_plugin_manager(Config())))
-    shelf = Shelf(tmp_path, story)
-    players = Players(story, EngineSettings(), None, shelf, 5, 60.0, lambda record: None)
-    game, _ = players.open("a" * 32, None)
-    players.choose(game, 1)
-    assert players.sweep(game.last_seen + 59) == 0 and players.count() == 1  # not idle long enough
-    assert players.sweep(game.last_seen + 61) == 1 and players.count() == 0
-    assert [save["slot"] for save in shelf.list("a" * 32)] == ["auto"]
-    resumed, events = players.open("a" * 32, "auto")
-    assert events[0]["resumed"] is True and events[0]["title"] == game.scene_title
-    players.close_all()  # saves the resumed game and joins the thread that closed the idle one
-    assert players.count() == 0 and not [t for t in threading.enumerate() if t.name.startswith("serve-close")]
 
 
 def test_saves_outlive_the_server_and_traces_name_their_game(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -330,34 +248,23 @@ def test_schemathesis_finds_no_server_errors(echo: Server, tmp_path: Path) -> No
     """A fuzz pass over the API, as a player's browser would call it (with its player cookie, on a game that
     exists as well as on made-up ones): every answer is a 2xx or a clear 4xx, never a 5xx."""
     import schemathesis
-    from hypothesis import HealthCheck, given, settings
 
-    from engine.config import Config
-    from engine.formats.registry import known_formats
-    from engine.loader import load_story
-    from engine.plugins import make_plugin_manager
     from engine.serve.app import build_app
 
-    story = load_story(TOMB, known_formats(make_plugin_manager(Config())))
+    story = served_story()
     described = build_app(Players(story, EngineSettings(), None, Shelf(tmp_path, story), 1, 60.0,
                                   lambda record: None), story.title, None).openapi()  # the page's API, as served
-    schema = schemathesis.openapi.from_dict(described)
     client = echo.client()
     cookie = {"Cookie": f"player={client.cookies['player']}"}
     game = client.post("/api/games", json={}).json()["game"]
-    failures: list[tuple[str, str, int, str]] = []
-    calls: list[tuple[str, str, int]] = []
+    sent = [0]
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(case=schema.as_strategy())
-    def check(case: Any) -> None:
-        if case.path_parameters and "game_id" in case.path_parameters and len(calls) % 2:
+    def call(case: Any) -> Any:
+        sent[0] += 1
+        if case.path_parameters and "game_id" in case.path_parameters and sent[0] % 2:
             case.path_parameters["game_id"] = game  # half the calls on the player's real game
-        response = case.call(base_url=echo.base.rstrip("/"), headers=cookie, timeout=60)
-        calls.append((case.method, case.operation.path, response.status_code))
-        if response.status_code >= 500:
-            failures.append((case.method, case.formatted_path, response.status_code, response.text[:200]))
+        return case.call(base_url=echo.base.rstrip("/"), headers=cookie, timeout=60)
 
-    check()
+    calls, failures = fuzz(schemathesis.openapi.from_dict(described), call, 60)
     assert not failures, failures
     assert len(calls) >= 30 and len({(m, p) for m, p, _ in calls}) >= 5  # it really explored the API

@@ -15,12 +15,22 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.common import NODE_TOOLS, SUPPORT, wait_until
+from engine.config import Config
+from engine.core.model import Story
+from engine.formats.registry import known_formats
+from engine.loader import load_story
+from engine.plugins import make_plugin_manager
+from tests.support.common import NODE_TOOLS, SUPPORT, TOMB, wait_until
 from tests.support.voice import write_config
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 AXE = NODE_TOOLS / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 PIPER_ONLY = 'fallback = ["piper"]\nengine = "piper"\n'
+
+
+def served_story(folder: Path = TOMB) -> Story:
+    """A story (the tomb) loaded as `engine serve` loads it, with the formats plugins add."""
+    return load_story(folder, known_formats(make_plugin_manager(Config())))
 
 
 class Server:
@@ -103,14 +113,9 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
 
 def story_lines(story_dir: Path, choices: list[int]) -> tuple[list[str], str]:
     """What the engine itself plays for these choices: every line's text, and the ending's title."""
-    from engine.config import Config
     from engine.formats import ChoiceStep, EndStep, LineStep, open_playthrough
-    from engine.formats.registry import known_formats
-    from engine.loader import load_story
-    from engine.plugins import make_plugin_manager
 
-    story = load_story(story_dir, known_formats(make_plugin_manager(Config())))
-    game = open_playthrough(story)
+    game = open_playthrough(served_story(story_dir))
     texts, answers = [], list(choices)
     while True:
         step = game.next()

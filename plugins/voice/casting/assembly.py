@@ -42,11 +42,11 @@ class StoryVoices:
         if self.unreadable:
             raise VoiceError(self.unreadable[0].message)
 
-    def engines(self, events: EngineEvents = log_event) -> dict[str, Engine]:
-        """Every engine, built once; torch is imported here (the caller's thread, before it starts any of its
-        own) when XTTS may speak (see preload_torch)."""
+    def engines(self, events: EngineEvents = log_event, xtts_may_speak: bool = True) -> dict[str, Engine]:
+        """Every engine, built once; when XTTS may speak and can, torch is imported here, on the caller's thread
+        before it starts any of its own (see preload_torch)."""
         engines = build_engines(self.settings, events, self.styles)
-        if engines["xtts"].missing() is None:
+        if xtts_may_speak and engines["xtts"].missing() is None:
             preload_torch()
         return engines
 

@@ -54,7 +54,7 @@ class Renderer:
         self.voices = assemble(job.story, job.settings)
         self.voices.require()
         self.styles = self.voices.styles
-        self.engines = self.voices.engines()
+        self.engines = self.voices.engines(xtts_may_speak=job.engine in (None, "xtts"))  # not for `--engine piper`
         self.cast = self.voices.cast
         self.takes = Takes(job.story.root / TAKES)  # actors' recordings go in as they are
         self.speakers = SpeakerModel()

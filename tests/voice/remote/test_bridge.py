@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.bridge_server import TOKEN, auth, register
 from tests.support.common import run_engine
+from tests.support.fuzz import fuzz
 from tests.support.voice import write_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bridge")]  # one worker starts the shared bridge once
@@ -99,21 +100,10 @@ def test_the_api_description_needs_the_token_too(bridge: Any) -> None:
 
 def test_schemathesis_finds_no_server_errors(bridge: Any) -> None:
     import schemathesis
-    from hypothesis import HealthCheck, given, settings
 
     server, _, _ = bridge
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json", headers=auth())
-    failures, calls = [], []
-
-    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(case=schema.as_strategy())
-    def check(case: Any) -> None:
-        response = case.call(headers=auth(), timeout=60)
-        calls.append((case.method, case.operation.path, response.status_code))
-        if response.status_code >= 500:
-            failures.append((case.method, case.path, response.status_code, response.text[:200]))
-
-    check()
+    calls, failures = fuzz(schema, lambda case: case.call(headers=auth(), timeout=60), 80)
     assert not failures, failures
     assert len(calls) >= 40 and len({(m, p) for m, p, _ in calls}) >= 4  # it really explored the API
 

@@ -1,0 +1,82 @@
+"""Who plays on one server, in process: games bounded per player and on the server, idle games saved and
+closed, notices handed over whole."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from engine.config import EngineSettings
+from engine.serve.players import Full, NotFound, Players, Shelf
+from tests.support.serving import served_story
+
+
+def test_one_player_cannot_lock_the_others_out(tmp_path: Path) -> None:
+    """Games are limited per player as well as on the server: a player's next game takes the place of their least
+    recently used one (saved first), and another player still gets in."""
+    story = served_story()
+    shelf = Shelf(tmp_path, story)
+    players = Players(story, EngineSettings(), None, shelf, 3, 60.0, lambda record: None, per_player=2)
+    a, b, c = "a" * 32, "b" * 32, "c" * 32
+    first, _ = players.open(a, None)
+    players.choose(first, 1)
+    second, _ = players.open(a, None)
+    first.last_seen, second.last_seen = 1.0, 2.0  # the first is the one least recently used
+    third, _ = players.open(a, None)  # replaces the first, not a 503
+    assert players.count() == 2
+    with pytest.raises(NotFound):
+        players.get(a, first.game_id)
+    assert players.get(a, third.game_id) is third and players.get(a, second.game_id) is second
+    assert [save["slot"] for save in shelf.list(a)] == ["auto"]  # the replaced game was saved
+    players.open(b, None)  # another player still gets in: 3 games, the server's most
+    with pytest.raises(Full):
+        players.open(c, None)
+    players.close_all()
+
+
+def test_no_notice_is_lost_while_voice_threads_add_them_and_answers_take_them(tmp_path: Path) -> None:
+
+    story = served_story()
+    players = Players(story, EngineSettings(), None, Shelf(tmp_path, story), 5, 60.0, lambda record: None)
+    game, _ = players.open("a" * 32, None)
+    taken: list[str] = []
+    done = threading.Event()
+
+    def add(thread: int) -> None:
+        for n in range(5000):
+            game.notice(f"{thread}.{n}")
+
+    def take() -> None:
+        while not done.is_set():
+            taken.extend(game.take_notices())
+
+    taker = threading.Thread(target=take)
+    taker.start()
+    adders = [threading.Thread(target=add, args=(thread,)) for thread in range(4)]
+    for thread in adders:
+        thread.start()
+    for thread in adders:
+        thread.join(60)
+    done.set()
+    taker.join(60)
+    taken.extend(game.take_notices())
+    assert len(taken) == len(set(taken)) == 20000
+    players.close_all()
+
+
+def test_an_idle_game_is_saved_then_closed(tmp_path: Path) -> None:
+
+    story = served_story()
+    shelf = Shelf(tmp_path, story)
+    players = Players(story, EngineSettings(), None, shelf, 5, 60.0, lambda record: None)
+    game, _ = players.open("a" * 32, None)
+    players.choose(game, 1)
+    assert players.sweep(game.last_seen + 59) == 0 and players.count() == 1  # not idle long enough
+    assert players.sweep(game.last_seen + 61) == 1 and players.count() == 0
+    assert [save["slot"] for save in shelf.list("a" * 32)] == ["auto"]
+    resumed, events = players.open("a" * 32, "auto")
+    assert events[0]["resumed"] is True and events[0]["title"] == game.scene_title
+    players.close_all()  # saves the resumed game and joins the thread that closed the idle one
+    assert players.count() == 0 and not [t for t in threading.enumerate() if t.name.startswith("serve-close")]
