@@ -108,7 +108,7 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
     from engine.formats import open_playthrough
     from engine.loader import load_story
     from engine.plugins import make_plugin_manager
-    from engine.runner import Runner
+    from engine.runner import Driver, Runner
     from engine.terminal import Terminal
     from plugins.voice import plugin as voice_plugin
     from plugins.voice import session as voice_session
@@ -155,13 +155,16 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
     read_fd = os.open(os.devnull, os.O_RDONLY)
     terminal = Terminal(Console(file=io.StringIO()), answers=choices, fd=read_fd)
     started, cpu_start = time.monotonic(), time.process_time()
-    pm.hook.engine_story_loaded(context=PlayContext(story, config, {}, records.append, lambda text: None))
+    driver = Driver(PlayContext(story, config, {}, records.append, lambda text: None, game="bench"), pm.hook,
+                    engine_settings(config), pace, open_playthrough(story))
+    driver.start()
+    reason = "quit"
     try:
-        Runner(story, pm.hook, terminal, engine_settings(config), pace, open_playthrough(story)).run()
+        Runner(driver, terminal).run()
         reason = "ending"
     except (QuitGame, ScriptedChoicesExhausted):
-        reason = "quit"
-    pm.hook.engine_story_ended(ending=None, reason="ending" if reason == "ending" else "quit")
+        pass
+    driver.end(reason)
     wall, cpu = time.monotonic() - started, time.process_time() - cpu_start
     voices = [r for r in records if r.get("event") == "voice" and r.get("first_audio_ms") is not None]
     slow = [r for r in records if r.get("event") == "slow_engine"]

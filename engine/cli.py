@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from engine.formats import open_playthrough
 from engine.formats.registry import known_formats
 from engine.loader import load_story, read_story
 from engine.plugins import make_plugin_manager
-from engine.runner import Runner
+from engine.runner import Driver, Runner
 from engine.serve import command as serve
 from engine.terminal import Terminal
 from engine.trace import TracePlugin, TraceWriter
@@ -155,18 +156,18 @@ def play_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMana
     writer = TraceWriter(args.trace) if args.trace else None
     if writer:
         pm.register(TracePlugin(writer), name="trace")
-    context = PlayContext(story, config, vars(args), writer.write if writer else _no_trace, terminal.notice)
+    context = PlayContext(story, config, vars(args), writer.write if writer else _no_trace, terminal.notice,
+                          game=secrets.token_hex(8))
     terminal.show_title(story)
     for problem in plugin_problems(pm, story, config):  # plugin problems (a missing voice) never stop the story
         if problem.severity == "error":
             terminal.notice(str(problem))
-    ending: str | None = None
+    driver = Driver(context, pm.hook, settings, args.pace or settings.pace, playthrough)
     reason = "error"
     try:
         with crashes.telling(terminal.notice):
-            pm.hook.engine_story_loaded(context=context)
-            runner = Runner(story, pm.hook, terminal, settings, args.pace or settings.pace, playthrough)
-            ending = runner.run()
+            driver.start()
+            ending = Runner(driver, terminal).run()
         reason = "ending"
     except (QuitGame, KeyboardInterrupt) as stop:
         save_game(saved_at, playthrough.save())
@@ -177,7 +178,7 @@ def play_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMana
         reason = "out_of_choices"
         raise
     finally:
-        pm.hook.engine_story_ended(ending=ending, reason=reason)
+        driver.end(reason)
         if writer:
             writer.close()
     forget_game(saved_at)

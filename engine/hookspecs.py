@@ -1,15 +1,19 @@
 """Every hook the engine offers, grouped by when it fires.
 
 Plugins implement them with `@engine.hookimpl`. Every hook here is documented and
-tested (tests/engine/test_hooks.py checks both). Hooks run on the runner's thread;
-a plugin that does slow work (speech synthesis) hands it to its own threads.
+tested (tests/engine/test_hooks.py checks both). One driver (engine/runner.py) fires the per-game
+hooks for every front end: the terminal (`engine play`) and the browser (`engine serve`, many games
+at once). Each per-game hook receives `game`, the id of the game it is about (PlayContext.game); a
+plugin that keeps state per game keys it by that id (an implementation may leave the argument out).
+For one game, hooks fire on one thread at a time; a plugin that does slow work (speech synthesis)
+hands it to its own threads.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import pluggy
 
@@ -44,39 +48,17 @@ class AnswerSource(Protocol):
         """Stops listening; called once the choice is made (or the game stops)."""
 
 
+@runtime_checkable
 class LineSound(Protocol):
-    """A line's audio for a browser: 16-bit mono PCM at `rate`, growing while the line is made."""
+    """A line's audio for a front end that carries it (a browser): 16-bit mono PCM at `rate`, growing while
+    the line is made; `wait` (a Waitable's) is True once it is complete."""
 
     rate: int
 
     def read(self, offset: int, timeout: float) -> tuple[bytes, bool]:
         """The bytes after `offset` (waits up to `timeout` for some), and whether the line is complete."""
 
-
-class GameVoice(Protocol):
-    """The voice of one game of `engine serve` (one browser tab). Called from the server's threads."""
-
-    def say(self, line: SpokenLine) -> LineSound:
-        """Queues the line (lines are made in the order said) and returns at once; its audio grows as it comes."""
-
-    def prefetch(self, lines: Sequence[SpokenLine]) -> None:
-        """The lines this game may reach next, nearest first (as engine_upcoming_lines)."""
-
-    def skip(self, sound: LineSound) -> None:
-        """The player moved past this line: stop making it."""
-
-    def close(self) -> None:
-        """The game ended or its tab closed: drop what is queued; join this game's threads."""
-
-
-class ServedVoices(Protocol):
-    """The voices of every game on one `engine serve` server (shared engines, cache, pack)."""
-
-    def open(self, trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None]) -> GameVoice:
-        """A new game's voice; `trace` tags its records with the game, `notify` shows a notice in its page."""
-
-    def close(self) -> None:
-        """The server stops: every game's voice, then the shared parts and their threads."""
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 # --- command line -------------------------------------------------------------
@@ -144,14 +126,22 @@ def engine_validate(story: Story, config: Config) -> list[Problem]:
 # --- serving ------------------------------------------------------------------------
 
 
-@hookspec(firstresult=True)
-def engine_serve_voices(context: PlayContext) -> ServedVoices | None:
-    """Fires once when `engine serve` starts, after the story is checked.
+@hookspec
+def engine_serve_started(context: PlayContext) -> None:
+    """Fires once when `engine serve` starts, after the story is checked and before any game opens.
 
-    Receives a PlayContext for the server (story, Config, the command's options, the server's
-    trace and notices). Return a ServedVoices that opens one GameVoice per game (the voice plugin
-    does), or None; the first plugin to answer voices every game. In `engine serve` the per-game
-    hooks below do not fire (they carry no game); a served game's lines reach plugins through it.
+    Receives the server's PlayContext (story, Config, the command's options, the server's trace, and
+    `notify`, which prints on the server's console). A plugin builds here what every served game shares
+    (the voice plugin: its engines, cache and pack); each game then starts with engine_story_loaded.
+    Returns nothing.
+    """
+
+
+@hookspec
+def engine_serve_stopped() -> None:
+    """Fires once when `engine serve` stops, after every game has ended (engine_story_ended).
+
+    Plugins stop what engine_serve_started built and join its threads. Returns nothing.
     """
 
 
@@ -162,14 +152,18 @@ def engine_serve_voices(context: PlayContext) -> ServedVoices | None:
 def engine_story_loaded(context: PlayContext) -> None:
     """Fires once when a game starts (new or continued), before the first scene.
 
-    Receives the PlayContext: story, Config, CLI options, `trace(record)` to add
-    a record to the --trace file, `notify(text)` to show a one-line notice.
-    Returns nothing.
+    Receives the game's PlayContext: story, Config, CLI options, `game` (its id,
+    which every later hook of this game receives), `trace(record)` to add a record
+    to the --trace file, `notify(text)` for a one-line notice to whoever runs the
+    game (the terminal's player; the server's console in `engine serve`), and, for
+    a front end whose player sees no such notices (a browser page), `tell_player(text)`
+    for one short sentence when what the player gets changes, and `streams_audio`
+    (see engine_line_delivery). Returns nothing.
     """
 
 
 @hookspec
-def engine_scene_entered(scene: Scene, resumed: bool) -> None:
+def engine_scene_entered(scene: Scene, resumed: bool, game: str) -> None:
     """Fires when the player enters a scene (`resumed` is True when a saved game continues there).
 
     Returns nothing.
@@ -177,7 +171,7 @@ def engine_scene_entered(scene: Scene, resumed: bool) -> None:
 
 
 @hookspec
-def engine_upcoming_lines(lines: Sequence[SpokenLine]) -> None:
+def engine_upcoming_lines(lines: Sequence[SpokenLine], game: str) -> None:
     """Fires on every scene entry and every choice presentation.
 
     Receives the lines the player may reach next, nearest first: the rest of
@@ -188,41 +182,55 @@ def engine_upcoming_lines(lines: Sequence[SpokenLine]) -> None:
 
 
 @hookspec
-def engine_narration(line: SpokenLine) -> None:
+def engine_narration(line: SpokenLine, game: str) -> None:
     """Fires when a narration line is shown. Returns nothing."""
 
 
 @hookspec
-def engine_dialogue(line: SpokenLine) -> None:
+def engine_dialogue(line: SpokenLine, game: str) -> None:
     """Fires when a dialogue line is shown (`line.speaker` is the display name). Returns nothing."""
 
 
 @hookspec
-def engine_line_delivery(line: SpokenLine) -> Waitable | None:
+def engine_line_delivery(line: SpokenLine, game: str) -> Waitable | None:
     """Fires right after the narration/dialogue hooks, in `read` and `listen` pace.
 
     Return a Waitable that is set once the plugin has finished delivering the
-    line (its audio ended), or None if there is nothing to wait for. The runner
+    line (its audio ended), or None if there is nothing to wait for. The terminal
     waits for all of them (and, in `read` pace, for the reading time too)
     before showing the next line, so text never runs ahead of speech; Enter skips.
+    In a game whose PlayContext has `streams_audio` (a browser), the plugin plays
+    nothing itself: it returns a LineSound, whose bytes the front end carries to
+    the player, who waits for them there.
+    """
+
+
+@hookspec(firstresult=True)
+def engine_read_aloud(line: SpokenLine, game: str) -> Waitable | None:
+    """Fires when a front end asks for text that is not a story line to be spoken: a
+    browser page's list of choices, when its player asks to hear them.
+
+    Return what delivers it, as engine_line_delivery does (a LineSound where the
+    game streams audio), or None; the first plugin to answer speaks it. Not fired in
+    the terminal. No narration or dialogue hook fires for such a line.
     """
 
 
 @hookspec
-def engine_line_skipped(line: SpokenLine) -> None:
-    """Fires when the player presses Enter while a line is being delivered.
+def engine_line_skipped(line: SpokenLine, game: str) -> None:
+    """Fires when the player skips a line being delivered (Enter; the page's skip).
 
     Plugins stop what they are doing for that line (e.g. cut its audio). Returns nothing.
     """
 
 
 @hookspec
-def engine_choices_presented(options: Sequence[ChoiceOption]) -> None:
+def engine_choices_presented(options: Sequence[ChoiceOption], game: str) -> None:
     """Fires when numbered choices are shown (only those whose condition holds). Returns nothing."""
 
 
 @hookspec
-def engine_answer_sources(options: Sequence[ChoiceOption]) -> AnswerSource | None:
+def engine_answer_sources(options: Sequence[ChoiceOption], game: str) -> AnswerSource | None:
     """Fires when choices wait for an answer, right after `engine_choices_presented`.
 
     Return an AnswerSource (e.g. speech recognition) or None. The terminal polls
@@ -234,15 +242,17 @@ def engine_answer_sources(options: Sequence[ChoiceOption]) -> AnswerSource | Non
 
 
 @hookspec
-def engine_choice_made(option: ChoiceOption) -> None:
+def engine_choice_made(option: ChoiceOption, game: str) -> None:
     """Fires once the player has picked a choice, before its effects apply. Returns nothing."""
 
 
 @hookspec
-def engine_story_ended(ending: str | None, reason: str) -> None:
+def engine_story_ended(ending: str | None, reason: str, game: str) -> None:
     """Fires once when a game stops, whatever the cause.
 
     `reason` is "ending" (then `ending` is its title), "quit" (progress saved),
-    "out_of_choices" (--choices ran out) or "error". Plugins stop their work
-    and threads here. Returns nothing.
+    "out_of_choices" (--choices ran out) or "error"; in `engine serve` also "closed"
+    (its page closed it), "idle" or "replaced" (saved, then closed), and "ending"
+    when a game that reached its ending closes. Plugins stop their work and
+    threads for that game here. Returns nothing.
     """

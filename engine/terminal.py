@@ -116,7 +116,7 @@ class Terminal:
         self.say(f"{story.title}{byline}", "bold")
         self.say("(Enter skips a line, q quits and saves.)", "dim")
 
-    def show_scene(self, scene: Scene) -> None:
+    def show_scene(self, scene: Scene, resumed: bool = False) -> None:
         if scene.title:  # an ink knot without a `# title:` tag shows no heading, as in Inky
             self.say("")
             self.say(f"— {scene.title} —", "bold cyan")

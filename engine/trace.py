@@ -42,39 +42,43 @@ def line_fields(line: SpokenLine) -> dict[str, Any]:
 
 
 class TracePlugin:
-    """Records the engine's own events."""
+    """Records the engine's own events; `tag_games` (a server's many games) adds each record's game id."""
 
-    def __init__(self, writer: TraceWriter) -> None:
-        self.write = writer.write
+    def __init__(self, writer: TraceWriter, tag_games: bool = False) -> None:
+        self.writer = writer
+        self.tag_games = tag_games
 
-    @hookimpl
-    def engine_scene_entered(self, scene: Scene, resumed: bool) -> None:
-        self.write({"event": "scene", "scene": scene.scene_id, "resumed": resumed})
-
-    @hookimpl
-    def engine_narration(self, line: SpokenLine) -> None:
-        self.write({"event": "narration", **line_fields(line)})
+    def write(self, game: str, record: dict[str, Any]) -> None:
+        self.writer.write({"game": game, **record} if self.tag_games else record)
 
     @hookimpl
-    def engine_dialogue(self, line: SpokenLine) -> None:
-        self.write({"event": "dialogue", **line_fields(line)})
+    def engine_scene_entered(self, scene: Scene, resumed: bool, game: str) -> None:
+        self.write(game, {"event": "scene", "scene": scene.scene_id, "resumed": resumed})
 
     @hookimpl
-    def engine_line_skipped(self, line: SpokenLine) -> None:
-        self.write({"event": "skip", "line_id": line.line_id})
+    def engine_narration(self, line: SpokenLine, game: str) -> None:
+        self.write(game, {"event": "narration", **line_fields(line)})
 
     @hookimpl
-    def engine_upcoming_lines(self, lines: Sequence[SpokenLine]) -> None:
-        self.write({"event": "upcoming", "line_ids": [line.line_id for line in lines]})
+    def engine_dialogue(self, line: SpokenLine, game: str) -> None:
+        self.write(game, {"event": "dialogue", **line_fields(line)})
 
     @hookimpl
-    def engine_choices_presented(self, options: Sequence[ChoiceOption]) -> None:
-        self.write({"event": "choices", "options": [o.label for o in options]})
+    def engine_line_skipped(self, line: SpokenLine, game: str) -> None:
+        self.write(game, {"event": "skip", "line_id": line.line_id})
 
     @hookimpl
-    def engine_choice_made(self, option: ChoiceOption) -> None:
-        self.write({"event": "choice", "choice": option.number, "label": option.label, "target": option.target})
+    def engine_upcoming_lines(self, lines: Sequence[SpokenLine], game: str) -> None:
+        self.write(game, {"event": "upcoming", "line_ids": [line.line_id for line in lines]})
 
     @hookimpl
-    def engine_story_ended(self, ending: str | None, reason: str) -> None:
-        self.write({"event": "ended", "ending": ending, "reason": reason})
+    def engine_choices_presented(self, options: Sequence[ChoiceOption], game: str) -> None:
+        self.write(game, {"event": "choices", "options": [o.label for o in options]})
+
+    @hookimpl
+    def engine_choice_made(self, option: ChoiceOption, game: str) -> None:
+        self.write(game, {"event": "choice", "choice": option.number, "label": option.label, "target": option.target})
+
+    @hookimpl
+    def engine_story_ended(self, ending: str | None, reason: str, game: str) -> None:
+        self.write(game, {"event": "ended", "ending": ending, "reason": reason})

@@ -1,10 +1,11 @@
-"""`engine serve STORY`: checks the story, asks a plugin for the voices, and serves the page until Ctrl+C;
-then every game is saved and closed, and every voice thread joined."""
+"""`engine serve STORY`: checks the story, tells the plugins the server starts (engine_serve_started), and
+serves the page until Ctrl+C; then every game is saved and ended, and the plugins told it stopped."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -22,9 +23,10 @@ from engine.formats.registry import known_formats
 from engine.loader import load_story
 from engine.serve.players import Players, Shelf
 from engine.tables import at_least, between, read_table
-from engine.trace import TraceWriter
+from engine.trace import TracePlugin, TraceWriter
 
 TOKEN_FILE = "serve-token"
+log = logging.getLogger("engine.serve")
 
 
 @dataclass(frozen=True)
@@ -63,25 +65,19 @@ def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMan
     story = load_story(args.story, known_formats(pm))
     writer = TraceWriter(args.trace) if args.trace else None
     trace = writer.write if writer else (lambda record: None)
-    serving: list[Players] = []  # set once the games exist; notices before that go to the console only
-
-    def notify(text: str) -> None:  # shared notices (an engine went down): the console and every page
-        print(f"engine serve: {text}", file=sys.stderr, flush=True)
-        for players in serving:
-            players.broadcast(text)
-
+    if writer:
+        pm.register(TracePlugin(writer, tag_games=True), name="trace")
     for problems in pm.hook.engine_validate(story=story, config=config):
         for problem in problems:
             if problem.severity == "error":
                 notify(str(problem))
     listener = _listen(host, port)
-    voices = None
-    try:
-        voices = pm.hook.engine_serve_voices(context=PlayContext(story, config, vars(args), trace, notify))
+    context = PlayContext(story, config, vars(args), trace, notify)
+    try:  # a plugin that failed to start is told it stopped too (it stops the parts it built so far)
+        pm.hook.engine_serve_started(context=context)
         engine = engine_settings(config)
-        players = Players(story, engine, voices, Shelf(engine.saves_dir, story), settings.max_players,
-                          settings.idle_minutes * 60, trace, settings.games_per_player)
-        serving.append(players)
+        players = Players(context, pm.hook, engine, Shelf(engine.saves_dir, story), settings.max_players,
+                          settings.idle_minutes * 60, settings.games_per_player)
         port = listener.getsockname()[1]
         query = f"?token={token}" if token else ""
         here, others = _addresses(host)
@@ -96,13 +92,19 @@ def serve_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMan
         finally:
             players.close_all()
     finally:
-        if voices is not None:
-            voices.close()
+        pm.hook.engine_serve_stopped()
         if writer:
             writer.close()
         listener.close()
     print("Stopped; every game was saved.", flush=True)
     return 0
+
+
+def notify(text: str) -> None:
+    """The operator's notices (an engine went down, a voice reloaded, each game's): the server's console and log,
+    never a player's page (a plugin tells a player what changes for them through PlayContext.tell_player)."""
+    log.info("%s", text)
+    print(f"engine serve: {text}", file=sys.stderr, flush=True)
 
 
 def _server(uvicorn: Any, app: Any, players: Players) -> Any:

@@ -8,21 +8,23 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine.config import EngineSettings
+from engine.context import PlayContext
 from engine.core.errors import EngineError, SaveError
 from engine.core.files import write_atomic
 from engine.core.model import Story
 from engine.core.saves import save_path
-from engine.hookspecs import ServedVoices
-from engine.serve.game import BadRequest, Game
+from engine.runner import Driver
+from engine.serve.game import BadRequest, Game, Notices
 
 PLAYER = re.compile(r"^[0-9a-f]{32}$")
 SLOTS = ("auto", "1", "2", "3")
@@ -88,22 +90,22 @@ class Players:
     At most `max_players` games on the server, and `per_player` for one player: a player's next game takes the
     place of their least recently used one (saved first), so one player never locks the others out.
 
-    A closed game's voice is stopped on the `serve-close` thread (owned here, joined by close_all): stopping
-    waits for a line being made, and no request waits for that."""
+    A closed game ends (engine_story_ended) on the `serve-close` thread (owned here, joined by close_all): a
+    plugin stopping its work for the game may wait for a line being made, and no request waits for that."""
 
-    def __init__(self, story: Story, settings: EngineSettings, voices: ServedVoices | None, shelf: Shelf,
-                 max_players: int, idle_seconds: float, trace: Callable[[dict[str, Any]], None],
-                 per_player: int = 3) -> None:
-        self.story = story
+    def __init__(self, context: PlayContext, hook: Any, settings: EngineSettings, shelf: Shelf,
+                 max_players: int, idle_seconds: float, per_player: int = 3) -> None:
+        self.context = context  # the server's: each game's own is made from it (_driver)
+        self.story = context.story
+        self.hook = hook
         self.settings = settings
-        self.voices = voices
         self.shelf = shelf
         self.max_players = max_players
         self.per_player = per_player
         self.opening = 0  # games being opened: counted against max_players before they are in the table
         self.idle_seconds = idle_seconds
-        self.trace = trace
-        self.shared = story.format.shared(story)  # e.g. ink's parsed runtime, read once for every game
+        self.trace = context.trace
+        self.shared = self.story.format.shared(self.story)  # e.g. ink's parsed runtime, read once for every game
         self.lock = threading.Lock()
         self.games: dict[str, Game] = {}
         self.closer = ThreadPoolExecutor(1, thread_name_prefix="serve-close")
@@ -123,18 +125,30 @@ class Players:
         try:
             if replaced is not None:
                 self.retire(replaced, "replaced")
-            playthrough = self.story.format.open(self.story, saved, self.shared)
-            game = Game(self.story, player, playthrough, self.settings, None, lambda record: None)
+            notices = Notices()
+            game = Game(self._driver(saved, notices), player, notices, self.settings.directions == "show")
             with self.lock:
                 self.games[game.game_id] = game
         finally:
             with self.lock:
                 self.opening -= 1
-        game.trace = lambda record: self.trace({"game": game.game_id, **record})
-        if self.voices is not None:
-            game.voice = self.voices.open(game.trace, game.notice)
-        game.trace({"event": "started", "player": player, "slot": slot})
+        self.trace({"game": game.game_id, "event": "started", "player": player, "slot": slot})
         return game, game.start()
+
+    def _driver(self, saved: dict[str, Any] | None, notices: Notices) -> Driver:
+        """A game's driver, with the game's own PlayContext: its records tagged with its id, its notices on the
+        server's console (the player is not the operator), a player's sentence in the page."""
+        game_id = secrets.token_hex(16)
+
+        def trace(record: dict[str, Any]) -> None:
+            self.trace({"game": game_id, **record})
+
+        def notify(text: str) -> None:
+            self.context.notify(f"game {game_id[:8]}: {text}")
+
+        context = replace(self.context, trace=trace, notify=notify, game=game_id, streams_audio=True,
+                          tell_player=notices.add)
+        return Driver(context, self.hook, self.settings, "read", self.story.format.open(self.story, saved, self.shared))
 
     def get(self, player: str, game_id: str) -> Game:
         with self.lock:
@@ -181,13 +195,6 @@ class Players:
         for game in games:
             self.retire(game, "quit")
         self.closer.shutdown(wait=True)
-
-    def broadcast(self, text: str) -> None:
-        """A notice for every open game (an engine went down): each page shows it with its next move."""
-        with self.lock:
-            games = list(self.games.values())
-        for game in games:
-            game.notice(text)
 
     def count(self) -> int:
         with self.lock:

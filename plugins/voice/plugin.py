@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from plugins.voice.casting.assembly import assemble
 from plugins.voice.casting.validate import direction_problems, profile_problems
 from plugins.voice.core.settings import SINKS, voice_settings
 from plugins.voice.render import commands as render_commands
-from plugins.voice.served import ServedVoices
+from plugins.voice.served import GameVoice, ServedVoices
 from plugins.voice.session import VoiceSession
 from plugins.voice.store.takes import TAKES, Takes
 from plugins.voice.tools import bridge, cache, models, say, script, voices
@@ -20,10 +21,18 @@ from plugins.voice.tools.script import take_problems
 
 
 class VoicePlugin:
-    """The hooks. All game state lives in one VoiceSession (session.py says who runs what on which thread)."""
+    """The hooks. Each game's state lives in its own voice, kept by the game's id: a VoiceSession in the terminal
+    (session.py says who runs what on which thread), a GameVoice in a browser game (served.py), over the
+    server's ServedVoices."""
 
     def __init__(self) -> None:
-        self.session: VoiceSession | None = None
+        self.lock = threading.Lock()  # games: a server's request threads open and end games at once
+        self.games: dict[str, VoiceSession | GameVoice] = {}
+        self.served: ServedVoices | None = None
+
+    def _voice(self, game: str) -> VoiceSession | GameVoice | None:
+        with self.lock:
+            return self.games.get(game)
 
     @hookimpl
     def engine_add_play_options(self, parser: argparse.ArgumentParser) -> None:
@@ -55,46 +64,69 @@ class VoicePlugin:
                 + direction_problems(story, voices.cast.directions) + take_problems(story, Takes(story.root / TAKES)))
 
     @hookimpl
+    def engine_serve_started(self, context: PlayContext) -> None:
+        self.served = ServedVoices.start(context)
+
+    @hookimpl
+    def engine_serve_stopped(self) -> None:
+        served, self.served = self.served, None
+        if served is not None:
+            served.close()
+
+    @hookimpl
     def engine_story_loaded(self, context: PlayContext) -> None:
-        self.session = VoiceSession.start(context)
+        voice: VoiceSession | GameVoice
+        if context.streams_audio:
+            if self.served is None:
+                context.notify("Voices for a browser game come from engine serve; this game is shown as text.")
+                return
+            voice = self.served.open(context)
+        else:
+            voice = VoiceSession.start(context)
+        with self.lock:
+            self.games[context.game] = voice
 
     @hookimpl
-    def engine_serve_voices(self, context: PlayContext) -> Any:
-        return ServedVoices.start(context)
+    def engine_upcoming_lines(self, lines: Sequence[SpokenLine], game: str) -> None:
+        if voice := self._voice(game):
+            voice.prefetch(list(lines))
 
     @hookimpl
-    def engine_upcoming_lines(self, lines: Sequence[SpokenLine]) -> None:
-        if self.session is not None:
-            self.session.prefetch(list(lines))
+    def engine_narration(self, line: SpokenLine, game: str) -> None:
+        if voice := self._voice(game):
+            voice.say(line)
 
     @hookimpl
-    def engine_narration(self, line: SpokenLine) -> None:
-        if self.session is not None:
-            self.session.say(line)
+    def engine_dialogue(self, line: SpokenLine, game: str) -> None:
+        if voice := self._voice(game):
+            voice.say(line)
 
     @hookimpl
-    def engine_dialogue(self, line: SpokenLine) -> None:
-        if self.session is not None:
-            self.session.say(line)
+    def engine_line_delivery(self, line: SpokenLine, game: str) -> Any:
+        voice = self._voice(game)
+        return voice.delivery(line) if voice is not None else None
 
     @hookimpl
-    def engine_line_delivery(self, line: SpokenLine) -> Any:
-        return self.session.delivery(line) if self.session is not None else None
+    def engine_read_aloud(self, line: SpokenLine, game: str) -> Any:
+        voice = self._voice(game)
+        return voice.read_aloud(line) if voice is not None else None
 
     @hookimpl
-    def engine_line_skipped(self, line: SpokenLine) -> None:
-        if self.session is not None:
-            self.session.skip(line)
+    def engine_line_skipped(self, line: SpokenLine, game: str) -> None:
+        if voice := self._voice(game):
+            voice.skip(line)
 
     @hookimpl
-    def engine_answer_sources(self, options: Sequence[ChoiceOption]) -> Any:
-        return self.session.answer_source() if self.session is not None else None
+    def engine_answer_sources(self, options: Sequence[ChoiceOption], game: str) -> Any:
+        voice = self._voice(game)
+        return voice.answer_source() if isinstance(voice, VoiceSession) else None
 
     @hookimpl
-    def engine_story_ended(self, ending: str | None, reason: str) -> None:
-        session, self.session = self.session, None
-        if session is not None:
-            session.close(drain=reason == "ending", why=reason)
+    def engine_story_ended(self, ending: str | None, reason: str, game: str) -> None:
+        with self.lock:
+            voice = self.games.pop(game, None)
+        if voice is not None:
+            voice.close(drain=reason == "ending", why=reason)
 
 
 def _paths(text: str) -> list[Path]:

@@ -80,6 +80,10 @@ class VoiceSession:
         job = self.jobs.get(line.line_id)
         return job.done if job else None
 
+    def read_aloud(self, line: SpokenLine) -> Any:
+        self.say(line)
+        return self.delivery(line)
+
     def skip(self, line: SpokenLine) -> None:
         job = self.jobs.get(line.line_id)
         if job is not None:

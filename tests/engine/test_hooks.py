@@ -120,8 +120,10 @@ def test_hook_engine_story_loaded(tmp_path: Path, config_file: Path) -> None:
                         "--config", config_file, RECORDER_OUT=str(out))
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in out.read_text().splitlines()]
-    assert events[0] == {"event": "story_loaded", "title": "The Tomb of the Sleeping Sun"}
-    assert events[-1] == {"event": "story_ended", "ending": "Buried Again", "reason": "ending"}
+    game = events[0].pop("game")
+    assert events[0] == {"event": "story_loaded", "title": "The Tomb of the Sleeping Sun"} and len(game) == 16
+    assert {event["game"] for event in events[1:]} == {game}  # every later hook knew the game
+    assert events[-1] == {"event": "story_ended", "ending": "Buried Again", "reason": "ending", "game": game}
     kinds = [e["event"] for e in events]
     assert kinds[1:4] == ["scene_entered", "upcoming_lines", "narration"]
     assert kinds.count("choice_made") == 5 and kinds.count("choices_presented") == 5

@@ -17,11 +17,10 @@ import psutil
 import pytest
 import soundfile
 
-from engine.config import EngineSettings
-from engine.serve.players import Players, Shelf
+from engine.serve.players import Shelf
 from tests.support.common import TOMB, wait_until
 from tests.support.fuzz import fuzz
-from tests.support.serving import Server, served_story
+from tests.support.serving import Server, players_for, served_story
 
 ECHO = '[plugins]\ndisabled = ["voice"]\nmodules = ["echo_voice"]\n'
 
@@ -44,11 +43,12 @@ def said(tmp_path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (tmp_path / "echo.jsonl").read_text().splitlines()]
 
 
-def test_hook_engine_serve_voices(echo: Server, tmp_path: Path) -> None:
+def test_hook_engine_serve_started(echo: Server, tmp_path: Path) -> None:
+    """The plugin builds the server's shared parts before any game, then voices each game through the per-game
+    hooks: a LineSound from engine_line_delivery, streamed to the page as MP3."""
     client = echo.client()
     opened = client.post("/api/games", json={}).json()
     lines = [event for event in opened["events"] if event["kind"] == "line"]
-    assert opened["notices"] == ["echo voice ready"]
     audio = client.get(f"/api/games/{opened['game']}/lines/{lines[0]['number']}")
     assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
     samples, rate = soundfile.read(io.BytesIO(audio.content))
@@ -58,11 +58,36 @@ def test_hook_engine_serve_voices(echo: Server, tmp_path: Path) -> None:
     assert records[0] == {"story": "The Tomb of the Sleeping Sun"}
     assert [r["say"] for r in records if "say" in r] == [line["text"] for line in lines]  # in story order
     assert any(r.get("prefetch") for r in records)
-    choices = [event for event in opened["events"] if event["kind"] == "choices"][0]
-    spoken = client.get(f"/api/games/{opened['game']}/lines/{choices['sound']}")  # the choices, said when asked
-    assert spoken.status_code == 200 and said(tmp_path)[-1]["say"].startswith("1. Go in now")
     assert client.post(f"/api/games/{opened['game']}/close").status_code == 200
-    assert {"close": True} in said(tmp_path)
+    wait_until(lambda: {"close": True, "reason": "closed"} in said(tmp_path), 60, "the game's end")
+
+
+def test_hook_engine_read_aloud(echo: Server, tmp_path: Path) -> None:
+    client = echo.client()
+    opened = client.post("/api/games", json={}).json()
+    choices = [event for event in opened["events"] if event["kind"] == "choices"][0]
+    assert not any(r.get("say", "").startswith("1. ") for r in said(tmp_path))  # made only when asked for
+    spoken = client.get(f"/api/games/{opened['game']}/lines/{choices['sound']}")
+    assert spoken.status_code == 200 and spoken.headers["content-type"] == "audio/mpeg"
+    assert said(tmp_path)[-1] == {"say": "1. Go in now, before the light is gone 2. Make camp and wait for dawn",
+                                  "speaker": "Narrator"}
+
+
+def test_hook_engine_serve_stopped(echo: Server, tmp_path: Path) -> None:
+    client = echo.client()
+    client.post("/api/games", json={})
+    assert "every game was saved" in echo.stop()
+    records = said(tmp_path)
+    assert records[-2:] == [{"close": True, "reason": "quit"}, {"server_closed": True}]  # games end first
+
+
+def test_a_player_sees_their_own_sentence_and_the_operator_the_notices(echo: Server, tmp_path: Path) -> None:
+    """PlayContext.tell_player reaches the page; notify (the operator's) reaches the server's console with its
+    game, never a page."""
+    opened = echo.client().post("/api/games", json={}).json()
+    assert opened["notices"] == ["echo voice ready"]
+    echo.stop()
+    assert f"engine serve: game {opened['game'][:8]}: echo: a notice for the operator" in "".join(echo.errors)
 
 
 def test_a_line_still_being_made_streams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,7 +120,7 @@ def test_no_request_waits_for_a_voice_to_stop_and_ctrl_c_ends_the_lines_being_st
         client = running.client()
         closing = client.post("/api/games", json={}).json()["game"]
         assert client.post(f"/api/games/{closing}/close").status_code == 200
-        wait_until(lambda: {"close": True} in said(tmp_path), 60, "the serve-close thread to stop the voice")
+        wait_until(lambda: {"close": True, "reason": "closed"} in said(tmp_path), 60, "the serve-close thread to stop the voice")
         assert {"closed": True} not in said(tmp_path)  # still stopping: the request did not wait for it
         (tmp_path / "echo.jsonl.release").touch()
         opened = client.post("/api/games", json={}).json()
@@ -252,8 +277,7 @@ def test_schemathesis_finds_no_server_errors(echo: Server, tmp_path: Path) -> No
     from engine.serve.app import build_app
 
     story = served_story()
-    described = build_app(Players(story, EngineSettings(), None, Shelf(tmp_path, story), 1, 60.0,
-                                  lambda record: None), story.title, None).openapi()  # the page's API, as served
+    described = build_app(players_for(story, Shelf(tmp_path, story), 1), story.title, None).openapi()  # as served
     client = echo.client()
     cookie = {"Cookie": f"player={client.cookies['player']}"}
     game = client.post("/api/games", json={}).json()["game"]

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import EngineSettings
-from engine.serve.players import Full, NotFound, Players, Shelf
-from tests.support.serving import served_story
+from engine.serve.players import Full, NotFound, Shelf
+from tests.support.serving import players_for, served_story
 
 
 def test_one_player_cannot_lock_the_others_out(tmp_path: Path) -> None:
@@ -18,7 +17,7 @@ def test_one_player_cannot_lock_the_others_out(tmp_path: Path) -> None:
     recently used one (saved first), and another player still gets in."""
     story = served_story()
     shelf = Shelf(tmp_path, story)
-    players = Players(story, EngineSettings(), None, shelf, 3, 60.0, lambda record: None, per_player=2)
+    players = players_for(story, shelf, 3, per_player=2)
     a, b, c = "a" * 32, "b" * 32, "c" * 32
     first, _ = players.open(a, None)
     players.choose(first, 1)
@@ -39,7 +38,7 @@ def test_one_player_cannot_lock_the_others_out(tmp_path: Path) -> None:
 def test_no_notice_is_lost_while_voice_threads_add_them_and_answers_take_them(tmp_path: Path) -> None:
 
     story = served_story()
-    players = Players(story, EngineSettings(), None, Shelf(tmp_path, story), 5, 60.0, lambda record: None)
+    players = players_for(story, Shelf(tmp_path, story), 5)
     game, _ = players.open("a" * 32, None)
     taken: list[str] = []
     done = threading.Event()
@@ -70,7 +69,7 @@ def test_an_idle_game_is_saved_then_closed(tmp_path: Path) -> None:
 
     story = served_story()
     shelf = Shelf(tmp_path, story)
-    players = Players(story, EngineSettings(), None, shelf, 5, 60.0, lambda record: None)
+    players = players_for(story, shelf, 5)
     game, _ = players.open("a" * 32, None)
     players.choose(game, 1)
     assert players.sweep(game.last_seen + 59) == 0 and players.count() == 1  # not idle long enough

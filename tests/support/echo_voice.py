@@ -1,5 +1,6 @@
 """A plugin for tests: voices `engine serve`'s games with a tone per line (10 ms per letter) and writes
-what it was asked to $ECHO_OUT as JSON lines: the smallest complete engine_serve_voices. With
+what it was asked to $ECHO_OUT as JSON lines: the smallest plugin that voices a browser game through the
+per-game hooks (a LineSound from engine_line_delivery and engine_read_aloud). With
 $ECHO_PIECES set, a line comes a tenth of a second per read, as a line still being made does. With
 $ECHO_HOLD set, a line's tone comes at once but the line never ends before its game closes, and closing
 a game waits for a file $ECHO_OUT.release (a voice slow to stop: a line half made)."""
@@ -10,7 +11,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,9 @@ class Tone:
         wave = np.sin(2 * np.pi * 220 * np.arange(int(RATE * seconds)) / RATE) * 8000
         self.pcm = wave.astype("<i2").tobytes()
 
+    def wait(self, timeout: float | None = None) -> bool:
+        return not os.environ.get("ECHO_HOLD") or self.closed.wait(timeout)
+
     def read(self, offset: int, timeout: float) -> tuple[bytes, bool]:
         if os.environ.get("ECHO_HOLD"):
             if offset == 0:
@@ -45,23 +49,21 @@ class Tone:
 
 
 class EchoGame:
-    def __init__(self, trace: Callable[[dict[str, Any]], None]) -> None:
-        self.trace = trace
+    def __init__(self, context: PlayContext) -> None:
+        self.trace = context.trace
         self.closed = threading.Event()
+        self.said: dict[str, Tone] = {}
+        context.tell_player("echo voice ready")  # for the page
+        context.notify("echo: a notice for the operator")  # for the server's console only
 
     def say(self, line: SpokenLine) -> Tone:
         _note({"say": line.text, "speaker": line.speaker})
         self.trace({"event": "echo", "line_id": line.line_id})
-        return Tone(line.text, self.closed)
+        self.said[line.line_id] = Tone(line.text, self.closed)
+        return self.said[line.line_id]
 
-    def prefetch(self, lines: Sequence[SpokenLine]) -> None:
-        _note({"prefetch": len(lines)})
-
-    def skip(self, sound: Any) -> None:
-        _note({"skip": True})
-
-    def close(self) -> None:
-        _note({"close": True})
+    def close(self, reason: str) -> None:
+        _note({"close": True, "reason": reason})
         self.closed.set()
         if os.environ.get("ECHO_HOLD"):
             release = os.environ["ECHO_OUT"] + ".release"
@@ -70,16 +72,68 @@ class EchoGame:
             _note({"closed": True})
 
 
-class EchoVoices:
-    def open(self, trace: Callable[[dict[str, Any]], None], notify: Callable[[str], None]) -> EchoGame:
-        notify("echo voice ready")
-        return EchoGame(trace)
+GAMES: dict[str, EchoGame] = {}  # by game id; the server's request threads add and end games
+LOCK = threading.Lock()
 
-    def close(self) -> None:
-        _note({"server_closed": True})
+
+def _game(game: str) -> EchoGame | None:
+    with LOCK:
+        return GAMES.get(game)
 
 
 @hookimpl
-def engine_serve_voices(context: PlayContext) -> EchoVoices:
+def engine_serve_started(context: PlayContext) -> None:
     _note({"story": context.story.title})
-    return EchoVoices()
+
+
+@hookimpl
+def engine_serve_stopped() -> None:
+    _note({"server_closed": True})
+
+
+@hookimpl
+def engine_story_loaded(context: PlayContext) -> None:
+    with LOCK:
+        GAMES[context.game] = EchoGame(context)
+
+
+@hookimpl
+def engine_upcoming_lines(lines: Sequence[SpokenLine], game: str) -> None:
+    _note({"prefetch": len(lines)})
+
+
+@hookimpl
+def engine_narration(line: SpokenLine, game: str) -> None:
+    if echo := _game(game):
+        echo.say(line)
+
+
+@hookimpl
+def engine_dialogue(line: SpokenLine, game: str) -> None:
+    if echo := _game(game):
+        echo.say(line)
+
+
+@hookimpl
+def engine_line_delivery(line: SpokenLine, game: str) -> Tone | None:
+    echo = _game(game)
+    return echo.said.get(line.line_id) if echo else None
+
+
+@hookimpl
+def engine_read_aloud(line: SpokenLine, game: str) -> Tone | None:
+    echo = _game(game)
+    return echo.say(line) if echo else None
+
+
+@hookimpl
+def engine_line_skipped(line: SpokenLine, game: str) -> None:
+    _note({"skip": True})
+
+
+@hookimpl
+def engine_story_ended(ending: str | None, reason: str, game: str) -> None:
+    with LOCK:
+        echo = GAMES.pop(game, None)
+    if echo is not None:
+        echo.close(reason)

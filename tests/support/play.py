@@ -9,11 +9,12 @@ from typing import Any
 
 from rich.console import Console
 
-from engine.config import engine_settings
+from engine.config import Config, engine_settings
+from engine.context import PlayContext
 from engine.formats.scenes.playthrough import GameState, ScenePlaythrough
 from engine.loader import load_story
 from engine.plugins import make_plugin_manager
-from engine.runner import Runner
+from engine.runner import Driver, Runner
 from engine.terminal import Terminal
 
 
@@ -34,8 +35,10 @@ def play(story_dir: Path, answers: list[int] | None, *plugins: Any, pace: str = 
     out = io.StringIO()
     terminal = Terminal(Console(file=out, width=200, highlight=False), answers=answers, fd=read_fd)
     settings = engine_settings({"engine": {"min_pause": 0.01, "words_per_minute": 100000}})
-    runner = Runner(story, pm.hook, terminal, settings, pace, ScenePlaythrough(story, state or GameState(story.start)))
+    driver = Driver(PlayContext(story, Config(), game="played"), pm.hook, settings, pace,
+                    ScenePlaythrough(story, state or GameState(story.start)))
     try:
-        return runner.run(), out.getvalue()
+        driver.start()
+        return Runner(driver, terminal).run(), out.getvalue()
     finally:
         os.close(read_fd)

@@ -15,11 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.config import Config
+from engine.config import Config, EngineSettings
+from engine.context import PlayContext
 from engine.core.model import Story
 from engine.formats.registry import known_formats
 from engine.loader import load_story
 from engine.plugins import make_plugin_manager
+from engine.serve.players import Players, Shelf
 from tests.support.common import NODE_TOOLS, SUPPORT, TOMB, wait_until
 from tests.support.voice import write_config
 
@@ -31,6 +33,14 @@ PIPER_ONLY = 'fallback = ["piper"]\nengine = "piper"\n'
 def served_story(folder: Path = TOMB) -> Story:
     """A story (the tomb) loaded as `engine serve` loads it, with the formats plugins add."""
     return load_story(folder, known_formats(make_plugin_manager(Config())))
+
+
+def players_for(story: Story, shelf: Shelf, max_players: int, per_player: int = 3, *plugins: Any) -> Players:
+    """A server's table of games, in process: no voice plugin, these `plugins` (their hooks fire per game)."""
+    pm = make_plugin_manager(Config({"plugins": {"disabled": ["voice"]}}))
+    for plugin in plugins:
+        pm.register(plugin)
+    return Players(PlayContext(story, Config()), pm.hook, EngineSettings(), shelf, max_players, 60.0, per_player)
 
 
 class Server:
@@ -130,10 +140,13 @@ def story_lines(story_dir: Path, choices: list[int]) -> tuple[list[str], str]:
 class Player:
     """One browser tab, played with the keyboard only; the page reports what its audio did (voiceEvents)."""
 
-    def __init__(self, page: Any, url: str) -> None:
+    def __init__(self, page: Any, url: str, *scripts: str) -> None:
+        """`scripts` run in the page before its own (after the one that asks it to record voiceEvents)."""
         self.page = page
         self.requests: list[str] = []
         page.on("request", lambda request: self.requests.append(request.url) if "/lines/" in request.url else None)
+        for script in ("window.voiceEvents = [];", *scripts):
+            page.add_init_script(script)
         page.goto(url)
         until(page, "document.activeElement && document.activeElement.tagName === 'BUTTON'")
 

@@ -4,6 +4,7 @@ in order in their own LineAudio, games apart over one Studio, a closed game's qu
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from engine import PlayContext, SpokenLine
@@ -36,7 +37,8 @@ def test_each_game_gets_its_own_lines_and_a_closed_game_drops_what_is_queued(tmp
     served = ServedVoices.start(PlayContext(story, config, {}, lambda record: None, notices.append))
     before = voice_threads()
     try:
-        first, second = served.open(lambda r: None, notices.append), served.open(lambda r: None, notices.append)
+        game = PlayContext(story, config, {}, lambda record: None, notices.append, streams_audio=True)
+        first, second = served.open(replace(game, game="a")), served.open(replace(game, game="b"))
         short = first.say(line(1, "The door is open."))
         longer = second.say(line(2, "The door is open, and the long hall beyond it smells of dust and old lamps."))
         heard = {}

@@ -1,17 +1,20 @@
-// The page of `engine serve`: shows each line as its voice plays, then the choices; keys do everything.
-// Every URL is relative (the server may sit behind a proxy). window.voiceEvents records what was played.
-"use strict";
+// The page of `engine serve` (an ES module): shows each line as its voice plays, then the choices; keys do
+// everything. Every URL is relative (the server may sit behind a proxy).
+import { lineAudio } from "./voice.js";
 
 const $ = (id) => document.getElementById(id);
 const RATES = { min: 0.5, max: 4, step: 0.25 };
+// What was played, for a test that asks for it by setting window.voiceEvents = [] before the page loads
+// (players get none); the newest KEPT_EVENTS only.
+const voiceEvents = Array.isArray(window.voiceEvents) ? window.voiceEvents : null;
+const KEPT_EVENTS = 200;
 const state = {
-  game: null, queue: [], current: null, last: null, choices: null, choiceSound: null,
+  game: null, queue: [], current: null, last: null, choices: null, choiceAudio: null,
   rate: Number(localStorage.getItem("rate")) || 1,
   muted: localStorage.getItem("muted") === "1",
   speakChoices: localStorage.getItem("speakChoices") === "1",
   panelOpen: false,
 };
-window.voiceEvents = [];
 
 async function api(method, path, body) {
   const options = { method, credentials: "same-origin", headers: {} };
@@ -26,6 +29,14 @@ async function api(method, path, body) {
 }
 
 function say(text) { $("status").textContent = text; }
+
+// The server's sentence for the player (voices still loading...): apart from the story, the latest only.
+function tell(notices) {
+  if (!notices || !notices.length) return;
+  const notice = $("player-notice");
+  notice.textContent = notices[notices.length - 1];
+  notice.hidden = false;
+}
 
 function add(tag, className, parts) {
   const element = document.createElement(tag);
@@ -75,7 +86,7 @@ async function start(slot) {
 }
 
 function receive(data) {
-  for (const notice of data.notices || []) add("p", "notice", [["notice-text", notice]]);
+  tell(data.notices);
   state.queue.push(...data.events);
   next();
 }
@@ -88,6 +99,8 @@ function next() {
   if (event.kind === "scene") {
     add("h3", "scene", [["scene-title", event.title]]);
     next();
+  } else if (event.kind === "line" && event.replay) {
+    play(event);
   } else if (event.kind === "line") {
     add("p", "line", [["speaker", event.speaker ? `${event.speaker}${event.qualifier ? ` (${event.qualifier})` : ""}:` : ""],
                       ["direction", event.directions], ["text", event.text]]);
@@ -122,34 +135,42 @@ function play(event) {
   state.last = event;
   const audio = voice(event.sound);
   current.audio = audio;
-  audio.addEventListener("ended", () => finish("ended"));
+  audio.addEventListener("ended", () => finish(event.replay ? "replayed" : "ended"));
   const failed = () => { if (state.current === current && !current.timer) { record(event.number, "error"); reading(); } };
   audio.addEventListener("error", failed);
   audio.addEventListener("voicefailed", failed);
   audio.play().catch(() => { if (state.current === current && !current.timer) reading(); });
 }
 
-function record(line, event) { window.voiceEvents.push({ line, event, rate: state.rate }); }
+function record(line, event) {
+  if (!voiceEvents) return;
+  voiceEvents.push({ line, event, rate: state.rate });
+  if (voiceEvents.length > KEPT_EVENTS) voiceEvents.splice(0, voiceEvents.length - KEPT_EVENTS);
+}
 
 function skip() {
   const current = state.current;
   if (!current) return false;
   if (current.audio) {
     current.audio.stop();  // drops the connection
-    api("POST", `${lineUrl(current.event.number)}/skip`).catch(() => {});  // the server stops making the line
+    if (!current.event.replay) api("POST", `${lineUrl(current.event.number)}/skip`).catch(() => {});  // stop making it
   }
   current.finish("skipped");
   return true;
 }
 
+// The last voiced line again, played as a line is (Enter skips it, rate and mute apply), after the line
+// playing now; never two replays at once.
 function replay() {
-  if (!state.last) { say("No line to replay yet."); return; }
-  if (state.current && state.current.audio && state.current.event === state.last) {
-    state.current.audio.currentTime = 0;
-  } else {
-    const audio = voice(state.last.sound);
-    audio.addEventListener("ended", () => record(state.last.number, "replayed"));
-    audio.play().catch(() => say("The line cannot be played again."));
+  const last = state.last;
+  if (!last) { say("No line to replay yet."); return; }
+  if (state.muted) { say("Voices are muted; M turns them on."); return; }
+  const current = state.current;
+  if (current && current.audio && current.event.number === last.number) {
+    current.audio.currentTime = 0;
+  } else if (!state.queue.some((event) => event.replay)) {
+    state.queue.unshift({ ...last, replay: true });
+    next();
   }
   say("Replaying the last line.");
 }
@@ -157,7 +178,6 @@ function replay() {
 // --- choices -----------------------------------------------------------------------------
 function offer(event) {
   state.choices = event.options;
-  state.choiceSound = event.sound;
   const list = $("choices");
   list.replaceChildren();
   event.options.forEach((label, index) => {
@@ -282,8 +302,9 @@ document.addEventListener("keydown", (event) => {
   else if ((key === "s" || key === "S") && state.game) { openSaves(); event.preventDefault(); }
 });
 
-window.addEventListener("pagehide", () => {
-  if (state.game) navigator.sendBeacon(`api/games/${state.game}/close`);
+window.addEventListener("pagehide", (event) => {
+  // kept in the back/forward cache, the page may come back as it was: its game stays (idle ones close anyway)
+  if (state.game && !event.persisted) navigator.sendBeacon(`api/games/${state.game}/close`);
 });
 
 $("new-game").addEventListener("click", () => start(null));

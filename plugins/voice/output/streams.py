@@ -38,6 +38,11 @@ class LineAudio:
             self.changed.wait_for(lambda: len(self.data) > offset or self.finished, timeout)
             return bytes(self.data[offset:]), self.finished
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the line is complete (waits up to `timeout`): a Waitable, as engine_line_delivery returns."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.finished, timeout)
+
 
 class LineSink:
     """A Sink (output/sinks.py) that adds what is played to the line being spoken, `current()`."""

@@ -79,6 +79,8 @@ class Speaker:
         self.jobs: queue.Queue[Job | None] = queue.Queue()
         self.current: Job | None = None
         self.warned: set[str] = set()
+        self.tell_player: Callable[[str], None] = lambda text: None  # PlayContext.tell_player (a page's player)
+        self.told: set[str] = set()
         self.thread = threading.Thread(target=self._run, name="voice-speaker", daemon=True)
 
     def start(self) -> Speaker:
@@ -185,8 +187,11 @@ class Speaker:
             fallbacks.append(_failure(passed.name, passed.reason, passed.failure, voice))
         if outcome.engine is None:
             self.notify(f"No voice engine could speak line {line.line_id}; the story goes on as text.")
+            self._tell_once("Some lines are shown as text only for now: their voice could not be made.")
             self.trace({**record, "voice_id": voice.voice_id, "engine": None, "fallback": fallbacks})
             return
+        if fallbacks:
+            self._tell_once("Some voices are still getting ready; a stand-in voice reads their lines for now.")
         gaps = self.output.end_line()
         self.pace.after_line(outcome.engine, gaps)
         applied = delivery(outcome.engine, voice, voice.speed).facts
@@ -198,6 +203,11 @@ class Speaker:
         self.trace({**record, "voice_id": voice.voice_id, "reference": (voice.reference_hash or "")[:12] or None,
                     "engine": outcome.engine.name, "fallback": fallbacks, **applied, **gain, **(outcome.result or {}),
                     **gap_facts(gaps)})
+
+    def _tell_once(self, text: str) -> None:
+        if text not in self.told:
+            self.told.add(text)
+            self.tell_player(text)
 
     def _warn_once(self, key: str, text: str) -> None:
         if key not in self.warned:

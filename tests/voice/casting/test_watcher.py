@@ -88,13 +88,13 @@ def test_a_burst_and_a_deleted_folder_do_not_crash(watched: Any) -> None:
 def context_for(config_path: Path, records: list[dict[str, Any]], notices: list[str]) -> PlayContext:
     from engine.config import load_config
 
-    return PlayContext(load_story(TOMB), load_config(config_path), {}, records.append, notices.append)
+    return PlayContext(load_story(TOMB), load_config(config_path), {}, records.append, notices.append, game="watched")
 
 
 def speak(plugin: VoicePlugin, records: list[dict[str, Any]], n: int) -> dict[str, Any]:
     line = SpokenLine(f"god.{n}", "sanctum", "god", "Khepri-Anu", "Who walks so softly in my house?", False, "en")
-    plugin.engine_dialogue(line)
-    assert plugin.engine_line_delivery(line).wait(60)
+    plugin.engine_dialogue(line, "watched")
+    assert plugin.engine_line_delivery(line, "watched").wait(60)
     return [r for r in records if r.get("event") == "voice" and r["line_id"] == line.line_id][0]
 
 
@@ -139,4 +139,4 @@ def test_a_new_reference_changes_the_next_line_and_a_bad_one_is_refused(tmp_path
             time.sleep(0.05)
         assert any("voice_map.json is not valid JSON" in n for n in notices)
     finally:
-        plugin.engine_story_ended(ending=None, reason="quit")
+        plugin.engine_story_ended(ending=None, reason="quit", game="watched")
