@@ -1,13 +1,15 @@
 """`engine serve` under many players, in one run: simulated players (HTTP clients following the page's
 own protocol) at reading pace on one server, from a Piper voice pack and from live Piper with prefetch.
 
-    .venv/bin/python bench/serve.py [--seconds 60] [--players 20] [--live 5,10,20]
+    .venv/bin/python bench/serve.py [--seconds 60] [--players 20] [--live 5,10,20] [--against REV]
 
 Each player opens a game, fetches every line's audio (MP3) as the page does, waits the line's reading time,
 thinks 1 s at a choice, picks one at random (seeded), and starts again after an ending. Reported per run:
 from a choice (or a new game) to the first audio byte of its first line (p50, p95, max), lines fetched,
 errors, the server's RSS (start, max, end) and threads (max, end). The pack run is the baseline: the
-same server and protocol with no synthesis at all, so live/pack is what synthesis costs.
+same server and protocol with no synthesis at all, so live/pack is what synthesis costs. With --against REV,
+the pack run also serves from that commit's code (a git worktree), in turns with this tree's, so a change to
+the server is compared with its baseline in the same run on the same machine.
 """
 
 from __future__ import annotations
@@ -50,11 +52,11 @@ def render_pack(config: Path, folder: Path) -> None:
 
 
 class Served:
-    def __init__(self, config: Path, work: Path, *extra: str) -> None:
+    def __init__(self, config: Path, work: Path, *extra: str, code: Path = ROOT) -> None:
         env = dict(os.environ, XDG_STATE_HOME=str(work / "state"), XDG_CACHE_HOME=str(work / "xdg-cache"))
         self.process = subprocess.Popen([sys.executable, "-m", "engine", "serve", str(TOMB), "--port", "0",
                                          "--config", str(config), *extra], stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True, env=env)
+                                        stderr=subprocess.DEVNULL, text=True, env=env, cwd=code)
         assert self.process.stdout is not None
         first = self.process.stdout.readline()
         assert first.startswith("Serving"), first
@@ -142,8 +144,8 @@ async def watch(server: Served, until: float, tally: Tally) -> None:
             await asyncio.sleep(1.0)
 
 
-def run(config: Path, work: Path, players: int, seconds: float, *extra: str) -> dict[str, Any]:
-    server = Served(config, work, *extra)
+def run(config: Path, work: Path, players: int, seconds: float, *extra: str, code: Path = ROOT) -> dict[str, Any]:
+    server = Served(config, work, *extra, code=code)
     tally = Tally()
     until = time.monotonic() + seconds
 
@@ -171,11 +173,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--players", type=int, default=20)
     parser.add_argument("--live", default="5,10,20", help="player counts for live Piper ('' for none)")
+    parser.add_argument("--against", metavar="REV", help="also serve the pack with this commit's code, in turns")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     config = write_config(work)
     render_pack(config, work / "pack")
-    rows = [("pack", run(config, work, args.players, args.seconds, "--pack", str(work / "pack")))]
+    packed = ("--pack", str(work / "pack"))
+    rows = [("pack", run(config, work, args.players, args.seconds, *packed))]
+    if args.against:
+        rows += against(args.against, work, lambda code: run(config, work, args.players, args.seconds, *packed, code=code))
     for count in [int(n) for n in args.live.split(",") if n]:
         shutil.rmtree(work / "cache", ignore_errors=True)  # every live run starts cold
         rows.append(("live piper + prefetch", run(config, work, count, args.seconds)))
@@ -193,7 +199,22 @@ def main() -> None:
             print("   errors:", "; ".join(row["error_kinds"]))
     pack = rows[0][1]
     for name, row in rows[1:]:
-        print(f"{name} with {row['players']} players: p95 {row['p95_ms'] / pack['p95_ms']:.1f}x the pack's")
+        if name.startswith("pack"):
+            print(f"{name}: p95 {row['p95_ms'] / pack['p95_ms']:.2f}x this tree's first pack run")
+        else:
+            print(f"{name} with {row['players']} players: p95 {row['p95_ms'] / pack['p95_ms']:.1f}x the pack's")
+
+
+def against(rev: str, work: Path, measure: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The pack run with `rev`'s code (a detached worktree, removed after), then this tree's again: in turns,
+    so the machine's drift between hours touches both."""
+    tree = work / "baseline"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev], check=True,
+                   capture_output=True)
+    try:
+        return [(f"pack at {rev}", measure(tree)), ("pack (this tree again)", measure(ROOT))]
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
 
 
 if __name__ == "__main__":

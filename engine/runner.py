@@ -4,6 +4,7 @@ end show each scene and line and pause after it. `Runner` is the terminal's loop
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -163,7 +164,8 @@ class Runner:
             stop = self.driver.advance(self.player)
             if isinstance(stop, Ending):
                 return stop.title
-            option = self.player.choose(stop.options, stop.scene, lambda: self.driver.answer_sources(stop.options))
+            listen = functools.partial(self.driver.answer_sources, stop.options)
+            option = self.player.choose(stop.options, stop.scene, listen)
             self.driver.choose(option)
 
 

@@ -23,7 +23,6 @@ from plugins.voice.pipeline.tasks import Gate
 from plugins.voice.studio import Studio
 
 
-
 class GameVoice:
     """One browser game's lines: said in order, each one's audio kept in a LineAudio as it is made."""
 

@@ -120,7 +120,7 @@ def test_no_request_waits_for_a_voice_to_stop_and_ctrl_c_ends_the_lines_being_st
         client = running.client()
         closing = client.post("/api/games", json={}).json()["game"]
         assert client.post(f"/api/games/{closing}/close").status_code == 200
-        wait_until(lambda: {"close": True, "reason": "closed"} in said(tmp_path), 60, "the serve-close thread to stop the voice")
+        wait_until(lambda: {"close": True, "reason": "closed"} in said(tmp_path), 60, "the voice to start stopping")
         assert {"closed": True} not in said(tmp_path)  # still stopping: the request did not wait for it
         (tmp_path / "echo.jsonl.release").touch()
         opened = client.post("/api/games", json={}).json()
