@@ -141,7 +141,11 @@ def test_no_request_waits_for_a_voice_to_stop_and_ctrl_c_ends_the_lines_being_st
 def test_bad_input_gets_a_clear_4xx_never_a_500(echo: Server) -> None:
     client, other = echo.client(), echo.client()
     game = client.post("/api/games", json={}).json()["game"]
+    closed = client.post("/api/games", json={}).json()["game"]
+    client.post(f"/api/games/{closed}/close")
     answers = {
+        "a closed game's move": client.post(f"/api/games/{closed}/choices", json={"number": 1}),
+        "a closed game's audio": client.get(f"/api/games/{closed}/lines/1"),
         "unknown game": client.post("/api/games/0123456789abcdef0123456789abcdef/choices", json={"number": 1}),
         "another player's game": other.post(f"/api/games/{game}/choices", json={"number": 1}),
         "another player's audio": other.get(f"/api/games/{game}/lines/1"),

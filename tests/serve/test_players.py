@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from engine import hookimpl
+from engine.serve.game import BadRequest
 from engine.serve.players import Full, NotFound, Shelf
+from tests.support.common import ENDINGS
 from tests.support.serving import players_for, served_story
 
 
@@ -79,3 +82,38 @@ def test_an_idle_game_is_saved_then_closed(tmp_path: Path) -> None:
     assert events[0]["resumed"] is True and events[0]["title"] == game.scene_title
     players.close_all()  # saves the resumed game and joins the thread that closed the idle one
     assert players.count() == 0 and not [t for t in threading.enumerate() if t.name.startswith("serve-close")]
+
+
+class Ends:
+    """Records engine_story_ended, per game."""
+
+    def __init__(self) -> None:
+        self.ended: list[tuple[str, str | None, str]] = []
+
+    @hookimpl
+    def engine_story_ended(self, ending: str | None, reason: str, game: str) -> None:
+        self.ended.append((game, ending, reason))
+
+
+def test_every_way_a_served_game_ends_goes_through_the_drivers_one_end(tmp_path: Path) -> None:
+    """Closed, replaced, idle or stopped: engine_story_ended fires once per game, with "ending" for a game that
+    reached one; a closed game takes no more moves."""
+    story, ends = served_story(), Ends()
+    players = players_for(story, Shelf(tmp_path, story), 5, 1, ends)
+    finished, _ = players.open("a" * 32, None)
+    for number in ENDINGS["Buried Again"]:
+        finished.choose(number)
+    assert finished.ending == "Buried Again"
+    replacing, _ = players.open("a" * 32, None)  # one game per player here: it replaces the finished one
+    idle, _ = players.open("b" * 32, None)
+    replacing.last_seen = idle.last_seen + 61  # seen just now: only the other one is idle
+    assert players.sweep(idle.last_seen + 61) == 1
+    closed, _ = players.open("c" * 32, None)
+    players.close(closed, "closed")
+    players.close_all()
+    assert sorted(ends.ended, key=lambda end: end[0]) == sorted([
+        (finished.game_id, "Buried Again", "ending"), (idle.game_id, None, "idle"),
+        (closed.game_id, None, "closed"), (replacing.game_id, None, "quit")], key=lambda end: end[0])
+    with pytest.raises(BadRequest, match="This game is closed"):
+        closed.choose(1)
+    assert closed.sound(1) is None
