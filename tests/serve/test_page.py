@@ -105,3 +105,24 @@ def test_a_page_kept_in_the_back_forward_cache_keeps_its_game(echoed: Server, br
     player.page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }))")
     wait_until(lambda: echoed.status()["players"] == 0, 30, "the game to close")
     player.page.close()
+
+
+def test_a_piece_of_audio_that_fails_to_append_never_leaves_the_line_waiting(echoed: Server, browser: Any) -> None:
+    """The buffer answers the first line's first piece with `error` and no `updateend`: the line is read as text
+    instead (recorded as an error) and the game goes on."""
+    failing = """
+    const append = SourceBuffer.prototype.appendBuffer;
+    let failed = false;
+    SourceBuffer.prototype.appendBuffer = function (data) {
+      if (failed) return append.call(this, data);
+      failed = true;
+      queueMicrotask(() => this.dispatchEvent(new Event("error")));
+    };
+    """
+    player = Player(browser.new_page(), echoed.url, failing)
+    player.press(*FASTEST, "Enter")
+    player.wait_choices()
+    events = [event for event in player.events() if event["event"] != "rate"]
+    assert events[0]["event"] == "error" and events[1]["event"] == "read"
+    assert len(player.ended_lines()) == len(player.texts()) - 1  # every other line was heard to its end
+    player.page.close()
