@@ -117,3 +117,30 @@ def test_every_way_a_served_game_ends_goes_through_the_drivers_one_end(tmp_path:
     with pytest.raises(BadRequest, match="This game is closed"):
         closed.choose(1)
     assert closed.sound(1) is None
+
+
+def test_a_game_being_opened_holds_up_no_other_player(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening a game (reading its save, starting its plugins) happens outside the table's lock: while one is
+    held up there, another player's request is answered."""
+    story = served_story()
+    players = players_for(story, Shelf(tmp_path, story), 5)
+    release, held = threading.Event(), threading.Event()
+    opening = story.format.open
+
+    def slow_open(*args: object) -> object:
+        held.set()
+        release.wait(60)
+        return opening(*args)
+
+    monkeypatch.setattr(story.format, "open", slow_open)
+    first = threading.Thread(target=players.open, args=("a" * 32, None))
+    first.start()
+    assert held.wait(60)
+    counted = threading.Thread(target=players.count)
+    counted.start()
+    counted.join(30)
+    answered = not counted.is_alive()
+    release.set()
+    first.join(60)
+    assert answered and players.count() == 1
+    players.close_all()
