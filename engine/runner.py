@@ -61,7 +61,7 @@ class Driver:
         self.pace = pace
         self.playthrough = playthrough
         self.ending: str | None = None
-        self.ended = threading.Event()  # engine_story_ended has fired (or is firing)
+        self.ended = False  # engine_story_ended has fired (or is firing)
         self.ending_lock = threading.Lock()
 
     def start(self) -> None:
@@ -115,9 +115,9 @@ class Driver:
         """The one way a game ends, whatever stopped it: engine_story_ended fires once ("ending" once the
         story reached one)."""
         with self.ending_lock:
-            if self.ended.is_set():
+            if self.ended:
                 return
-            self.ended.set()
+            self.ended = True
         why = "ending" if self.ending is not None else reason
         self.hook.engine_story_ended(ending=self.ending, reason=why, game=self.game)
 
