@@ -1,5 +1,6 @@
 // The page of `engine serve` (an ES module): shows each line as its voice plays, then the choices; keys do
 // everything. Every URL is relative (the server may sit behind a proxy).
+import { serverSource } from "./server.js";
 import { lineAudio } from "./voice.js";
 
 const $ = (id) => document.getElementById(id);
@@ -9,24 +10,14 @@ const RATES = { min: 0.5, max: 4, step: 0.25 };
 const voiceEvents = Array.isArray(window.voiceEvents) ? window.voiceEvents : null;
 const KEPT_EVENTS = 200;
 const state = {
-  game: null, queue: [], current: null, last: null, choices: null, choiceAudio: null,
+  game: false,  // a game is open queue: [], current: null, last: null, choices: null, choiceAudio: null,
   rate: Number(localStorage.getItem("rate")) || 1,
   muted: localStorage.getItem("muted") === "1",
   speakChoices: localStorage.getItem("speakChoices") === "1",
   panelOpen: false,
 };
 
-async function api(method, path, body) {
-  const options = { method, credentials: "same-origin", headers: {} };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, options);
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.detail || `The server answered ${response.status}.`);
-  return data;
-}
+const source = serverSource();
 
 function say(text) { $("status").textContent = text; }
 
@@ -55,7 +46,7 @@ function add(tag, className, parts) {
 
 // --- starting ----------------------------------------------------------------------------
 async function listSaves() {
-  const { saves } = await api("GET", "api/saves");
+  const saves = await source.saves();
   const list = $("start-buttons");
   list.querySelectorAll(".save").forEach((item) => item.remove());
   for (const save of [...saves].reverse()) {  // prepended: Continue first, then slots 1 to 3
@@ -74,8 +65,8 @@ async function listSaves() {
 
 async function start(slot) {
   try {
-    const data = await api("POST", "api/games", { slot: slot || null });
-    state.game = data.game;
+    const data = await source.start(slot);
+    state.game = true;
     state.queue = [];
     $("log").replaceChildren();
     $("start").hidden = true;
@@ -115,9 +106,7 @@ function next() {
   }
 }
 
-function lineUrl(number) { return `api/games/${state.game}/lines/${number}`; }
-
-function voice(number) { return lineAudio(lineUrl(number), state.rate, state.muted); }
+function voice(sound) { return lineAudio(source.soundUrl(sound), state.rate, state.muted); }
 
 function play(event) {
   const current = { event, audio: null, timer: null };
@@ -153,7 +142,7 @@ function skip() {
   if (!current) return false;
   if (current.audio) {
     current.audio.stop();  // drops the connection
-    if (!current.event.replay) api("POST", `${lineUrl(current.event.number)}/skip`).catch(() => {});  // stop making it
+    if (!current.event.replay) source.skip(current.event.sound);
   }
   current.finish("skipped");
   return true;
@@ -207,7 +196,7 @@ async function choose(number) {
   $("choices-area").hidden = true;
   add("p", "chosen", [["chosen-text", `You chose: ${label}`]]);
   try {
-    receive(await api("POST", `api/games/${state.game}/choices`, { number }));
+    receive(await source.choose(number));
   } catch (error) { say(error.message); }
 }
 
@@ -231,7 +220,7 @@ async function openSaves() {
   $("save-panel").hidden = false;
   buttons["1"].focus();
   try {
-    const { saves } = await api("GET", "api/saves");
+    const saves = await source.saves();
     for (const [slot, button] of Object.entries(buttons)) {
       const found = saves.find((save) => save.slot === slot);
       button.textContent = `Slot ${slot}: ${found ? found.label : "empty"}`;
@@ -248,7 +237,7 @@ function closeSaves() {
 
 async function saveTo(slot) {
   try {
-    await api("POST", `api/games/${state.game}/saves/${slot}`);
+    await source.save(slot);
     say(`Saved in slot ${slot}.`);
   } catch (error) { say(error.message); }
   closeSaves();
@@ -304,7 +293,7 @@ document.addEventListener("keydown", (event) => {
 
 window.addEventListener("pagehide", (event) => {
   // kept in the back/forward cache, the page may come back as it was: its game stays (idle ones close anyway)
-  if (state.game && !event.persisted) navigator.sendBeacon(`api/games/${state.game}/close`);
+  if (state.game && !event.persisted) source.close();
 });
 
 $("new-game").addEventListener("click", () => start(null));
