@@ -1,0 +1,39 @@
+// Plays walks through a story with the page's runtime (engine/export/page/scenes.js), under node: reads
+// {"runtime": path, "story": data, "walks": [[choice numbers], ...]} on stdin, writes each walk's events as
+// --trace records (scene, narration/dialogue, choices, choice, ended) on stdout, one JSON array.
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+
+const input = JSON.parse(readFileSync(0, "utf8"));
+const { ScenesGame } = await import(pathToFileURL(input.runtime).href);
+
+function records(steps, out) {
+  for (const step of steps) {
+    if (step.scene) out.push({ event: "scene", scene: step.id, resumed: step.resumed });
+    else if (step.line) {
+      const line = step.line;
+      out.push({ event: line.narration ? "narration" : "dialogue", line_id: line.line, character_id: line.character,
+                 speaker: line.speaker, text: line.text, directions: line.directions, qualifier: line.qualifier });
+    } else if (step.choices) out.push({ event: "choices", options: step.choices.map((choice) => choice.label) });
+    else if (step.ending !== undefined) out.push({ event: "ended", ending: step.ending });
+  }
+  return steps[steps.length - 1];
+}
+
+const played = input.walks.map((choices) => {
+  const out = [];
+  try {
+    const game = new ScenesGame(input.story, null);
+    let last = records(game.begin(), out);
+    for (const number of choices) {
+      if (!last.choices) break;
+      const picked = last.choices[number - 1];
+      out.push({ event: "choice", choice: number, label: picked.label, target: picked.target });
+      last = records(game.choose(number - 1), out);
+    }
+  } catch (error) {
+    out.push({ event: "error", text: String(error.message) });
+  }
+  return out;
+});
+process.stdout.write(JSON.stringify(played));
