@@ -17,6 +17,7 @@ from engine.config import PACES, Config, engine_settings, load_config
 from engine.context import PlayContext
 from engine.core.errors import EngineError, Problem, QuitGame, ScriptedChoicesExhausted
 from engine.core.saves import forget_game, load_game, save_game, save_path
+from engine.export import command as export
 from engine.folders import state_home
 from engine.formats import open_playthrough
 from engine.formats.registry import known_formats
@@ -85,6 +86,7 @@ def build_parser(pm: pluggy.PluginManager) -> argparse.ArgumentParser:
     check.add_argument("story", metavar="STORY_DIR", type=Path)
     check.set_defaults(handler=check_command)
     pm.hook.engine_add_serve_options(parser=serve.register(sub))
+    pm.hook.engine_add_export_options(parser=export.register(sub))
 
     pm.hook.engine_register_commands(subparsers=sub)
     return parser

@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from engine.config import Config
     from engine.context import PlayContext
     from engine.core.errors import Problem
     from engine.core.model import ChoiceOption, Scene, SpokenLine, Story
+    from engine.export.audio import ExportedAudio
     from engine.formats import StoryFormat
 
 hookspec = pluggy.HookspecMarker("engine")
@@ -92,6 +95,15 @@ def engine_add_serve_options(parser: argparse.ArgumentParser) -> None:
     """
 
 
+@hookspec
+def engine_add_export_options(parser: argparse.ArgumentParser) -> None:
+    """Fires once while the CLI is built; receives the `engine export` parser.
+
+    Add options the export needs (the voice plugin's `--pack DIR`); their values reach plugins
+    through the export's `PlayContext.options`. Returns nothing.
+    """
+
+
 # --- story formats ----------------------------------------------------------------
 
 
@@ -142,6 +154,22 @@ def engine_serve_stopped() -> None:
     """Fires once when `engine serve` stops, after every game has ended (engine_story_ended).
 
     Plugins stop what engine_serve_started built and join its threads. Returns nothing.
+    """
+
+
+# --- exporting ------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def engine_export_audio(context: PlayContext, folder: Path) -> ExportedAudio | None:
+    """Fires once during `engine export --web`, after the story's data is written.
+
+    Receives the export's PlayContext (story, Config, the command's options, `notify` for its
+    console) and the folder the page fetches audio from. The plugin writes there, as MP3 (the one
+    codec every browser plays), the audio of every line it has, and returns an
+    engine.export.audio.ExportedAudio: each line id's file per text, the reachable lines it has
+    none for (with why), how many lines the story reaches. The first plugin to answer voices
+    the export; with none, the story is exported as text.
     """
 
 

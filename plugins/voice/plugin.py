@@ -16,7 +16,7 @@ from plugins.voice.render import commands as render_commands
 from plugins.voice.served import GameVoice, ServedVoices
 from plugins.voice.session import VoiceSession
 from plugins.voice.store.takes import TAKES, Takes
-from plugins.voice.tools import bridge, cache, models, say, script, voices
+from plugins.voice.tools import bridge, cache, export, models, say, script, voices
 from plugins.voice.tools.script import take_problems
 
 
@@ -48,6 +48,14 @@ class VoicePlugin:
     def engine_add_serve_options(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--pack", metavar="DIR", type=Path,
                             help="play lines from this voice pack (engine render) when it has them")
+
+    @hookimpl
+    def engine_add_export_options(self, parser: argparse.ArgumentParser) -> None:
+        export.add_options(parser)
+
+    @hookimpl
+    def engine_export_audio(self, context: PlayContext, folder: Path) -> Any:
+        return export.export_audio(context, folder)
 
     @hookimpl
     def engine_register_commands(self, subparsers: Any) -> None:

@@ -140,11 +140,12 @@ def story_lines(story_dir: Path, choices: list[int]) -> tuple[list[str], str]:
 class Player:
     """One browser tab, played with the keyboard only; the page reports what its audio did (voiceEvents)."""
 
-    def __init__(self, page: Any, url: str, *scripts: str) -> None:
-        """`scripts` run in the page before its own (after the one that asks it to record voiceEvents)."""
+    def __init__(self, page: Any, url: str, *scripts: str, audio: str = "/lines/") -> None:
+        """`scripts` run in the page before its own (after the one that asks it to record voiceEvents); `audio`
+        marks the addresses of lines' audio (engine serve's /lines/, an exported game's /audio/)."""
         self.page = page
         self.requests: list[str] = []
-        page.on("request", lambda request: self.requests.append(request.url) if "/lines/" in request.url else None)
+        page.on("request", lambda request: self.requests.append(request.url) if audio in request.url else None)
         for script in ("window.voiceEvents = [];", *scripts):
             page.add_init_script(script)
         page.goto(url)

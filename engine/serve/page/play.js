@@ -17,7 +17,9 @@ const state = {
   panelOpen: false,
 };
 
-const source = serverSource();
+// engine serve's API, or the story running in the page (an exported game: engine export --web)
+const source = document.body.dataset.source === "local" ? await (await import("./local.js")).localSource()
+  : serverSource();
 
 function say(text) { $("status").textContent = text; }
 

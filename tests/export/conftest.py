@@ -1,0 +1,32 @@
+"""Fixtures for the exported web game: the browser (as for engine serve), a crypt pack and its export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.serve.conftest import browser  # noqa: F401  (the same Chromium for every browser test)
+from tests.support.common import CRYPT, run_engine
+from tests.support.packs import config_for
+from tests.support.web import Exported, StaticServer
+
+
+@pytest.fixture(scope="module")
+def crypt(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    """The crypt rendered with Piper and exported once for the module's tests."""
+    work = tmp_path_factory.mktemp("crypt")
+    config = config_for(work)
+    rendered = run_engine("render", CRYPT, "--engine", "piper", "--out", work / "pack", "--config", config)
+    assert rendered.returncode == 0, rendered.stderr
+    return Exported.make(CRYPT, work, config)
+
+
+@pytest.fixture
+def hosted(crypt: Exported, tmp_path: Path) -> Iterator[Any]:
+    """The crypt's folder on a plain static server, under a prefix (games/crypt/)."""
+    server = StaticServer(crypt.web, "games/crypt")
+    yield server
+    server.stop()
