@@ -24,7 +24,8 @@ from engine.formats.registry import known_formats
 from engine.loader import load_story
 
 SERVED = ("play.js", "voice.js", "server.js", "play.css")  # the page's own files, shared with engine serve
-EXPORTED = ("local.js", "scenes.js")  # the story running in the page
+EXPORTED = {"scenes": ("local.js", "scenes.js"),  # the story running in the page, by its format
+            "ink": ("local.js", "ink_game.js", "sha256.js", "ink.mjs", "inkjs-LICENSE.md")}  # inkjs 2.4.0, MIT
 AUDIO = "audio"
 NEEDS_SERVER = ("<p id=\"needs-server\">This game runs from a web address: upload this folder (itch.io, GitHub Pages) "
                 "or open it through a local web server (<code>python3 -m http.server</code> in this folder), not "
@@ -47,9 +48,9 @@ def register(sub: Any) -> argparse.ArgumentParser:
 
 def export_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginManager) -> int:
     story = load_story(args.story, known_formats(pm))
-    if story.format.name != "scenes":
-        raise EngineError(f"{args.story} is an {story.format.name} story; engine export --web plays stories of our "
-                          "scene format for now.")
+    if story.format.name not in EXPORTED:
+        raise EngineError(f"{args.story} is a story of the '{story.format.name}' format; engine export --web plays "
+                          f"{' and '.join(sorted(EXPORTED))} stories.")
     out: Path = args.web
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
         raise EngineError(f"{out} is not empty; give an empty folder, or --force to write over what is there.")
@@ -84,13 +85,13 @@ def _write(out: Path, story: Any, config: Config, args: argparse.Namespace, pm: 
                      for line_id, texts in audio.files.items()}
     data["slug"] = story.slug
     write_atomic(out / "story.json", json.dumps(data, ensure_ascii=False).encode())
-    _page(out, story.title)
+    _page(out, story.title, EXPORTED[story.format.name])
     if not audio.reachable:  # no plugin voiced it: every line is a line without audio
-        audio.reachable = sum(1 for scene in data["scenes"].values() for statement in scene["body"] if "line" in statement)
+        audio.reachable = len(story.format.lines(story))
     return audio
 
 
-def _page(out: Path, title: str) -> None:
+def _page(out: Path, title: str, exported: tuple[str, ...]) -> None:
     """index.html (the serve page's, with the story's title, its policy, and the sentence a page opened from the
     disk shows) and the page's scripts."""
     from html import escape
@@ -104,6 +105,6 @@ def _page(out: Path, title: str) -> None:
     (out / "static").mkdir(exist_ok=True)  # where the page asks for them, as from engine serve
     for name in SERVED:
         write_atomic(out / "static" / name, served.joinpath(name).read_bytes())
-    exported = resources.files("engine.export").joinpath("page")
-    for name in EXPORTED:
-        write_atomic(out / "static" / name, exported.joinpath(name).read_bytes())
+    page = resources.files("engine.export").joinpath("page")
+    for name in exported:
+        write_atomic(out / "static" / name, page.joinpath(name).read_bytes())

@@ -11,16 +11,31 @@ from typing import Any
 
 from engine.core.expr import Assignment, BinOp, Condition, Const, Node, Not, Var
 from engine.core.model import Choice, Divert, End, Line, Scene, Set, Story
+from engine.formats.ink.book import TOP, book_of
+from engine.formats.ink.playthrough import names_of
 from engine.runner import spoken_line
 
 FORMAT = 1
 
 
 def story_data(story: Story) -> dict[str, Any]:
-    data = {"format": FORMAT, "story_format": "scenes", "title": story.title, "start": story.start,
-            "scenes": {scene_id: _scene(story, scene) for scene_id, scene in story.scenes.items()}}
+    data = ink_data(story) if story.format.name == "ink" else {
+        "format": FORMAT, "story_format": "scenes", "title": story.title, "start": story.start,
+        "scenes": {scene_id: _scene(story, scene) for scene_id, scene in story.scenes.items()}}
     data["digest"] = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
     return data
+
+
+def ink_data(story: Story) -> dict[str, Any]:
+    """An ink story for the page's runtime (page/ink_game.js over inkjs): the compiled JSON, and what
+    engine/formats/ink/book.py indexes to place and name each line (knots, stitches, titles, text fragments),
+    the names a `NAME:` prefix may say, and each speaker's name."""
+    book = book_of(story)
+    return {"format": FORMAT, "story_format": "ink", "title": story.title, "ink": json.loads(book.text),
+            "top": TOP, "knots": list(book.knots), "stitches": sorted(book.stitches), "titles": dict(book.titles),
+            "fragments": {text: sorted(places) for text, places in book.fragments.items()},
+            "speaker_prefixes": book.speaker_prefixes, "narrator": story.narrator, "names": names_of(story.characters),
+            "speakers": {c.character_id: c.display_name for c in story.characters.values()}}
 
 
 def _scene(story: Story, scene: Scene) -> dict[str, Any]:

@@ -1,6 +1,6 @@
-// The page's events when the story runs in the page (an exported game): story.json played by scenes.js, each
-// line's audio a file of the folder, saves in this browser (localStorage). The same methods as server.js.
-import { ScenesGame } from "./scenes.js";
+// The page's events when the story runs in the page (an exported game): story.json played by scenes.js (our
+// format) or ink_game.js (ink, on inkjs), each line's audio a file of the folder, saves in this browser
+// (localStorage). The same methods as server.js.
 
 const SLOTS = ["auto", "1", "2", "3"];
 
@@ -8,6 +8,8 @@ export async function localSource() {
   const response = await fetch("story.json");
   if (!response.ok) throw new Error("This game's story.json is missing; export it again.");
   const story = await response.json();
+  const Game = story.story_format === "ink" ? (await import("./ink_game.js")).InkGame
+    : (await import("./scenes.js")).ScenesGame;
   document.getElementById("needs-server")?.remove();
   const { words_per_minute: perMinute, min_pause: least, directions } = story.settings;
   const key = (slot) => `voiced-if:${story.slug}:${slot}`;
@@ -67,7 +69,7 @@ export async function localSource() {
       if (saved && saved.digest !== story.digest) {
         throw new Error(`The save in slot ${slot} was made with another version of this story; start a new game.`);
       }
-      game = new ScenesGame(story, saved ? saved.state : null);
+      game = new Game(story, saved ? saved.state : null);
       count = 0;
       return moved(game.begin());
     },

@@ -1,19 +1,23 @@
-// Plays walks through a story with the page's runtime (engine/export/page/scenes.js), under node: reads
-// {"runtime": path, "story": data, "walks": [[choice numbers], ...]} on stdin, writes each walk's events as
-// --trace records (scene, narration/dialogue, choices, choice, ended) on stdout, one JSON array.
+// Plays walks through a story with the page's runtime (engine/export/page/scenes.js or ink_game.js), under
+// node: reads {"runtime": path, "game": its class, "story": data, "walks": [[choice numbers], ...]} on stdin,
+// writes each walk's events as --trace records (scene, narration/dialogue, choices, choice, ended) on stdout.
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
 const input = JSON.parse(readFileSync(0, "utf8"));
-const { ScenesGame } = await import(pathToFileURL(input.runtime).href);
+const Game = (await import(pathToFileURL(input.runtime).href))[input.game];
 
 function records(steps, out) {
   for (const step of steps) {
-    if (step.scene) out.push({ event: "scene", scene: step.id, resumed: step.resumed });
+    if (step.scene) {
+      out.push({ event: "scene", scene: step.id, resumed: step.resumed });
+      out.push({ event: "heading", title: step.scene.title });
+    }
     else if (step.line) {
       const line = step.line;
       out.push({ event: line.narration ? "narration" : "dialogue", line_id: line.line, character_id: line.character,
-                 speaker: line.speaker, text: line.text, directions: line.directions, qualifier: line.qualifier });
+                 speaker: line.speaker, text: line.text, directions: line.directions, qualifier: line.qualifier,
+                 ...(line.tags ? { tags: line.tags } : {}) });
     } else if (step.choices) out.push({ event: "choices", options: step.choices.map((choice) => choice.label) });
     else if (step.ending !== undefined) out.push({ event: "ended", ending: step.ending });
   }
@@ -23,7 +27,7 @@ function records(steps, out) {
 const played = input.walks.map((choices) => {
   const out = [];
   try {
-    const game = new ScenesGame(input.story, null);
+    const game = new Game(input.story, null);
     let last = records(game.begin(), out);
     for (const number of choices) {
       if (!last.choices) break;

@@ -1,0 +1,77 @@
+"""An ink story exported for the web: inkjs in the folder is the release the tests compile with, byte for byte,
+its licence beside it; the lighthouse from a Piper pack played to an ending by keys, every line heard (texts
+that depend on state included), a save continued after a reload."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.common import LIGHTHOUSE, LIGHTHOUSE_ENDINGS, NODE_TOOLS, ROOT, run_engine
+from tests.support.packs import config_for
+from tests.support.serving import Player, story_lines, until
+from tests.support.web import Exported, StaticServer
+
+FASTEST = ["+"] * 12
+PAGE = ROOT / "engine" / "export" / "page"
+pytestmark = pytest.mark.xdist_group("browser")
+
+
+@pytest.fixture(scope="module")
+def lighthouse(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    work = tmp_path_factory.mktemp("lighthouse")
+    config = config_for(work)
+    rendered = run_engine("render", LIGHTHOUSE, "--engine", "piper", "--out", work / "pack", "--config", config)
+    assert rendered.returncode == 0, rendered.stderr
+    return Exported.make(LIGHTHOUSE, work, config)
+
+
+def test_inkjs_in_the_page_is_the_release_the_tests_compile_with() -> None:
+    pinned = re.search(r"^INKJS\s*:=\s*inkjs@(\S+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    installed = NODE_TOOLS / "inkjs" / "node_modules" / "inkjs"
+    if not installed.exists():
+        pytest.fail(f"no inkjs at {installed}: run 'make test' (it installs inkjs into .venv/inkjs)")
+    assert pinned and json.loads((installed / "package.json").read_text())["version"] == pinned.group(1)
+    assert (PAGE / "ink.mjs").read_bytes() == (installed / "dist" / "ink.mjs").read_bytes()
+    assert (PAGE / "inkjs-LICENSE.md").read_bytes() == (installed / "LICENSE.md").read_bytes()
+
+
+@pytest.mark.parametrize("ending", sorted(LIGHTHOUSE_ENDINGS))
+def test_the_lighthouse_by_keys_every_line_heard(lighthouse: Exported, browser: Any, ending: str) -> None:
+    choices = LIGHTHOUSE_ENDINGS[ending]
+    server = StaticServer(lighthouse.web, "lighthouse")
+    try:
+        player = Player(browser.new_page(), server.url, audio="/audio/")
+        player.press(*FASTEST, "Enter")
+        for number in choices:
+            player.wait_choices()
+            player.press(str(number))
+        assert player.wait_ending() == ending
+        texts, _ = story_lines(LIGHTHOUSE, choices)
+        assert player.texts() == texts
+        assert len(player.ended_lines()) == len(texts) and all(e["event"] != "read" for e in player.events())
+        player.page.close()
+    finally:
+        server.stop()
+
+
+def test_an_ink_save_continues_after_a_reload(lighthouse: Exported, browser: Any, tmp_path: Path) -> None:
+    server = StaticServer(lighthouse.web, "lighthouse")
+    try:
+        player = Player(browser.new_page(), server.url, audio="/audio/")
+        player.press(*FASTEST, "Enter")
+        player.wait_choices()
+        player.press("3")
+        options = player.wait_choices()
+        player.page.reload()
+        until(player.page, "document.activeElement && document.activeElement.tagName === 'BUTTON'")
+        assert player.focused().startswith("Continue: ")  # the autosave
+        player.press("Enter")
+        assert player.wait_choices() == options
+        player.page.close()
+    finally:
+        server.stop()
