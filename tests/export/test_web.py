@@ -16,6 +16,14 @@ from tests.support.serving import Player, axe_violations, story_lines, until
 from tests.support.web import Exported, StaticServer
 
 FASTEST = ["+"] * 12
+# the browser's speech, seen from outside the page: what it was asked to say, at what rate; each ends at once
+SPEECH = """
+window.spoken = [];
+speechSynthesis.speak = (utterance) => {
+  window.spoken.push([utterance.text, utterance.rate]);
+  queueMicrotask(() => utterance.dispatchEvent(new Event("end")));
+};
+"""
 pytestmark = pytest.mark.xdist_group("browser")
 
 
@@ -124,6 +132,15 @@ def test_lines_missing_from_the_pack_are_listed_and_read_as_text(crypt: Exported
         player.wait_choices()
         assert [e["event"] for e in player.events() if e["event"] in ("ended", "read")] == ["ended", "read", "ended"]
         player.page.close()
+        heard = Player(browser.new_page(), server.url, SPEECH, audio="/audio/")  # the browser's speech: an option
+        heard.page.locator("#browser-speech").check()
+        heard.page.locator("#new-game").focus()
+        heard.press(*FASTEST, "Enter")
+        heard.wait_choices()
+        assert [e["event"] for e in heard.events() if e["event"] in ("ended", "read", "spoken")] == \
+            ["ended", "spoken", "ended"]
+        assert heard.page.evaluate("window.spoken") == [[data["scenes"]["door"]["body"][1]["text"], 4]]
+        heard.page.close()
     finally:
         server.stop()
 

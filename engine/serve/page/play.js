@@ -1,5 +1,6 @@
 // The page of `engine serve` (an ES module): shows each line as its voice plays, then the choices; keys do
 // everything. Every URL is relative (the server may sit behind a proxy).
+import { savePanel } from "./saves.js";
 import { serverSource } from "./server.js";
 import { lineAudio } from "./voice.js";
 
@@ -14,7 +15,7 @@ const state = {
   rate: Number(localStorage.getItem("rate")) || 1,
   muted: localStorage.getItem("muted") === "1",
   speakChoices: localStorage.getItem("speakChoices") === "1",
-  panelOpen: false,
+  browserSpeech: localStorage.getItem("browserSpeech") === "1",  // lines without audio in the browser's voice
 };
 
 // engine serve's API, or the story running in the page (an exported game: engine export --web)
@@ -22,6 +23,8 @@ const source = document.body.dataset.source === "local" ? await (await import(".
   : serverSource();
 
 function say(text) { $("status").textContent = text; }
+
+const panel = savePanel(source, say);
 
 // The server's sentence for the player (voices still loading...): apart from the story, the latest only.
 function tell(notices) {
@@ -122,6 +125,10 @@ function play(event) {
   };
   current.finish = finish;
   const reading = () => { current.timer = setTimeout(() => finish("read"), event.seconds * 1000 / state.rate); };
+  if (!event.sound && !state.muted && state.browserSpeech && event.text && window.speechSynthesis) {
+    speak(current, event, reading);
+    return;
+  }
   if (!event.sound || state.muted) { reading(); return; }
   state.last = event;
   const audio = voice(event.sound);
@@ -133,6 +140,16 @@ function play(event) {
   audio.play().catch(() => { if (state.current === current && !current.timer) reading(); });
 }
 
+// A line with no audio of its own, in the browser's speech (an option, off by default); read if it fails.
+function speak(current, event, reading) {
+  const utterance = new SpeechSynthesisUtterance(event.text);
+  utterance.rate = state.rate;
+  utterance.addEventListener("end", () => current.finish("spoken"));
+  utterance.addEventListener("error", () => { if (state.current === current && !current.timer) reading(); });
+  current.utterance = utterance;
+  speechSynthesis.speak(utterance);
+}
+
 function record(line, event) {
   if (!voiceEvents) return;
   voiceEvents.push({ line, event, rate: state.rate });
@@ -142,6 +159,7 @@ function record(line, event) {
 function skip() {
   const current = state.current;
   if (!current) return false;
+  if (current.utterance) speechSynthesis.cancel();
   if (current.audio) {
     current.audio.stop();  // drops the connection
     if (!current.event.replay) source.skip(current.event.sound);
@@ -202,49 +220,6 @@ async function choose(number) {
   } catch (error) { say(error.message); }
 }
 
-// --- saving ------------------------------------------------------------------------------
-async function openSaves() {
-  if (!state.game || state.panelOpen) return;
-  state.panelOpen = true;  // at once: a slot key pressed right after S goes to the panel, not to the choices
-  const list = $("save-slots");
-  list.replaceChildren();
-  const buttons = {};
-  for (const slot of ["1", "2", "3"]) {
-    const item = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = `Slot ${slot}`;
-    button.addEventListener("click", () => saveTo(slot));
-    buttons[slot] = button;
-    item.append(button);
-    list.append(item);
-  }
-  $("save-panel").hidden = false;
-  buttons["1"].focus();
-  try {
-    const saves = await source.saves();
-    for (const [slot, button] of Object.entries(buttons)) {
-      const found = saves.find((save) => save.slot === slot);
-      button.textContent = `Slot ${slot}: ${found ? found.label : "empty"}`;
-    }
-  } catch (error) { say(error.message); }
-}
-
-function closeSaves() {
-  state.panelOpen = false;
-  $("save-panel").hidden = true;
-  const first = $("choices").querySelector("button");
-  if (first && !$("choices-area").hidden) first.focus();
-}
-
-async function saveTo(slot) {
-  try {
-    await source.save(slot);
-    say(`Saved in slot ${slot}.`);
-  } catch (error) { say(error.message); }
-  closeSaves();
-}
-
 // --- settings and keys ---------------------------------------------------------------------
 function setRate(rate) {
   state.rate = Math.min(RATES.max, Math.max(RATES.min, Math.round(rate * 4) / 4));
@@ -264,6 +239,13 @@ function setMuted(muted) {
   say(muted ? "Voices muted." : "Voices on.");
 }
 
+function setBrowserSpeech(on) {
+  state.browserSpeech = on;
+  localStorage.setItem("browserSpeech", on ? "1" : "0");
+  $("browser-speech").checked = on;
+  say(on ? "Lines without a voice will be read by the browser." : "Lines without a voice will be shown only.");
+}
+
 function setSpeakChoices(on) {
   state.speakChoices = on;
   localStorage.setItem("speakChoices", on ? "1" : "0");
@@ -274,9 +256,9 @@ function setSpeakChoices(on) {
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const key = event.key;
-  if (state.panelOpen) {
-    if (key === "Escape") closeSaves();
-    else if (["1", "2", "3"].includes(key)) saveTo(key);
+  if (panel.open) {
+    if (key === "Escape") panel.hide();
+    else if (["1", "2", "3"].includes(key)) panel.save(key);
     else return;
     event.preventDefault();
     return;
@@ -290,7 +272,7 @@ document.addEventListener("keydown", (event) => {
   else if (key === "-" || key === "_") setRate(state.rate - RATES.step);
   else if (key === "m" || key === "M") setMuted(!state.muted);
   else if (key === "c" || key === "C") setSpeakChoices(!state.speakChoices);
-  else if ((key === "s" || key === "S") && state.game) { openSaves(); event.preventDefault(); }
+  else if ((key === "s" || key === "S") && state.game) { panel.show(); event.preventDefault(); }
 });
 
 window.addEventListener("pagehide", (event) => {
@@ -300,10 +282,12 @@ window.addEventListener("pagehide", (event) => {
 
 $("new-game").addEventListener("click", () => start(null));
 $("play-again").addEventListener("click", async () => { await listSaves(); start(null); });
-$("save-cancel").addEventListener("click", closeSaves);
+$("save-cancel").addEventListener("click", () => panel.hide());
 $("mute").addEventListener("change", (event) => setMuted(event.target.checked));
 $("speak-choices").addEventListener("change", (event) => setSpeakChoices(event.target.checked));
 $("mute").checked = state.muted;
 $("speak-choices").checked = state.speakChoices;
+$("browser-speech").addEventListener("change", (event) => setBrowserSpeech(event.target.checked));
+$("browser-speech").checked = state.browserSpeech;
 $("rate").textContent = `${state.rate}×`;
 listSaves().then(() => $("start-buttons").querySelector("button").focus()).catch((error) => say(error.message));
