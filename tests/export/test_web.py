@@ -153,7 +153,8 @@ def test_what_the_export_refuses(crypt: Exported, tmp_path: Path) -> None:
                       "is not empty; give an empty folder, or --force"),
         "another story's pack": (["export", TOMB, "--web", tmp_path / "tomb", "--pack", crypt.work / "pack"],
                                  "is the voice pack of 'crypt', not of 'tomb'"),
-        "an ink story": (["export", LIGHTHOUSE, "--web", tmp_path / "ink"], "plays stories of our scene format"),
+        "no pack, and no model to render one": (["export", LIGHTHOUSE, "--web", tmp_path / "ink"],
+                                               "cannot render: no XTTS model"),
         "a zip inside": (["export", CRYPT, "--web", tmp_path / "w", "--zip", tmp_path / "w" / "x.zip"],
                          "cannot be inside the folder it packs"),
     }
@@ -162,7 +163,7 @@ def test_what_the_export_refuses(crypt: Exported, tmp_path: Path) -> None:
         assert done.returncode == 1 and sentence in done.stderr, (what, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1, (what, done.stderr)
     assert (tmp_path / "full" / "mine.txt").read_text() == "keep me" and not (tmp_path / "tomb").exists()
-    assert not (tmp_path / "tomb.partial").exists()  # a failed export leaves nothing behind
+    assert not (tmp_path / "tomb.partial").exists() and not (tmp_path / "ink.partial").exists()  # nothing left behind
 
 
 def test_the_zip_holds_the_folder_with_index_html_at_its_root(crypt: Exported, tmp_path: Path) -> None:
@@ -207,3 +208,12 @@ def test_hook_engine_add_export_options(crypt: Exported, tmp_path: Path) -> None
     bare = make_plugin_manager({"plugins": {"disabled": ["voice"]}})
     with pytest.raises(SystemExit):
         parse_args(bare, ["export", str(CRYPT), "--web", str(tmp_path / "w"), "--pack", str(tmp_path / "p")])
+
+
+def test_without_a_pack_it_renders_one_first_and_says_so(crypt: Exported, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(crypt.config.read_text())  # its folder is this test's: packs/crypt is made here
+    done = run_engine("export", CRYPT, "--web", tmp_path / "web", "--engine", "piper", "--config", config)
+    assert done.returncode == 0, done.stderr
+    assert f"There is no voice pack in {tmp_path / 'packs' / 'crypt'}: rendering it first" in done.stdout
+    assert "lines with audio  9" in done.stdout and (tmp_path / "packs" / "crypt" / "manifest.json").exists()

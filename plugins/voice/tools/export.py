@@ -14,7 +14,7 @@ from engine import PlayContext, write_atomic
 from engine.export.audio import ExportedAudio
 from plugins.voice.core.audio import decode
 from plugins.voice.core.errors import VoiceError
-from plugins.voice.core.settings import voice_settings
+from plugins.voice.core.settings import ENGINES, voice_settings
 from plugins.voice.render.commands import pack_folder
 from plugins.voice.render.plan import Wanted
 from plugins.voice.render.render import Renderer, RenderJob
@@ -24,6 +24,8 @@ from plugins.voice.store.manifest import Entry, Manifest, file_sha_matches, text
 def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pack", metavar="DIR", type=Path, help="the voice pack to take the lines' audio from "
                         "(default packs/<story>; rendered first when there is none)")
+    parser.add_argument("--engine", choices=ENGINES, help="when the pack must be rendered first: render every "
+                        "character with this engine (default: each profile's own)")
 
 
 def export_audio(context: PlayContext, folder: Path) -> ExportedAudio:
@@ -32,12 +34,8 @@ def export_audio(context: PlayContext, folder: Path) -> ExportedAudio:
     manifest = Manifest.read(pack)
     if manifest is None:
         context.notify(f"There is no voice pack in {pack}: rendering it first, as 'engine render' does (resumable).")
-        try:
-            Renderer(RenderJob(story, settings, pack, settings.render.format, None, None, 0,
-                               settings.render.max_states, settings.quality.render)).run()
-        except VoiceError as exc:
-            raise VoiceError(f"{exc} For the export, render the pack with 'engine render {story.root} --engine piper "
-                             f"--out {pack}' (or another engine), then export again.") from None
+        Renderer(RenderJob(story, settings, pack, settings.render.format, context.options.get("engine"), None, 0,
+                           settings.render.max_states, settings.quality.render)).run()
         manifest = Manifest.read(pack)
         assert manifest is not None
     elif manifest.story != story.slug:
