@@ -1,19 +1,13 @@
-// Plays walks through a story with the page's runtime (engine/export/page/scenes.js or ink_game.js), under
-// node: reads {"runtime": path, "game": its class, "story": data, "walks": [[choice numbers], ...]} on stdin,
-// writes each walk's events as --trace records (scene, narration/dialogue, choices, choice, ended) on stdout.
-import { readFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
-
-const input = JSON.parse(readFileSync(0, "utf8"));
-const Game = (await import(pathToFileURL(input.runtime).href))[input.game];
+// Plays walks through a story with one of the page's runtimes (engine/export/page/scenes.js's ScenesGame or
+// ink_game.js's InkGame), in the browser: each walk's events as --trace records (scene and its heading,
+// narration/dialogue, choices, choice, ended), for tests/engine/test_export_runtime.py to compare.
 
 function records(steps, out) {
   for (const step of steps) {
     if (step.scene) {
       out.push({ event: "scene", scene: step.id, resumed: step.resumed });
       out.push({ event: "heading", title: step.scene.title });
-    }
-    else if (step.line) {
+    } else if (step.line) {
       const line = step.line;
       out.push({ event: line.narration ? "narration" : "dialogue", line_id: line.line, character_id: line.character,
                  speaker: line.speaker, text: line.text, directions: line.directions, qualifier: line.qualifier,
@@ -24,20 +18,21 @@ function records(steps, out) {
   return steps[steps.length - 1];
 }
 
-const played = input.walks.map((choices) => {
-  const out = [];
-  try {
-    const game = new Game(input.story, null);
-    let last = records(game.begin(), out);
-    for (const number of choices) {
-      if (!last.choices) break;
-      const picked = last.choices[number - 1];
-      out.push({ event: "choice", choice: number, label: picked.label, target: picked.target });
-      last = records(game.choose(number - 1), out);
+export function playWalks(Game, story, walks) {
+  return walks.map((choices) => {
+    const out = [];
+    try {
+      const game = new Game(story, null);
+      let last = records(game.begin(), out);
+      for (const number of choices) {
+        if (!last.choices) break;
+        const picked = last.choices[number - 1];
+        out.push({ event: "choice", choice: number, label: picked.label, target: picked.target });
+        last = records(game.choose(number - 1), out);
+      }
+    } catch (error) {
+      out.push({ event: "error", text: String(error.message) });
     }
-  } catch (error) {
-    out.push({ event: "error", text: String(error.message) });
-  }
-  return out;
-});
-process.stdout.write(JSON.stringify(played));
+    return out;
+  });
+}

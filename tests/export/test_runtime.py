@@ -1,15 +1,15 @@
-"""The page's runtimes (engine/export/page/scenes.js for our format, ink_game.js over inkjs for ink; run by node)
-play exactly what the engine plays: for every path to every ending of the tomb, the crypt and the lighthouse,
-and for 200 random walks over three generated stories of each format, the same scenes, lines (ids, speakers,
-texts, directions, qualifiers), choices and endings as the driver's --trace records."""
+"""The page's runtimes (engine/export/page/scenes.js for our format, ink_game.js over inkjs for ink), run in
+headless Chromium, play exactly what the engine plays: for every path to every ending of the tomb, the crypt
+and the lighthouse (against `engine play --trace`), and for 200 random walks over three generated stories of
+each format (against the driver's records from the same trace plugin, in process), the same scenes and
+headings, lines (ids, speakers, texts, directions, qualifiers, tags), choices and endings."""
 
 from __future__ import annotations
 
 import json
 import random
-import shutil
-import subprocess
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,15 @@ from engine.loader import load_story
 from engine.plugins import make_plugin_manager
 from engine.runner import ChoicePoint, Driver
 from engine.trace import TracePlugin
-from tests.support.common import CRYPT, ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, ROOT, TOMB
+from tests.support.common import CRYPT, ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, ROOT, TOMB, run_engine
 from tests.support.ink_gen import write_ink_story
 from tests.support.story_gen import write_story
+from tests.support.web import StaticServer
 
 PAGE = ROOT / "engine" / "export" / "page"
-RUNTIMES = {"scenes": (PAGE / "scenes.js", "ScenesGame"), "ink": (PAGE / "ink_game.js", "InkGame")}
+RUNTIMES = {"scenes": ("scenes.js", "ScenesGame"), "ink": ("ink_game.js", "InkGame")}
 WALKER = ROOT / "tests" / "support" / "page_walk.mjs"
+pytestmark = pytest.mark.xdist_group("browser")
 KEPT = {"scene": ("scene", "resumed"), "narration": ("line_id", "character_id", "speaker", "text", "directions",
                                                      "qualifier"),
         "choices": ("options",), "choice": ("choice", "label", "target"), "ended": ("ending",)}
@@ -90,14 +92,28 @@ def scripted(path: list[int]) -> Callable[[int], int]:
     return lambda count: next(answers)
 
 
-def page_walks(story: Any, walks: list[list[int]]) -> list[list[dict[str, Any]]]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("no node: 'make test' needs nodejs (it runs inkjs's compiler too)")
+@pytest.fixture(scope="module")
+def page(browser: Any) -> Iterator[Any]:
+    """A page on a static server holding the runtimes (page/) and the walker (walk/), which it imports."""
+    root = Path(tempfile.mkdtemp(prefix="runtimes-"))
+    (root / "page").symlink_to(PAGE, target_is_directory=True)
+    (root / "walk.mjs").symlink_to(WALKER)
+    (root / "index.html").write_text("<!doctype html><title>runtimes</title>")
+    server = StaticServer(root, "site")
+    opened = browser.new_page()
+    opened.goto(server.url)
+    yield opened
+    opened.close()
+    server.stop()
+
+
+def page_walks(page: Any, story: Any, walks: list[list[int]]) -> list[list[dict[str, Any]]]:
     runtime, game = RUNTIMES[story.format.name]
-    data = json.dumps({"runtime": str(runtime), "game": game, "story": story_data(story), "walks": walks})
-    done = subprocess.run([node, str(WALKER)], input=data, capture_output=True, text=True, timeout=120, check=True)
-    return list(json.loads(done.stdout))
+    played = page.evaluate("""async ([runtime, game, story, walks]) => {
+        const [{ playWalks }, module] = await Promise.all([import("./walk.mjs"), import(`./page/${runtime}`)]);
+        return playWalks(module[game], story, walks);
+    }""", [runtime, game, story_data(story), walks])
+    return list(played)
 
 
 def same(engine: list[dict[str, Any]], page: list[dict[str, Any]]) -> bool:
@@ -106,25 +122,42 @@ def same(engine: list[dict[str, Any]], page: list[dict[str, Any]]) -> bool:
     return engine == page
 
 
-def test_every_ending_of_the_tomb_the_crypt_and_the_lighthouse_plays_the_same_in_the_page() -> None:
+def played_in_the_terminal(folder: Path, choices: list[int], tmp_path: Path) -> list[dict[str, Any]]:
+    """`engine play --trace`'s records for these choices, kept as Records keeps them."""
+    config, trace = tmp_path / "config.toml", tmp_path / "trace.jsonl"
+    config.write_text('[plugins]\ndisabled = ["voice"]\n')
+    done = run_engine("play", folder, "--pace", "instant", "--choices", ",".join(map(str, choices)), "--trace", trace,
+                      "--config", config)
+    assert done.returncode == 0, done.stderr
+    records = Records(INK_KEPT if folder == LIGHTHOUSE else KEPT)
+    for line in trace.read_text().splitlines():
+        records.write(json.loads(line))
+    return records.kept
+
+
+def test_every_ending_of_the_tomb_the_crypt_and_the_lighthouse_plays_the_same_in_the_page(page: Any,
+                                                                                          tmp_path: Path) -> None:
     for folder, endings in ((TOMB, ENDINGS), (CRYPT, {"god": [1], "home": [2]}), (LIGHTHOUSE, LIGHTHOUSE_ENDINGS)):
         story = load_story(folder)
         walks = [engine_walk(story, scripted(path), 99) for path in endings.values()]
-        played = page_walks(story, [choices for choices, _ in walks])
-        for (choices, records), page in zip(walks, played, strict=True):
-            assert records[-1]["event"] == "ended" and page == records, (folder.name, choices)
+        played = page_walks(page, story, [choices for choices, _ in walks])
+        for (choices, records), shown in zip(walks, played, strict=True):
+            assert records[-1]["event"] == "ended" and shown == records, (folder.name, choices)
+            terminal = played_in_the_terminal(folder, choices, tmp_path)
+            assert [r for r in shown if r["event"] != "heading"] == terminal, (folder.name, choices)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("kind", ["scenes", "ink"])
-def test_random_walks_over_generated_stories_play_the_same_in_the_page(kind: str, seed: int, tmp_path: Path) -> None:
+def test_random_walks_over_generated_stories_play_the_same_in_the_page(kind: str, seed: int, page: Any,
+                                                                       tmp_path: Path) -> None:
     write = write_ink_story if kind == "ink" else write_story
     story = load_story(write(tmp_path / "story", 14, seed), known_formats(make_plugin_manager(Config())))
     rng = random.Random(seed)
     walks = [engine_walk(story, lambda count: rng.randint(1, count), rng.randint(1, 25)) for _ in range(67)]
-    played = page_walks(story, [choices for choices, _ in walks])
-    for (choices, records), page in zip(walks, played, strict=True):
-        assert same(records, page), (seed, choices, records[-3:], page[-3:])
+    played = page_walks(page, story, [choices for choices, _ in walks])
+    for (choices, records), shown in zip(walks, played, strict=True):
+        assert same(records, shown), (seed, choices, records[-3:], shown[-3:])
     ends = [records[-1]["event"] for _, records in walks]
     lines = sum(r["event"] in ("narration", "dialogue") for _, records in walks for r in records)
     assert ends.count("ended") >= 1 and lines > 300, (ends, lines)  # an ending reached, and long walks too
