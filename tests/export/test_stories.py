@@ -1,6 +1,7 @@
-"""An ink story exported for the web: inkjs in the folder is the release the tests compile with, byte for byte,
-its licence beside it; the lighthouse from a Piper pack played to an ending by keys, every line heard (texts
-that depend on state included), a save continued after a reload."""
+"""The bundled stories exported for the web from Piper packs: inkjs in the folder is the release the tests
+compile with, byte for byte, its licence beside it; the lighthouse (ink) and the tomb (our format) played to
+each ending by keys, every line heard (ink texts that depend on state included); an ink save continued after
+a reload."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.common import LIGHTHOUSE, LIGHTHOUSE_ENDINGS, NODE_TOOLS, ROOT, run_engine
+from tests.support.common import ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, NODE_TOOLS, ROOT, TOMB, run_engine
 from tests.support.packs import config_for
 from tests.support.serving import Player, story_lines, until
 from tests.support.web import Exported, StaticServer
@@ -72,6 +73,36 @@ def test_an_ink_save_continues_after_a_reload(lighthouse: Exported, browser: Any
         assert player.focused().startswith("Continue: ")  # the autosave
         player.press("Enter")
         assert player.wait_choices() == options
+        player.page.close()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def tomb(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    work = tmp_path_factory.mktemp("tomb")
+    config = config_for(work)
+    rendered = run_engine("render", TOMB, "--engine", "piper", "--out", work / "pack", "--config", config)
+    assert rendered.returncode == 0, rendered.stderr
+    return Exported.make(TOMB, work, config)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ending", sorted(ENDINGS))
+def test_the_tomb_by_keys_every_line_heard(tomb: Exported, browser: Any, ending: str) -> None:
+    choices = ENDINGS[ending]
+    server = StaticServer(tomb.web, "games/tomb")
+    try:
+        player = Player(browser.new_page(), server.url, audio="/audio/")
+        player.press(*FASTEST, "Enter")
+        for number in choices:
+            player.wait_choices()
+            player.press(str(number))
+        assert player.wait_ending() == ending
+        texts, _ = story_lines(TOMB, choices)
+        assert player.texts() == texts
+        assert len(player.ended_lines()) == len(texts) and all(e["event"] != "read" for e in player.events())
+        assert len(player.requests) == len(texts)  # each line's audio fetched once, from the folder
         player.page.close()
     finally:
         server.stop()
