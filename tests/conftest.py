@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import plugins.voice  # noqa: F401 - as in a game, OpenMP's threads sleep when idle: set before any test loads torch
 from tests.support.common import INK_FIXTURES, compile_ink
+from tests.support.serving import CHROMIUM
 
 
 @pytest.fixture
@@ -33,3 +35,17 @@ def ink_story(tmp_path: Path) -> Callable[[str], Path]:
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, one per test worker for every browser test (engine serve's page, the exported
+    game): Playwright's sync API allows one running at a time in a process."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"no browser at {CHROMIUM}: 'make test' installs Debian's chromium (apt install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()

@@ -1,4 +1,4 @@
-"""Fixtures for the exported web game: the browser (as for engine serve), a crypt pack and its export."""
+"""Fixtures for the exported web game: a crypt pack and its export, on a static server."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from tests.serve.conftest import browser  # noqa: F401  (the same Chromium for every browser test)
 from tests.support.common import CRYPT, run_engine
 from tests.support.packs import config_for
 from tests.support.web import Exported, StaticServer
