@@ -11,7 +11,8 @@ const RATES = { min: 0.5, max: 4, step: 0.25 };
 const voiceEvents = Array.isArray(window.voiceEvents) ? window.voiceEvents : null;
 const KEPT_EVENTS = 200;
 const state = {
-  game: false,  // a game is open queue: [], current: null, last: null, choices: null, choiceAudio: null,
+  game: false,  // a game is open
+  queue: [], current: null, last: null, choices: null, choiceAudio: null,
   rate: Number(localStorage.getItem("rate")) || 1,
   muted: localStorage.getItem("muted") === "1",
   speakChoices: localStorage.getItem("speakChoices") === "1",
