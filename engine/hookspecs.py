@@ -3,10 +3,11 @@
 Plugins implement them with `@engine.hookimpl`. Every hook here is documented and
 tested (tests/engine/test_hooks.py checks both). One driver (engine/runner.py) fires the per-game
 hooks for every front end that runs on the engine: the terminal (`engine play`) and the browser
-(`engine serve`, many games at once); an exported web game runs its story in the page (engine/export). Each per-game hook receives `game`, the id of the game it is about (PlayContext.game); a
-plugin that keeps state per game keys it by that id (an implementation may leave the argument out).
-For one game, hooks fire on one thread at a time; a plugin that does slow work (speech synthesis)
-hands it to its own threads.
+(`engine serve`, many games at once); an exported web game runs its story in the page
+(engine/export). Each per-game hook receives `game`, the id of the game it is about
+(PlayContext.game); a plugin that keeps state per game keys it by that id (an implementation may
+leave the argument out). For one game, hooks fire on one thread at a time; a plugin that does slow
+work (speech synthesis) hands it to its own threads.
 """
 
 from __future__ import annotations
