@@ -23,7 +23,8 @@ from engine.export.story_data import story_data
 from engine.formats.registry import known_formats
 from engine.loader import load_story
 
-SERVED = ("play.js", "voice.js", "server.js", "saves.js", "play.css")  # the page's own files, shared with engine serve
+# the page's own files, shared with engine serve
+SERVED = ("play.js", "voice.js", "server.js", "saves.js", "stored.js", "play.css")
 EXPORTED = {"scenes": ("local.js", "scenes.js"),  # the story running in the page, by its format
             "ink": ("local.js", "ink_game.js", "sha256.js", "ink.mjs", "inkjs-LICENSE.md")}  # inkjs 2.4.0, MIT
 AUDIO = "audio"

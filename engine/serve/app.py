@@ -37,7 +37,7 @@ PIECE_BYTES = 16 * 1024  # a kept line leaves in pieces of this size
 SETTLE = 0.02  # seconds a line's first audio waits to learn whether it is the whole line
 WAIT = 0.5  # seconds between checks that a waiting audio request's client is still there
 PAGE_FILES = {"play.js": "text/javascript", "voice.js": "text/javascript", "server.js": "text/javascript",
-              "saves.js": "text/javascript", "play.css": "text/css"}
+              "saves.js": "text/javascript", "stored.js": "text/javascript", "play.css": "text/css"}
 STATUS = {NotFound: 404, BadRequest: 400, Full: 503}
 
 

@@ -217,3 +217,22 @@ def test_without_a_pack_it_renders_one_first_and_says_so(crypt: Exported, tmp_pa
     assert done.returncode == 0, done.stderr
     assert f"There is no voice pack in {tmp_path / 'packs' / 'crypt'}: rendering it first" in done.stdout
     assert "lines with audio  9" in done.stdout and (tmp_path / "packs" / "crypt" / "manifest.json").exists()
+
+
+def test_a_browser_that_blocks_storage_still_plays_and_saves_for_the_page_s_life(hosted: StaticServer,
+                                                                                 browser: Any) -> None:
+    """Safari blocks storage for a game inside another site's page (itch.io's iframe): the game plays, saves last
+    until the page closes, and the player is told so in one sentence."""
+    blocked = """Object.defineProperty(window, "localStorage", {
+      get() { throw new DOMException("The operation is insecure.", "SecurityError"); } });"""
+    player = Player(browser.new_page(), hosted.url, blocked, audio="/audio/")
+    player.press(*FASTEST, "Enter")
+    player.wait_choices()
+    assert "saves last until the page closes" in player.page.locator("#player-notice").inner_text()
+    player.press("s", "1")
+    until(player.page, "document.getElementById('status').textContent === 'Saved in slot 1.'")
+    player.press("s")
+    until(player.page, "document.querySelector('#save-slots button').textContent.startsWith('Slot 1: The Door')")
+    player.press("Escape", "2")
+    assert player.wait_ending() == story_lines(CRYPT, [2])[1]
+    player.page.close()

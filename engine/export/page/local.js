@@ -1,6 +1,7 @@
 // The page's events when the story runs in the page (an exported game): story.json played by scenes.js (our
 // format) or ink_game.js (ink, on inkjs), each line's audio a file of the folder, saves in this browser
-// (localStorage). The same methods as server.js.
+// (stored.js: localStorage, or for the page's life where the browser blocks it). The same methods as server.js.
+import { stored } from "./stored.js";
 
 const SLOTS = ["auto", "1", "2", "3"];
 
@@ -43,17 +44,17 @@ export async function localSource() {
   }
 
   function read(slot) {
-    try { return JSON.parse(localStorage.getItem(key(slot)) || "null"); } catch { return null; }
+    try { return JSON.parse(stored.get(key(slot)) || "null"); } catch { return null; }
   }
 
   function write(slot) {
     const saved = { digest: story.digest, label: title, saved_at: new Date().toISOString(), state: game.save() };
-    localStorage.setItem(key(slot), JSON.stringify(saved));
+    return stored.set(key(slot), JSON.stringify(saved));
   }
 
   function moved(steps) {
     const answer = { events: events(steps), notices: [] };
-    if (game.over) localStorage.removeItem(key("auto"));
+    if (game.over) stored.remove(key("auto"));
     else write("auto");  // the autosave follows the game, and is gone at its ending
     return answer;
   }
@@ -71,10 +72,15 @@ export async function localSource() {
       }
       game = new Game(story, saved ? saved.state : null);
       count = 0;
-      return moved(game.begin());
+      const answer = moved(game.begin());
+      if (!stored.kept) answer.notices.push("This browser keeps nothing for a game inside another site's page: saves "
+        + "last until the page closes. Open the game in a tab of its own to keep them.");
+      return answer;
     },
     async choose(number) { return moved(game.choose(number - 1)); },
-    async save(slot) { write(slot); },
+    async save(slot) {
+      if (!write(slot)) throw new Error("This browser refused to keep the save (its storage is full or blocked).");
+    },
     soundUrl: (sound) => sound,
     skip() {},  // the file plays in the page: nothing is being made
     close() {},

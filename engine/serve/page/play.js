@@ -2,6 +2,7 @@
 // everything. Every URL is relative (the server may sit behind a proxy).
 import { savePanel } from "./saves.js";
 import { serverSource } from "./server.js";
+import { stored } from "./stored.js";
 import { lineAudio } from "./voice.js";
 
 const $ = (id) => document.getElementById(id);
@@ -13,10 +14,10 @@ const KEPT_EVENTS = 200;
 const state = {
   game: false,  // a game is open
   queue: [], current: null, last: null, choices: null, choiceAudio: null,
-  rate: Number(localStorage.getItem("rate")) || 1,
-  muted: localStorage.getItem("muted") === "1",
-  speakChoices: localStorage.getItem("speakChoices") === "1",
-  browserSpeech: localStorage.getItem("browserSpeech") === "1",  // lines without audio in the browser's voice
+  rate: Number(stored.get("rate")) || 1,
+  muted: stored.get("muted") === "1",
+  speakChoices: stored.get("speakChoices") === "1",
+  browserSpeech: stored.get("browserSpeech") === "1",  // lines without audio in the browser's voice
 };
 
 // engine serve's API, or the story running in the page (an exported game: engine export --web)
@@ -224,7 +225,7 @@ async function choose(number) {
 // --- settings and keys ---------------------------------------------------------------------
 function setRate(rate) {
   state.rate = Math.min(RATES.max, Math.max(RATES.min, Math.round(rate * 4) / 4));
-  localStorage.setItem("rate", String(state.rate));
+  stored.set("rate", String(state.rate));
   $("rate").textContent = `${state.rate}×`;
   for (const audio of [state.current && state.current.audio, state.choiceAudio]) {
     if (audio) { audio.defaultPlaybackRate = state.rate; audio.playbackRate = state.rate; }
@@ -234,7 +235,7 @@ function setRate(rate) {
 
 function setMuted(muted) {
   state.muted = muted;
-  localStorage.setItem("muted", muted ? "1" : "0");
+  stored.set("muted", muted ? "1" : "0");
   $("mute").checked = muted;
   for (const audio of [state.current && state.current.audio, state.choiceAudio]) if (audio) audio.muted = muted;
   say(muted ? "Voices muted." : "Voices on.");
@@ -242,14 +243,14 @@ function setMuted(muted) {
 
 function setBrowserSpeech(on) {
   state.browserSpeech = on;
-  localStorage.setItem("browserSpeech", on ? "1" : "0");
+  stored.set("browserSpeech", on ? "1" : "0");
   $("browser-speech").checked = on;
   say(on ? "Lines without a voice will be read by the browser." : "Lines without a voice will be shown only.");
 }
 
 function setSpeakChoices(on) {
   state.speakChoices = on;
-  localStorage.setItem("speakChoices", on ? "1" : "0");
+  stored.set("speakChoices", on ? "1" : "0");
   $("speak-choices").checked = on;
   say(on ? "Choices will be spoken." : "Choices will not be spoken.");
 }
