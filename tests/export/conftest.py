@@ -8,19 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.common import CRYPT, run_engine
-from tests.support.packs import config_for
+from tests.support.common import CRYPT
 from tests.support.web import Exported, StaticServer
 
 
 @pytest.fixture(scope="module")
 def crypt(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     """The crypt rendered with Piper and exported once for the module's tests."""
-    work = tmp_path_factory.mktemp("crypt")
-    config = config_for(work)
-    rendered = run_engine("render", CRYPT, "--engine", "piper", "--out", work / "pack", "--config", config)
-    assert rendered.returncode == 0, rendered.stderr
-    return Exported.make(CRYPT, work, config)
+    return Exported.rendered(CRYPT, tmp_path_factory.mktemp("crypt"))
 
 
 @pytest.fixture

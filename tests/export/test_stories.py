@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.common import ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, NODE_TOOLS, ROOT, TOMB, run_engine
-from tests.support.packs import config_for
+from tests.support.common import ENDINGS, LIGHTHOUSE, LIGHTHOUSE_ENDINGS, NODE_TOOLS, ROOT, TOMB
 from tests.support.serving import Player, story_lines, until
 from tests.support.web import Exported, StaticServer
 
@@ -24,11 +23,7 @@ pytestmark = pytest.mark.xdist_group("browser")
 
 @pytest.fixture(scope="module")
 def lighthouse(tmp_path_factory: pytest.TempPathFactory) -> Exported:
-    work = tmp_path_factory.mktemp("lighthouse")
-    config = config_for(work)
-    rendered = run_engine("render", LIGHTHOUSE, "--engine", "piper", "--out", work / "pack", "--config", config)
-    assert rendered.returncode == 0, rendered.stderr
-    return Exported.make(LIGHTHOUSE, work, config)
+    return Exported.rendered(LIGHTHOUSE, tmp_path_factory.mktemp("lighthouse"))
 
 
 def test_inkjs_in_the_page_is_the_release_the_tests_compile_with() -> None:
@@ -41,10 +36,9 @@ def test_inkjs_in_the_page_is_the_release_the_tests_compile_with() -> None:
     assert (PAGE / "inkjs-LICENSE.md").read_bytes() == (installed / "LICENSE.md").read_bytes()
 
 
-@pytest.mark.parametrize("ending", sorted(LIGHTHOUSE_ENDINGS))
-def test_the_lighthouse_by_keys_every_line_heard(lighthouse: Exported, browser: Any, ending: str) -> None:
-    choices = LIGHTHOUSE_ENDINGS[ending]
-    server = StaticServer(lighthouse.web, "lighthouse")
+def every_line_heard(exported: Exported, prefix: str, browser: Any, choices: list[int], ending: str) -> int:
+    """Plays the export by keys to `ending`: every line shown and heard to its end; how many audio requests."""
+    server = StaticServer(exported.web, prefix)
     try:
         player = Player(browser.new_page(), server.url, audio="/audio/")
         player.press(*FASTEST, "Enter")
@@ -52,12 +46,18 @@ def test_the_lighthouse_by_keys_every_line_heard(lighthouse: Exported, browser: 
             player.wait_choices()
             player.press(str(number))
         assert player.wait_ending() == ending
-        texts, _ = story_lines(LIGHTHOUSE, choices)
+        texts, _ = story_lines(exported.story, choices)
         assert player.texts() == texts
         assert len(player.ended_lines()) == len(texts) and all(e["event"] != "read" for e in player.events())
         player.page.close()
+        return len(player.requests) - len(texts)
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("ending", sorted(LIGHTHOUSE_ENDINGS))
+def test_the_lighthouse_by_keys_every_line_heard(lighthouse: Exported, browser: Any, ending: str) -> None:
+    every_line_heard(lighthouse, "lighthouse", browser, LIGHTHOUSE_ENDINGS[ending], ending)
 
 
 def test_an_ink_save_continues_after_a_reload(lighthouse: Exported, browser: Any, tmp_path: Path) -> None:
@@ -80,29 +80,11 @@ def test_an_ink_save_continues_after_a_reload(lighthouse: Exported, browser: Any
 
 @pytest.fixture(scope="module")
 def tomb(tmp_path_factory: pytest.TempPathFactory) -> Exported:
-    work = tmp_path_factory.mktemp("tomb")
-    config = config_for(work)
-    rendered = run_engine("render", TOMB, "--engine", "piper", "--out", work / "pack", "--config", config)
-    assert rendered.returncode == 0, rendered.stderr
-    return Exported.make(TOMB, work, config)
+    return Exported.rendered(TOMB, tmp_path_factory.mktemp("tomb"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("ending", sorted(ENDINGS))
 def test_the_tomb_by_keys_every_line_heard(tomb: Exported, browser: Any, ending: str) -> None:
-    choices = ENDINGS[ending]
-    server = StaticServer(tomb.web, "games/tomb")
-    try:
-        player = Player(browser.new_page(), server.url, audio="/audio/")
-        player.press(*FASTEST, "Enter")
-        for number in choices:
-            player.wait_choices()
-            player.press(str(number))
-        assert player.wait_ending() == ending
-        texts, _ = story_lines(TOMB, choices)
-        assert player.texts() == texts
-        assert len(player.ended_lines()) == len(texts) and all(e["event"] != "read" for e in player.events())
-        assert len(player.requests) == len(texts)  # each line's audio fetched once, from the folder
-        player.page.close()
-    finally:
-        server.stop()
+    extra = every_line_heard(tomb, "games/tomb", browser, ENDINGS[ending], ending)
+    assert extra == 0  # each line's audio fetched once, from the folder

@@ -9,16 +9,12 @@ import subprocess
 from pathlib import Path
 
 from tests.support.common import ink_compiler
-
-SPEAKERS = ("ada", "bo")
+from tests.support.story_gen import SPEAKERS, write_cast
 
 
 def write_ink_story(folder: Path, knots: int, seed: int) -> Path:
     rng = random.Random(seed)
-    (folder / "characters").mkdir(parents=True)
-    for who in ("narrator", *SPEAKERS):
-        (folder / "characters" / f"{who}.json").write_text(
-            f'{{"character_id": "{who}", "display_name": "{who.title()}", "voice_id": "{who}_v"}}')
+    write_cast(folder)
     out = ["VAR coins = 0", "VAR lamp = false", "-> k0", ""]
     for n in range(knots):
         out.append(f"=== k{n} ===")

@@ -27,13 +27,18 @@ def _effect(rng: random.Random) -> str:
     return rng.choice(["lamp = true", "key = true", "lamp = false", "courage += 1", "courage -= 1", "visits += 2"])
 
 
-def write_story(folder: Path, scenes: int, seed: int) -> Path:
-    """A story of `scenes` scenes at `folder`; every path either ends or loops through choices."""
-    rng = random.Random(seed)
+def write_cast(folder: Path) -> None:
+    """The narrator and SPEAKERS, each a profile in folder/characters (both generators' cast)."""
     (folder / "characters").mkdir(parents=True)
     for who in ("narrator", *SPEAKERS):
         (folder / "characters" / f"{who}.json").write_text(
             f'{{"character_id": "{who}", "display_name": "{who.title()}", "voice_id": "{who}_v"}}')
+
+
+def write_story(folder: Path, scenes: int, seed: int) -> Path:
+    """A story of `scenes` scenes at `folder`; every path either ends or loops through choices."""
+    rng = random.Random(seed)
+    write_cast(folder)
     out: list[str] = []
     for n in range(scenes):
         out.append(f"=== s{n}: Room {n} ===" if n % 3 else f"=== s{n} ===")

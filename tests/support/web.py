@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.common import run_engine
+from tests.support.packs import config_for
 
 
 @dataclass
@@ -28,6 +29,14 @@ class Exported:
         done = run_engine("export", story, "--web", web, "--pack", work / "pack", "--config", config, *extra)
         assert done.returncode == 0, done.stdout + done.stderr
         return cls(story, work, config, web, done.stdout)
+
+    @classmethod
+    def rendered(cls, story: Path, work: Path) -> Exported:
+        """`story` rendered with Piper into work/pack (a repeatable config), then exported into work/web."""
+        config = config_for(work)
+        done = run_engine("render", story, "--engine", "piper", "--out", work / "pack", "--config", config)
+        assert done.returncode == 0, done.stderr
+        return cls.make(story, work, config)
 
 
 class StaticServer:
