@@ -17,6 +17,7 @@ from engine.config import Config, engine_settings
 from engine.context import PlayContext
 from engine.core.errors import EngineError
 from engine.core.files import write_atomic
+from engine.core.model import Story
 from engine.export.audio import ExportedAudio
 from engine.export.report import report, zip_folder
 from engine.export.story_data import story_data
@@ -75,7 +76,7 @@ def export_command(args: argparse.Namespace, config: Config, pm: pluggy.PluginMa
     return 0
 
 
-def _write(out: Path, story: Any, config: Config, args: argparse.Namespace, pm: pluggy.PluginManager) -> ExportedAudio:
+def _write(out: Path, story: Story, config: Config, args: argparse.Namespace, pm: pluggy.PluginManager) -> ExportedAudio:
     context = PlayContext(story, config, vars(args), notify=lambda text: print(f"engine export: {text}", flush=True))
     audio = pm.hook.engine_export_audio(context=context, folder=out / AUDIO) or ExportedAudio()
     data = story_data(story)

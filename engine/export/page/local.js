@@ -25,7 +25,7 @@ export async function localSource() {
                     speaker: statement.narration ? null : statement.speaker,
                     seconds: Math.max(least, (words * 60) / perMinute) };
     if (directions === "show") {
-      event.directions = statement.directions.join(" ");
+      event.directions = statement.directions.map((direction) => `(${direction})`).join(" ");  // as core/directions.py's shown()
       event.qualifier = statement.qualifier;
     }
     return event;
