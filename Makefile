@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 # and check the served page with axe-core (both npm), kept inside the venv.
 PLAY_DEBS := libasound2-dev
 TEST_DEBS := libasound2-dev libportaudio2 ffmpeg chromium
-EXTRAS    := test,sounddevice,xtts,bridge,serve,kokoro,stt,render,quality,script
+EXTRAS    := test,sounddevice,xtts,pocket,bridge,serve,kokoro,stt,render,quality,script
 INKJS     := inkjs@2.4.0
 AXE       := axe-core@4.14.1
 

@@ -46,7 +46,7 @@ class StoryVoices:
         """Every engine, built once; when XTTS may speak and can, torch is imported here, on the caller's thread
         before it starts any of its own (see preload_torch)."""
         engines = build_engines(self.settings, events, self.styles)
-        if xtts_may_speak and engines["xtts"].missing() is None:
+        if xtts_may_speak and (engines["xtts"].missing() is None or engines["pocket"].missing() is None):
             preload_torch()
         return engines
 

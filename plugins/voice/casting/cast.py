@@ -22,6 +22,7 @@ from plugins.voice.core.acting import NEUTRAL, Acting, Directions
 from plugins.voice.core.errors import MissingVoice, UnsafePath, VoiceError
 from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.core.voice import Voice
+from plugins.voice.engines.cloning import CLONING_ENGINES, Choice, cloning_engine
 
 VOICE_MAP = "voice_map.json"
 ENGINE_VOICE_KEYS = {"edge": "edge_voice", "piper": "piper_voice", "kokoro": "kokoro_voice"}
@@ -75,15 +76,16 @@ class ReferenceChange:
 def build_cast(story: Story, settings: VoiceSettings, voice_map: dict[str, str]) -> Cast:
     """The one way a Cast is made (play, `engine check`, `engine say`)."""
     return Cast(story, settings.voices_dir, settings.engine, voice_map, ReferenceStore(settings.checked_dir),
-                settings.acting())
+                settings.acting(), cloning_engine(settings))
 
 
 class Cast:
     """The story's characters with their resolved voices; updated live when voices/ changes."""
 
     def __init__(self, story: Story, voices_dir: Path, default_engine: str, voice_map: dict[str, str],
-                 store: ReferenceStore, directions: Directions | None = None) -> None:
+                 store: ReferenceStore, directions: Directions | None = None, cloning: Choice | None = None) -> None:
         self.story = story
+        self.cloning = cloning  # which model speaks the characters whose engine is xtts or pocket
         self.voices_dir = voices_dir
         self.default_engine = default_engine
         self.voice_map = dict(voice_map)
@@ -121,10 +123,13 @@ class Cast:
         accepted = acted or [a for a in map(self.store.get, neutral) if a is not None]
         names = {engine: str(profile[key]) for engine, key in ENGINE_VOICE_KEYS.items() if profile.get(key)}
         digest = hashlib.sha256("".join(a.sha256 for a in accepted).encode()).hexdigest() if accepted else None
+        engine = str(profile.get("engine") or self.default_engine)
+        if self.cloning is not None and engine in CLONING_ENGINES:
+            engine = self.cloning.engine
         return Voice(
             character_id=character_id,
             voice_id=voice_id,
-            engine=str(profile.get("engine") or self.default_engine),
+            engine=engine,
             language=str(profile.get("language") or self.story.language),
             speed=float(profile.get("speed") or 1.0),
             variant=self.order.index(character_id) if character_id in self.order else len(self.order),

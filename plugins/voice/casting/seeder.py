@@ -25,6 +25,7 @@ from plugins.voice.core.audio import AudioChunk, concat, encode, resample
 from plugins.voice.core.errors import SpeechFailure, VoiceError
 from plugins.voice.core.settings import PiperSettings
 from plugins.voice.engines.acting import SEMITONE
+from plugins.voice.engines.cloning import CLONING_ENGINES
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.engines.piper.styles import read_styles, write_styles
 
@@ -55,7 +56,7 @@ class VoiceSeeder:
         self.styles_path = voices_dir / STYLES_FILE
         self.piper = PiperEngine(deterministic(piper_settings), read_styles(self.styles_path))
 
-    def needs_seed(self, engines: tuple[str, ...] = ("xtts",)) -> list[str]:
+    def needs_seed(self, engines: tuple[str, ...] = CLONING_ENGINES) -> list[str]:
         """Characters speaking through a cloning engine whose reference WAV is missing."""
         voice_map = read_voice_map(self.voices_dir)
         needed = []

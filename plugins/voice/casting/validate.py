@@ -13,9 +13,12 @@ from plugins.voice.casting.references import BadReference, check
 from plugins.voice.core.acting import Directions
 from plugins.voice.core.errors import UnsafePath, VoiceError
 from plugins.voice.core.settings import ENGINES, VoiceSettings
+from plugins.voice.engines.cloning import CLONING_ENGINES
 from plugins.voice.engines.kokoro import LANGUAGES as KOKORO_LANGUAGES
 from plugins.voice.engines.kokoro import voices_on_disk
 from plugins.voice.engines.piper.models import PiperModels
+from plugins.voice.engines.pocket.loading import LANGUAGES as POCKET_LANGUAGES
+from plugins.voice.engines.pocket.loading import language_code
 from plugins.voice.engines.xtts.engine import XTTS_LANGUAGES
 
 
@@ -54,12 +57,14 @@ def profile_problems(story: Story, cast: Cast, settings: VoiceSettings) -> list[
                     bad("voice_clone_ref" if profile.get("voice_clone_ref") else "voice_id",
                         f"reference WAV {reference} refused: {exc.reason}")
         absent = [path.name for path in references if not path.exists()]
-        if engine == "xtts" and absent:
+        if engine in CLONING_ENGINES and absent:
             bad("voice_clone_ref", f"reference WAV {', '.join(absent)} is not in {settings.voices_dir.name}/ yet; "
                 "another engine will speak for now", "warning")
         language = profile.get("language") or story.language
         if engine == "xtts" and language not in XTTS_LANGUAGES:
             bad("language", f"XTTS cannot speak language {language!r} (it speaks {', '.join(XTTS_LANGUAGES)})")
+        if engine == "pocket" and not language_code(language):
+            bad("language", f"Pocket TTS cannot speak language {language!r} (it speaks {', '.join(POCKET_LANGUAGES)})")
         if engine == "kokoro" and language not in KOKORO_LANGUAGES:
             bad("language", f"Kokoro cannot speak language {language!r} (it speaks {', '.join(KOKORO_LANGUAGES)})")
         kokoro_voice = profile.get("kokoro_voice")

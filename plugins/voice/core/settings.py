@@ -11,7 +11,8 @@ from engine.tables import above, at_least, between, choice, each_of, read_table,
 from plugins.voice.core.acting import Directions, Style
 from plugins.voice.core.errors import VoiceConfigError
 
-ENGINES = ("xtts", "xtts-remote", "piper", "edge", "kokoro")
+ENGINES = ("xtts", "pocket", "xtts-remote", "piper", "edge", "kokoro")
+CLONING = ("auto", "xtts", "pocket")  # which model clones the characters whose engine is xtts or pocket
 SINKS = ("simpleaudio", "sounddevice", "null")
 
 
@@ -65,6 +66,22 @@ class XttsSettings:
     # a cap on GPT audio tokens per word (21.5 a second); 0: the model's 605
     max_audio_tokens_per_word: float = field(default=0.0, metadata=at_least(0))
     latents_dir: Path = field(default_factory=lambda: cache_home() / "xtts-latents")
+
+
+@dataclass(frozen=True)
+class PocketSettings:
+    """Pocket TTS (extra [pocket]): cloning on the CPU. One installed model per language, model_dir/<language>."""
+
+    model_dir: Path = Path("models/pocket")
+    # the transformer's linear layers in int8 (torch's dynamic quantization): 2.5x faster per frame here
+    int8: bool = True
+    temperature: float = field(default=0.3, metadata=above(0))  # the model's own default
+    eos_threshold: float = -4.0  # the model's own default: a frame whose end-of-speech logit passes it ends the line
+    # a cap on frames per word (12.5 a second) against a take that never ends; 0: the model's own estimate
+    max_frames_per_word: float = field(default=8.0, metadata=at_least(0))
+    # torch threads; 0: torch's default (every core)
+    threads: int = field(default=0, metadata=at_least(0))
+    states_dir: Path = field(default_factory=lambda: cache_home() / "pocket-voices")  # each voice's prompt state
 
 
 @dataclass(frozen=True)
@@ -162,7 +179,11 @@ class QualitySettings:
 class VoiceSettings:
     voices_dir: Path = Path("voices")
     engine: str = field(default="xtts", metadata=choice(*ENGINES))  # for profiles that name none
-    fallback: tuple[str, ...] = field(default=("xtts", "xtts-remote", "edge", "piper"), metadata=each_of(*ENGINES))
+    # which model clones (characters whose engine is xtts or pocket): auto = Pocket on a machine with no CUDA GPU
+    # and no bridge when its model is installed, else XTTS (engines/cloning.py)
+    cloning: str = field(default="auto", metadata=choice(*CLONING))
+    fallback: tuple[str, ...] = field(default=("xtts", "pocket", "xtts-remote", "edge", "piper"),
+                                      metadata=each_of(*ENGINES))
     sink: str = field(default="simpleaudio", metadata=choice(*SINKS))
     output_rate: int = field(default=24000, metadata=between(8000, 192000))
     loudness_dbfs: float = field(default=-20.0, metadata=between(-60, 0))
@@ -177,6 +198,7 @@ class VoiceSettings:
     piper: PiperSettings = field(default_factory=PiperSettings)
     edge: EdgeSettings = field(default_factory=EdgeSettings)
     xtts: XttsSettings = field(default_factory=XttsSettings)
+    pocket: PocketSettings = field(default_factory=PocketSettings)
     kokoro: KokoroSettings = field(default_factory=KokoroSettings)
     speech_input: SpeechInputSettings = field(default_factory=SpeechInputSettings)
     bridge: BridgeSettings = field(default_factory=BridgeSettings)

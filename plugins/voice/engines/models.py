@@ -32,12 +32,14 @@ class ModelKind:
 
 XTTS = ModelKind("xtts", ("config.json", "model.pth", "vocab.json"),
                  ("speakers_xtts.pth", "dvae.pth", "mel_stats.pth"), extra="xtts")
+POCKET = ModelKind("pocket", ("model.safetensors", "config.yaml"), ("tokenizer.json", "tokenizer.model"),
+                   aliases=(("model.safetensors", ("*.safetensors",)), ("config.yaml", ("*.yaml",))), extra="pocket")
 KOKORO = ModelKind("kokoro", ("model.onnx", "voices.bin"),
                    aliases=(("model.onnx", ("kokoro*.onnx", "*.onnx")), ("voices.bin", ("voices*.bin", "*.npz"))),
                    extra="kokoro")
 WHISPER = ModelKind("whisper", ("model.bin", "config.json", "tokenizer.json"),
                     ("vocabulary.txt", "vocabulary.json", "preprocessor_config.json"), extra="stt")
-KINDS = {kind.name: kind for kind in (XTTS, KOKORO, WHISPER)}  # what `engine models` installs, by name
+KINDS = {kind.name: kind for kind in (XTTS, POCKET, KOKORO, WHISPER)}  # what `engine models` installs, by name
 
 
 class ModelError(VoiceError):
@@ -60,10 +62,10 @@ def sha256_of(path: Path) -> str:
     return _hashed[key]
 
 
-def install(kind: ModelKind, source: Path | None, target: Path) -> dict[str, str]:
+def install(kind: ModelKind, source: Path | None, target: Path, defaults: dict[str, Path] | None = None) -> dict[str, str]:
     """Copies the model files from `source` (None: the bundled model, checked first) into `target`
-    under their standard names and records their SHA-256."""
-    found = _bundled_checked(kind) if source is None else _source_files(kind, source)
+    under their standard names and records their SHA-256. `defaults`: files to take where `source` has none."""
+    found = _bundled_checked(kind) if source is None else _source_files(kind, source, defaults or {})
     target.mkdir(parents=True, exist_ok=True)
     hashes = {}
     for name, path in found.items():
@@ -135,7 +137,7 @@ def _check(files: dict[str, tuple[Path, str]], kind: ModelKind, bundled: bool = 
                              f"If you replaced it on purpose, {again}.")
 
 
-def _source_files(kind: ModelKind, source: Path) -> dict[str, Path]:
+def _source_files(kind: ModelKind, source: Path, defaults: dict[str, Path]) -> dict[str, Path]:
     if not source.is_dir():
         raise ModelError(f"{source} is not a folder holding the {kind.name} files.")
     aliases = dict(kind.aliases)
@@ -153,6 +155,8 @@ def _source_files(kind: ModelKind, source: Path) -> dict[str, Path]:
                 path = matches[0]
         if path.is_file():
             found[name] = path
+        elif name in defaults:
+            found[name] = defaults[name]
     missing = [name for name in kind.required if name not in found]
     if missing:
         raise ModelError(f"{source} lacks {', '.join(missing)} (the {kind.name} model needs "

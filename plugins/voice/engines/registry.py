@@ -10,6 +10,7 @@ from plugins.voice.engines.edge import EdgeEngine
 from plugins.voice.engines.kokoro import KokoroEngine
 from plugins.voice.engines.piper.engine import PiperEngine
 from plugins.voice.engines.piper.styles import PiperStyle
+from plugins.voice.engines.pocket.engine import PocketEngine
 from plugins.voice.engines.xtts.engine import XttsEngine
 from plugins.voice.engines.xtts_remote import XttsRemoteEngine
 
@@ -20,6 +21,7 @@ def build_engines(settings: VoiceSettings, events: EngineEvents = log_event,
                   piper_styles: dict[str, PiperStyle] | None = None) -> dict[str, Engine]:
     engines: dict[str, Engine] = {
         "xtts": XttsEngine(settings.xtts, events),
+        "pocket": PocketEngine(settings.pocket, events),
         "edge": EdgeEngine(settings.edge),
         "piper": PiperEngine(settings.piper, piper_styles),
         "kokoro": KokoroEngine(settings.kokoro),

@@ -13,6 +13,7 @@ from plugins.voice.casting.assembly import StoryVoices
 from plugins.voice.casting.cast import Cast
 from plugins.voice.casting.seeder import SEED_FAILED
 from plugins.voice.core.errors import SpeechFailure, VoiceError
+from plugins.voice.engines.cloning import CLONING_ENGINES
 from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.prefetch import Prefetcher
 
@@ -47,7 +48,7 @@ class Preparation:
             log.exception("preparing the voice engines failed")
 
     def _seed(self, seeder: StoryVoices) -> None:
-        if not self.fallback.ready("xtts"):
+        if not any(self.fallback.ready(name) for name in CLONING_ENGINES):
             return  # nothing would clone these voices now: no need to make them yet
         needed = seeder.needs_seed()
         if not needed:

@@ -21,7 +21,7 @@ from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.base import Engine, closing
 from plugins.voice.quality.speakers import Calibration, Heard, SpeakerModel, calibrate, hear
 
-CLONING = ("xtts", "xtts-remote")
+CLONING = ("xtts", "pocket", "xtts-remote")
 REFERENCE_WORDS = 30  # of the seed text, for engines that do not clone: ~10 s, plenty for 1-4 s pieces
 KEPT = 256  # voices heard, and calibrations, kept (the oldest go first): references change during play
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from plugins.voice.casting.seeder import SEED_FAILED
 from plugins.voice.core.errors import SpeechFailure, VoiceError
 from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.engines.base import Engine
+from plugins.voice.engines.cloning import CLONING_ENGINES
 from plugins.voice.listening.transcriber import Transcriber
 from plugins.voice.quality.gate import Judge, QualityGate
 from plugins.voice.quality.references import ReferenceBook
@@ -99,12 +100,12 @@ class Renderer:
 
     def _seed(self, reach: Reach) -> None:
         """Like play: XTTS clones references that Piper seeds first when they are missing."""
-        if "xtts" not in self._names(reach):
+        if not set(CLONING_ENGINES) & self._names(reach):
             return
         for result in self.voices.seed(self.voices.needs_seed()):
             self.tell(f"Seeded {result.voice_id}.wav with Piper: {result.status}.")
             if result.status == SEED_FAILED:
-                raise VoiceError(f"{SEED_FAILED} for {result.character_id}: {result.detail}; XTTS has no reference.")
+                raise VoiceError(f"{SEED_FAILED} for {result.character_id}: {result.detail}; nothing to clone.")
         self.cast.check_references(self.tell)
 
     def run(self, progress: Callable[[int, int], None] = lambda done, total: None,

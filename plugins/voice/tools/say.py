@@ -18,6 +18,7 @@ from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import ENGINES, VoiceSettings, voice_settings
 from plugins.voice.core.voice import LineSettings
 from plugins.voice.engines.base import Engine
+from plugins.voice.engines.cloning import CLONING_ENGINES
 from plugins.voice.listening.transcriber import Transcriber, word_error_rate, words
 from plugins.voice.pipeline.fallback import Fallback
 
@@ -61,7 +62,7 @@ def _say(args: argparse.Namespace, voices: StoryVoices, engines: dict[str, Engin
     if acting.silent or not text:
         raise VoiceError(f"{args.text!r} is {'a sound cue' if acting.silent else 'only a direction'}: nothing to say.")
     preferred = args.engine or cast.voice_for(args.character).engine
-    cloning = any(step.engine is not None and step.name == "xtts" for step in fallback.plan(preferred).steps)
+    cloning = any(step.engine is not None and step.name in CLONING_ENGINES for step in fallback.plan(preferred).steps)
     if cloning and args.character in voices.needs_seed():  # like play: a missing reference is seeded first
         for result in voices.seed([args.character]):
             tell(f"Seeding {result.voice_id}.wav with Piper: {result.status} {result.detail}".rstrip() + ".")

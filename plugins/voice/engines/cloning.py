@@ -1,0 +1,44 @@
+"""Which model clones the characters whose engine is a cloning one (`xtts` or `pocket`): `[voice] cloning`.
+
+`auto`: Pocket TTS on a machine with no CUDA GPU and no bridge, when its extra and a model are installed: it
+keeps ahead of speech on two laptop cores (RTF ~0.2), where XTTS on a CPU is at the edge of real time or behind
+it and takes ~20 s to load. With a GPU or a bridge XTTS stays first (its voices are closer to the reference).
+`xtts` or `pocket` pick one whatever the machine. The other model stays in the fallback order.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from plugins.voice.core.settings import VoiceSettings
+from plugins.voice.engines.models import installed
+from plugins.voice.engines.pocket.loading import LANGUAGES
+
+CLONING_ENGINES = ("xtts", "pocket")
+
+
+@dataclass(frozen=True)
+class Choice:
+    engine: str  # "xtts" or "pocket"
+    reason: str  # one clause, for `engine voices` and the trace
+
+
+def cloning_engine(settings: VoiceSettings) -> Choice:
+    if settings.cloning != "auto":
+        return Choice(settings.cloning, "set by [voice] cloning")
+    if settings.xtts_remote.urls:
+        return Choice("xtts", "a bridge is configured ([voice.xtts_remote] urls)")
+    if importlib.util.find_spec("pocket_tts") is None:
+        return Choice("xtts", "the [pocket] extra is not installed")
+    if not any(installed(settings.pocket.model_dir / code) for code in LANGUAGES):
+        return Choice("xtts", f"no Pocket TTS model in {settings.pocket.model_dir}")
+    if settings.xtts.device != "cpu" and _has_cuda():
+        return Choice("xtts", "this machine has a CUDA GPU")
+    return Choice("pocket", "no CUDA GPU or bridge here, and Pocket TTS runs several times faster than speech on a CPU")
+
+
+def _has_cuda() -> bool:
+    import torch  # the [pocket] extra brings it
+
+    return bool(torch.cuda.is_available())
