@@ -42,12 +42,13 @@ def _pieces(count: int) -> list[str]:
 
 
 def write_tokenizer(path: Path, count: int) -> None:
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
 
     vocab = [(piece, -100.0 if piece == "<unk>" else -float(len(piece))) for piece in _pieces(count)]
     tokenizer = Tokenizer(models.Unigram(vocab, unk_id=0, byte_fallback=False))
     tokenizer.normalizer = normalizers.Replace(" ", "▁")
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
+    tokenizer.decoder = decoders.Metaspace()  # pocket-tts splits long lines and decodes the pieces back to text
     tokenizer.save(str(path))
 
 

@@ -95,6 +95,24 @@ def installed_xtts(tiny_xtts_dir: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="session")
+def tiny_pocket_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Pocket TTS model with random weights, as the user's download folder holds one (built in a second)."""
+    from tests.support.pocket_model import make_pocket_model
+
+    return make_pocket_model(tmp_path_factory.mktemp("pocket-download"))
+
+
+@pytest.fixture(scope="session")
+def installed_pocket(tiny_pocket_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """[voice.pocket] model_dir with the tiny model installed for English."""
+    from plugins.voice.engines.pocket.install import install_pocket
+
+    folder = tmp_path_factory.mktemp("models") / "pocket"
+    install_pocket(tiny_pocket_dir, folder / "en", "en")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def reference_wav(piper: PiperEngine, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("voices")
     return speak_reference(piper, folder / "god_deep.wav", "I carried the sun beneath the world for a very long time.")

@@ -32,8 +32,7 @@ class ModelKind:
 
 XTTS = ModelKind("xtts", ("config.json", "model.pth", "vocab.json"),
                  ("speakers_xtts.pth", "dvae.pth", "mel_stats.pth"), extra="xtts")
-POCKET = ModelKind("pocket", ("model.safetensors", "config.yaml"), ("tokenizer.json", "tokenizer.model"),
-                   aliases=(("model.safetensors", ("*.safetensors",)), ("config.yaml", ("*.yaml",))), extra="pocket")
+POCKET = ModelKind("pocket", ("model.safetensors", "config.yaml"), ("tokenizer.json", "tokenizer.model"), extra="pocket")
 KOKORO = ModelKind("kokoro", ("model.onnx", "voices.bin"),
                    aliases=(("model.onnx", ("kokoro*.onnx", "*.onnx")), ("voices.bin", ("voices*.bin", "*.npz"))),
                    extra="kokoro")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from plugins.voice.engines.models import POCKET, ModelError, install, sha256_of
-from plugins.voice.engines.pocket.loading import LANGUAGES, TOKENIZERS, package_config
+from plugins.voice.engines.pocket.loading import LANGUAGES, TOKENIZERS, check_fits, package_config
 
 POCKET_SOURCE = ("Download languages/<language>/model.safetensors and its tokenizer from "
                  "https://huggingface.co/kyutai/pocket-tts (accept the terms on that page first, logged in) into DIR.")
@@ -39,4 +39,10 @@ def install_pocket(source: Path, target: Path, language: str) -> dict[str, str]:
         raise ModelError(f"{source} lacks the tokenizer (tokenizer.json or tokenizer.model). {POCKET_SOURCE}")
     if language not in LANGUAGES:
         raise ModelError(f"Pocket TTS speaks {', '.join(LANGUAGES)}, not {language!r}.")
-    return install(POCKET, source, target, defaults={"config.yaml": package_config(language)})
+    config = source / "config.yaml" if (source / "config.yaml").is_file() else package_config(language)
+    tokenizer = next(source / name for name in TOKENIZERS if (source / name).is_file())
+    weights = source / "model.safetensors"
+    if not weights.is_file():
+        raise ModelError(f"{source} lacks model.safetensors. {POCKET_SOURCE}")
+    check_fits(config, tokenizer, weights)
+    return install(POCKET, source, target, defaults={"config.yaml": config})

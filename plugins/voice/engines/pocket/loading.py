@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import importlib.resources
 import importlib.util
+import json
+import logging
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +60,7 @@ def import_pocket() -> None:
         import pocket_tts  # noqa: F401
 
         torch.set_num_threads(threads)
+    logging.getLogger("pocket_tts").setLevel(logging.ERROR)  # its per-line info and warnings would land in the story
 
 
 def build(settings: PocketSettings, folder: Path) -> Loaded:
@@ -65,32 +69,150 @@ def build(settings: PocketSettings, folder: Path) -> Loaded:
     tokenizer = next((name for name in TOKENIZERS if name in files), None)
     if tokenizer is None:
         raise ModelError(f"{folder} has no tokenizer (tokenizer.json or tokenizer.model); install the model again.")
+    if settings.threads:
+        import torch
+
+        torch.set_num_threads(settings.threads)
+    model = model_on_meta(folder / "config.yaml", folder / tokenizer, settings)
+    take_weights(model, folder / "model.safetensors", settings.int8)
+    model.eval()
+    from pocket_tts.models.tts_model import stamp_state_names
+
+    stamp_state_names(model)
+    return Loaded(model, files["model.safetensors"], settings.int8)
+
+
+def model_on_meta(config_path: Path, tokenizer: Path, settings: PocketSettings) -> Any:
+    """The model its config describes, built on torch's meta device (no memory for weights yet)."""
     import_pocket()
-    import safetensors.torch
     import torch
     from pocket_tts.models.mimi import build_mimi
-    from pocket_tts.models.tts_model import TTSModel, stamp_state_names
+    from pocket_tts.models.tts_model import TTSModel
     from pocket_tts.utils.config import load_config
 
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
-    config = load_config(folder / "config.yaml")
-    config.flow_lm.lookup_table.tokenizer_path = str(folder / tokenizer)
-    config.flow_lm.lookup_table.tokenizer = TOKENIZERS[tokenizer]
+    try:
+        config = load_config(config_path)
+    except (ValueError, OSError) as exc:  # pydantic's ValidationError is a ValueError
+        raise ModelError(f"{config_path} is not a Pocket TTS config: {str(exc).splitlines()[0]}") from None
+    config.flow_lm.lookup_table.tokenizer_path = str(tokenizer)
+    config.flow_lm.lookup_table.tokenizer = TOKENIZERS[tokenizer.name]
     with torch.device("meta"):
-        model = TTSModel._from_pydantic_config(config, settings.temperature, 1, None, settings.eos_threshold, None)
+        try:
+            model = TTSModel._from_pydantic_config(config, settings.temperature, 1, None, settings.eos_threshold, None)
+        except AssertionError as exc:  # the tokenizer's size is not the config's
+            raise ModelError(f"{tokenizer.name} does not fit {config_path.name}: {exc}") from None
         width = config.mimi.inner_dim or config.mimi.seanet.dimension
         model.flow_lm.speaker_proj_weight = torch.nn.Parameter(torch.zeros(config.flow_lm.transformer.d_model, width))
         model.mimi = build_mimi(config.mimi)
-    weights = safetensors.torch.load_file(folder / "model.safetensors")
-    if not any(name.startswith("flow_lm.speaker_proj") for name in weights):
-        raise ModelError(f"{folder}/model.safetensors has no voice-cloning weights (it is the release without "
-                         "cloning); install the one from kyutai/pocket-tts")
-    model.load_state_dict(weights, strict=True, assign=True)
-    model.eval()
-    stamp_state_names(model)
-    if settings.int8:
-        from pocket_tts.quantization import apply_dynamic_int8
+    return model
 
-        apply_dynamic_int8(model.flow_lm, {"attention", "ffn", "flow_net"})
-    return Loaded(model, files["model.safetensors"], settings.int8)
+
+def check_fits(config_path: Path, tokenizer: Path, weights: Path) -> None:
+    """ModelError unless the weights file holds exactly the tensors, in the shapes, that the config describes."""
+    expected = {name: list(tensor.shape) for name, tensor in
+                model_on_meta(config_path, tokenizer, PocketSettings()).state_dict().items()}
+    with TensorFile(weights) as stored:
+        found = {name: list(stored.header[name]["shape"]) for name in stored.names}
+    if "flow_lm.speaker_proj_weight" not in found:
+        raise ModelError(f"{weights} has no voice-cloning weights (it is the release without cloning); install the "
+                         "one from kyutai/pocket-tts")
+    wrong = sorted(name for name in expected.keys() | found.keys() if expected.get(name) != found.get(name))
+    if wrong:
+        raise ModelError(f"{weights.name} does not fit {config_path.name} ({len(wrong)} tensors differ, e.g. "
+                         f"{wrong[0]}); is it the model of another language or size?")
+
+
+def take_weights(model: Any, path: Path, int8: bool) -> None:
+    """Gives the meta-built model the file's tensors, one layer of the flow LM at a time; with `int8`, each layer's
+    linear weights are quantized as soon as they are read, so the fp32 copies of at most one layer are in memory
+    at once (the whole fp32 flow LM first and quantized after peaked 550 MB higher)."""
+    import torch
+
+    expected = set(model.state_dict())
+    with TensorFile(path) as weights:
+        names = set(weights.names)
+        if "flow_lm.speaker_proj_weight" not in names:
+            raise ModelError(f"{path} has no voice-cloning weights (it is the release without cloning); install the "
+                             "one from kyutai/pocket-tts")
+        if names != expected:
+            wrong = sorted(names ^ expected)
+            raise ModelError(f"{path} does not fit its config.yaml ({len(wrong)} tensors differ, e.g. {wrong[0]})")
+
+        def take(module: Any, prefix: str) -> None:
+            own = sorted(name for name in names if name.startswith(prefix))
+            module.load_state_dict({name[len(prefix):]: weights.get_tensor(name) for name in own}, assign=True)
+            names.difference_update(own)
+
+        layers = model.flow_lm.transformer.layers
+        rest = {name for name in names if not name.startswith(("flow_lm.transformer.layers.", "flow_lm.flow_net."))}
+        model.load_state_dict({name: weights.get_tensor(name) for name in rest}, strict=False, assign=True)
+        names -= rest
+        for index, layer in enumerate(layers):
+            take(layer, f"flow_lm.transformer.layers.{index}.")
+            if int8:
+                layers[index] = quantized(layer)
+        take(model.flow_lm.flow_net, "flow_lm.flow_net.")
+        if int8:
+            torch.ao.quantization.quantize_dynamic(model.flow_lm.flow_net, {torch.nn.Linear}, dtype=torch.qint8,
+                                                   inplace=True)
+
+
+def quantized(layer: Any) -> Any:
+    """A flow LM layer with its attention and feed-forward linear layers in int8 (torch's dynamic quantization,
+    what pocket-tts's `quantize=True` does with torch 2.9; torchao's replaces it from torch 2.10)."""
+    import torch
+
+    warnings.filterwarnings("ignore", "torch.ao.quantization is deprecated", DeprecationWarning)
+    if torch.backends.quantized.engine == "none":
+        torch.backends.quantized.engine = "fbgemm"
+    torch.ao.quantization.quantize_dynamic(layer.self_attn, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    for name in ("linear1", "linear2"):
+        linear = getattr(layer, name)
+        setattr(layer, name, torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(linear), {torch.nn.Linear},
+                                                                    dtype=torch.qint8)[0])
+    return layer
+
+
+class TensorFile:
+    """Reads a .safetensors file one tensor at a time into memory of its own (safetensors' `safe_open` maps the
+    whole file, and every page read stays resident for as long as any tensor of it lives). The format: an 8-byte
+    little-endian header length, a JSON header (name -> dtype, shape, byte offsets after the header), the data."""
+
+    DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32", "U8": "uint8"}
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle = path.open("rb")
+        try:
+            size = int.from_bytes(self.handle.read(8), "little")
+            header = json.loads(self.handle.read(size))
+        except (ValueError, UnicodeDecodeError, MemoryError, OverflowError):
+            self.handle.close()
+            raise ModelError(f"{path} is not a safetensors file (its header cannot be read)") from None
+        header.pop("__metadata__", None)
+        self.start = 8 + size
+        self.header: dict[str, Any] = header
+        self.names = list(header)
+
+    def get_tensor(self, name: str) -> Any:
+        import torch
+
+        entry = self.header[name]
+        dtype = getattr(torch, self.DTYPES.get(entry["dtype"], ""), None)
+        begin, end = entry["data_offsets"]
+        if dtype is None:
+            raise ModelError(f"{self.path}: tensor {name} has a type we do not read ({entry['dtype']})")
+        tensor = torch.empty(entry["shape"], dtype=dtype)
+        view = memoryview(tensor.view(torch.uint8).numpy()) if tensor.numel() else memoryview(b"")
+        if view.nbytes != end - begin:
+            raise ModelError(f"{self.path}: tensor {name} has {end - begin} bytes for shape {entry['shape']}")
+        self.handle.seek(self.start + begin)
+        if self.handle.readinto(view) != view.nbytes:
+            raise ModelError(f"{self.path} is truncated (tensor {name} ends past the file's end)")
+        return tensor
+
+    def __enter__(self) -> TensorFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
