@@ -54,7 +54,8 @@ def test_it_clones_from_the_reference_and_streams_frame_by_frame(installed_pocke
     made = {path: path.stat().st_mtime_ns for path in (tmp_path / "states").iterdir()}
     again = engine(installed_pocket, tmp_path)  # a later game: the state is read, not made
     assert audio(again, reference_wav)
-    (key, made_here), = [(k, v) for k, v in pocket.states.memory.items() if k.endswith(str(voice(reference_wav).reference_hash))]
+    digest = str(voice(reference_wav).reference_hash)
+    (key, made_here), = [(k, v) for k, v in pocket.states.memory.items() if k.endswith(digest)]
     read = again.states.memory[key]
     assert all(torch.equal(read[m][t], made_here[m][t]) for m in made_here for t in made_here[m] if t != "offset")
     assert {path: path.stat().st_mtime_ns for path in (tmp_path / "states").iterdir()} == made
