@@ -6,7 +6,9 @@ prefetch's long allowance into its own short one). Engines whose chunks come fro
 network loop, a model's owner thread) wait through `get` or `result`, which raise Stalled when the
 time is up; the engine's own cleanup (closing the generator) then cancels the work: a socket is
 closed, a bridge slot freed, a model request dropped. Engines that make their chunks on the reader's
-own thread (Piper, Kokoro) cannot stall without the whole process stalling, and do not look at it.
+own thread (Piper, Kokoro) cannot stall without the whole process stalling, and do not look at it; Pocket
+TTS, on the reader's thread too, waits within it for its model's turn (core/turns.py), which another
+line may be holding.
 """
 
 from __future__ import annotations

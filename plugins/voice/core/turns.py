@@ -12,6 +12,8 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
+from plugins.voice.core.budget import SLICE, Budget
+
 
 class Turns:
     def __init__(self) -> None:
@@ -21,14 +23,19 @@ class Turns:
         self.urgent_waiting = 0
 
     @contextlib.contextmanager
-    def turn(self, background: bool = False) -> Iterator[None]:
-        """Holds the turn for the block; background callers wait while any other caller waits."""
+    def turn(self, background: bool = False, budget: Budget | None = None, engine: str = "") -> Iterator[None]:
+        """Holds the turn for the block; background callers wait while any other caller waits. With the reader's
+        `budget`, a wait past its allowance ends with Stalled (another user kept the turn too long)."""
         urgent = 0 if background else 1
+        free = lambda: not self.busy and (not background or self.urgent_waiting == 0)  # noqa: E731
         with self.changed:
             self.waiting += 1
             self.urgent_waiting += urgent
             try:
-                self.changed.wait_for(lambda: not self.busy and (not background or self.urgent_waiting == 0))
+                while not self.changed.wait_for(free, timeout=None if budget is None else SLICE):
+                    left = budget.left() if budget is not None else None
+                    if budget is not None and left is not None and left <= 0:
+                        raise budget.stalled(engine)
             finally:
                 self.waiting -= 1
                 self.urgent_waiting -= urgent

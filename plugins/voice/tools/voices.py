@@ -1,5 +1,5 @@
-"""`engine voices seed` (a reference WAV per character, made by Piper) and `engine voices report` (how distinct
-the cast sounds, through the quality gate)."""
+"""`engine voices list` (who speaks each character, and which model clones), `engine voices seed` (a reference WAV
+per character, made by Piper) and `engine voices report` (how distinct the cast sounds, through the quality gate)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,20 @@ from rich.table import Table
 
 from engine import Config, load_story
 from engine.formats.registry import known_formats
+from plugins.voice.casting.assembly import assemble
 from plugins.voice.casting.seeder import SEED_FAILED, VoiceSeeder
 from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import ENGINES, voice_settings
+from plugins.voice.engines.cloning import CLONING_ENGINES
 from plugins.voice.listening.transcriber import Transcriber
 
 
 def register(subparsers: Any) -> None:
     voices = subparsers.add_parser("voices", help="make and manage reference voices")
     voice_actions = voices.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = voice_actions.add_parser("list", help="each character's voice and engine, and which model clones")
+    listing.add_argument("story", type=Path, metavar="STORY_DIR")
+    listing.set_defaults(handler=list_command)
     seed = voice_actions.add_parser("seed", help="make a reference WAV per character with Piper (VoiceSeeder)")
     seed.add_argument("story", type=Path, metavar="STORY_DIR")
     seed.add_argument("--force-regenerate-voices", action="store_true", help="regenerate every character's WAV")
@@ -38,6 +43,30 @@ def register(subparsers: Any) -> None:
     report.add_argument("--lines", type=int, default=6, metavar="N", help="lines per character (default 6)")
     report.add_argument("--html", type=Path, metavar="FILE", help="also write a page with the similarity matrix")
     report.set_defaults(handler=report_command)
+
+
+def list_command(args: argparse.Namespace, config: Config, pm: Any) -> int:
+    settings = voice_settings(config)
+    cast = assemble(load_story(args.story, known_formats(pm)), settings).cast
+    table = Table(title=f"voices of {args.story.name}")
+    for column in ("character", "voice", "engine", "reference"):
+        table.add_column(column)
+    for character_id in cast.order:
+        try:
+            voice = cast.voice_for(character_id)
+        except VoiceError as exc:
+            table.add_row(character_id, "-", "-", str(exc))
+            continue
+        reference = ", ".join(path.name for path in voice.references) or ("none yet" if voice.engine in CLONING_ENGINES
+                                                                          else "-")
+        table.add_row(character_id, voice.voice_id, voice.engine, reference)
+    console = Console(highlight=False)
+    console.print(table)
+    if cast.cloning is not None:
+        other = "xtts" if cast.cloning.engine == "pocket" else "pocket"
+        console.print(f"Cloning model: {cast.cloning.engine} ({cast.cloning.reason}). "
+                      f'[voice] cloning = "{other}" picks the other one.', markup=False)
+    return 0
 
 
 def seed_command(args: argparse.Namespace, config: Config, pm: Any) -> int:

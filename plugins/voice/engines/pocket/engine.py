@@ -74,7 +74,7 @@ class PocketEngine(EngineBase):
             code = language_code(voice.language)
             if code in self.languages():
                 try:
-                    self._state(self._model(code), voice)
+                    self._state(self._model(code), voice, background=False)
                 except (EngineUnavailable, VoiceNotSupported):
                     continue  # said again, with its reason, when the character speaks
 
@@ -118,7 +118,7 @@ class PocketEngine(EngineBase):
                                                         f"in {time.monotonic() - started:.1f} s"))
             return loaded
 
-    def _state(self, loaded: Loaded, voice: Voice) -> Any:
+    def _state(self, loaded: Loaded, voice: Voice, background: bool) -> Any:
         if voice.seed_failed:
             raise VoiceNotSupported(self.name, "VOICE_SEED_FAILED: its reference WAV could not be seeded")
         if not voice.references:
@@ -127,7 +127,7 @@ class PocketEngine(EngineBase):
 
         def make() -> Any:
             audio = prompt_audio(voice.references, model.sample_rate)
-            with self.turns.turn(background=True):
+            with self.turns.turn(background):
                 return model.get_state_for_audio_prompt(audio)
 
         return self.states.get(f"{loaded.digest[:16]}-{voice.reference_hash}", make)
@@ -143,19 +143,21 @@ class PocketEngine(EngineBase):
             raise VoiceNotSupported(self.name, f"no Pocket TTS model for language {settings.language!r} "
                                                f"(installed: {spoken})")
         loaded = self._model(code)
-        state = self._state(loaded, voice)
+        state = self._state(loaded, voice, settings.background)
         model = loaded.model
         working = made = 0.0
         try:
             for part in parts(model, text):
                 with contextlib.closing(speak(model, state, part, self.settings.max_frames_per_word, speed)) as stream:
                     while True:
-                        with self.turns.turn(settings.background):
+                        with self.turns.turn(settings.background, settings.budget, self.name):  # Stalled
                             started = time.perf_counter()
                             samples = next(stream, None)
                             working += time.perf_counter() - started
                         if samples is None:
                             break
+                        if settings.budget is not None:
+                            settings.budget.received()
                         chunk = AudioChunk(samples.numpy().copy(), SAMPLE_RATE)
                         made += chunk.seconds
                         yield chunk
