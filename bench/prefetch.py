@@ -98,8 +98,19 @@ def xtts_voice(model_dir: str, work: Path, when_slow: str, threads: int = 0) -> 
             "edge": {"endpoint": "ws://127.0.0.1:9/edge"}}
 
 
+def pocket_voice(model_dir: str, work: Path, when_slow: str) -> dict:
+    """[voice] for the full-size Pocket rows: the profiles' cloning engine is Pocket, Piper for what it cannot say,
+    references seeded by Piper, exactly 5 frames (400 ms) per word (random weights never end a line by themselves)."""
+    return {"voices_dir": str(work / "voices"), "fallback": ["pocket", "piper"], "cloning": "pocket",
+            "checked_dir": str(work / "c"), "auto_seed": True, "when_slow": when_slow, "cache": {"dir": str(work / "cache")},
+            "pocket": {"model_dir": model_dir, "states_dir": str(work / "states"), "max_frames_per_word": 5.0,
+                       "eos_threshold": 1e9},
+            "edge": {"endpoint": "ws://127.0.0.1:9/edge"}}
+
+
 def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_lines: int,
-            xtts: str | None = None, when_slow: str = "adapt", threads: int = 0, workers: int = 1) -> dict:
+            xtts: str | None = None, when_slow: str = "adapt", threads: int = 0, workers: int = 1,
+            pocket: str | None = None) -> dict:
     from rich.console import Console
 
     from engine.config import Config, engine_settings
@@ -125,6 +136,10 @@ def one_run(story_dir: Path, choices: list[int], pace: str, prefetch: bool, max_
         config = Config({"engine": {"words_per_minute": 250}, "plugins": {"disabled": ["voice"]},
                          "voice": {**xtts_voice(xtts, work, when_slow, threads),
                                    "prefetch": {"enabled": prefetch, "workers": workers}}})
+    if pocket:
+        config = Config({"engine": {"words_per_minute": 250}, "plugins": {"disabled": ["voice"]},
+                         "voice": {**pocket_voice(pocket, work, when_slow), "prefetch": {"enabled": prefetch}}})
+    if xtts or pocket:
         (work / "voices").mkdir(parents=True)
         (work / "voices" / "piper_voices.toml").write_bytes((ROOT / "voices" / "piper_voices.toml").read_bytes())
     sinks.open_sink = lambda name, rate: PacedSink()  # type: ignore[assignment]
@@ -198,7 +213,9 @@ def main() -> None:
     parser.add_argument("--stories", default="tomb,lighthouse,long", help="which rows to play (comma-separated)")
     parser.add_argument("--xtts", choices=("full",), help="instead: the tomb with the full-size random XTTS "
                         "(tests/support/tiny_xtts.py), whole lines (when_slow adapt) against streaming")
-    parser.add_argument("--xtts-lines", type=int, default=14)
+    parser.add_argument("--pocket", choices=("full",), help="instead: the tomb with the full-size random Pocket TTS "
+                        "(tests/support/pocket_model.py) as the cast's cloning engine")
+    parser.add_argument("--xtts-lines", type=int, default=14, help="lines of the --xtts and --pocket rows")
     parser.add_argument("--xtts-rows", default="adapt,stream,adapt-1",
                         help="which full-size XTTS rows to play: adapt, stream, adapt-1 (torch on one core fewer)")
     parser.add_argument("--prefetch-workers", type=int, default=1, help="the full-size XTTS rows' prefetch threads")
@@ -210,10 +227,13 @@ def main() -> None:
         spec = json.loads(args.one)
         print(json.dumps(one_run(Path(spec["story"]), spec["choices"], spec["pace"], spec["prefetch"], spec["max"],
                                  spec.get("xtts"), spec.get("when_slow", "adapt"), spec.get("threads", 0),
-                                 spec.get("workers", 1))))
+                                 spec.get("workers", 1), spec.get("pocket"))))
         return
     if args.xtts:
         full_xtts(args.xtts_lines, args.xtts_rows.split(","), args.prefetch_workers, args.detail)
+        return
+    if args.pocket:
+        full_pocket(args.xtts_lines, args.detail)
         return
     long_dir = Path(tempfile.mkdtemp(prefix="bench-long-"))
     long_path = generate_story(long_dir)
@@ -253,6 +273,40 @@ def full_xtts(lines: int, rows: list[str], workers: int, detail: bool) -> None:
         full_xtts_rows(target, lines, rows, workers, detail)
 
 
+def full_pocket(lines: int, detail: bool) -> None:
+    from plugins.voice.engines.pocket.install import install_pocket
+    from tests.support.pocket_model import make_pocket_model
+
+    with tempfile.TemporaryDirectory(prefix="bench-full-pocket-") as work:
+        target = Path(work) / "pocket"
+        install_pocket(make_pocket_model(Path(work) / "download", tiny=False), target / "en", "en")
+        print(f"the tomb, first {lines} lines, full-size random Pocket TTS (int8) on this CPU ({os.cpu_count()} "
+              "cores), read pace, prefetch on\n")
+        print("| lines | by engine | ready after 1st | wait median / p95 ms | gaps max / total ms | peak RSS MB |")
+        print("|---|---|---|---|---|---|")
+        spec = json.dumps({"story": str(ROOT / "stories" / "tomb"), "choices": TOMB_PATH, "pace": "read",
+                           "prefetch": True, "max": lines, "pocket": str(target)})
+        out = subprocess.run([sys.executable, __file__, "--one", spec], capture_output=True, text=True,
+                             check=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        ready = r["ready"][1:]
+        engines = ", ".join(f"{k} {v}" for k, v in sorted(r["engines"].items()))
+        print(f"| {r['lines']} | {engines} | {100 * sum(ready) / max(1, len(ready)):.0f}% "
+              f"| {statistics.median(r['wait']):.0f} / {pct(r['wait'], 95):.0f} "
+              f"| {r['gap_max']:.0f} / {r['gap_total']:.0f} | {r['rss_mb']:.0f} |", flush=True)
+        if detail:
+            print(describe(r["detail"]))
+        print(json.dumps({"ready_after_first": round(sum(ready) / max(1, len(ready)), 4),
+                          "first_wait_ms": r["wait"][0], "wait_p95_ms": pct(r["wait"], 95), "gap_max_ms": r["gap_max"]}))
+
+
+def describe(detail: list) -> str:  # type: ignore[type-arg]
+    """Each line: its number, character, engine, how it was had, whether it was ready, its wait and its longest gap."""
+    return "  " + "; ".join(f"{n} {who or '-'} {engine} {cache}{' ready' if ready else ''} {wait} ms"
+                            f"{f' (gap {gap} ms)' if gap else ''}"
+                            for n, (who, engine, cache, ready, wait, gap) in enumerate(detail, 1))
+
+
 def full_xtts_rows(target: Path, lines: int, rows: list[str], workers: int, detail: bool) -> None:
     print(f"the tomb, first {lines} lines, full-size random XTTS on this CPU ({os.cpu_count()} cores), read pace, "
           "prefetch on; Piper speaks while the model loads\n")
@@ -279,9 +333,7 @@ def full_xtts_rows(target: Path, lines: int, rows: list[str], workers: int, deta
               f"({', '.join(f'{k} {v}' for k, v in sorted(r['gap_lines'].items()) if v) or 'none'}) "
               f"| {r['rss_mb']:.0f} |", flush=True)
         if detail:
-            print("  " + "; ".join(f"{n} {who or '-'} {engine} {cache}{' ready' if ready else ''} {wait} ms"
-                                   f"{f' (gap {gap} ms)' if gap else ''}"
-                                   for n, (who, engine, cache, ready, wait, gap) in enumerate(r["detail"], 1)), flush=True)
+            print(describe(r["detail"]), flush=True)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def test_every_line_is_spoken_offline_then_replayed_from_cache(tmp_path: Path) -
     voices = {r["line_id"]: r for r in records if r["event"] == "voice"}
     assert len(lines) == 7 and set(voices) == {r["line_id"] for r in lines}
     assert {v["engine"] for v in voices.values()} == {"piper"}
-    assert all([f["engine"] for f in v["fallback"]] == ["xtts", "edge"] for v in voices.values())
+    assert all([f["engine"] for f in v["fallback"]] == ["xtts", "pocket", "edge"] for v in voices.values())
     assert {v["cache"] for v in voices.values()} == {"miss"}
     assert stdout.count("xtts voice unavailable") == 1 and stdout.count("edge voice unavailable") == 1
     heard, rate = soundfile.read(record, dtype="float32")

@@ -36,7 +36,7 @@ def pocket_config(tmp_path: Path, installed_pocket: Path, voice: str = "", engin
 
 def test_the_tomb_to_an_ending_in_pocket_voices_with_prefetch_and_the_gate(tmp_path: Path,
                                                                            installed_pocket: Path) -> None:
-    config = pocket_config(tmp_path, installed_pocket, engine="words_per_minute = 3000\nmin_pause = 0.05",
+    config = pocket_config(tmp_path, installed_pocket, engine="words_per_minute = 800\nmin_pause = 0.05",
                            voice='when_slow = "stream"\n')
     config.write_text(config.read_text() + '[voice.quality]\nplay = true\n[plugins]\nmodules = ["chaos_plugin"]\n')
     trace, report = tmp_path / "t.jsonl", tmp_path / "report.json"

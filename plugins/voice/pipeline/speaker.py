@@ -21,6 +21,7 @@ from plugins.voice.core.voice import Voice
 from plugins.voice.engines.acting import delivery
 from plugins.voice.output.playback import Output
 from plugins.voice.pipeline.fallback import Fallback
+from plugins.voice.pipeline.handover import Handover
 from plugins.voice.pipeline.line_play import Job, LinePlay, gap_facts
 from plugins.voice.pipeline.pace import Pace
 from plugins.voice.pipeline.pack_play import PackPlay
@@ -68,6 +69,7 @@ class Speaker:
         self.line_ended = line_ended or (lambda job: None)  # after a line's `done` is set (speaker's thread)
         gate = gate or Gate()  # shared by every game's speaker on a server: any live line goes before any prefetch
         self.pace = Pace(fallback, notify, trace, when_slow)
+        self.handover = Handover(fallback, cache)  # a character's voice changes engine only once its line is ready
         patience = Patience(stall or StallSettings())
         self.prefetcher = (Prefetcher(cast, fallback, cache, gate, line_key, prefetch_depth, prefetch_workers,
                                       checker, self.pace.preferred, patience) if prefetch_depth > 0 else None)
@@ -176,7 +178,7 @@ class Speaker:
             self.trace({**record, "engine": None, "error": str(exc)})
             return
         self.output.start_line(acting.gain_db)
-        preferred = self.pace.preferred(line, voice)
+        preferred = self.handover.engine(line, voice, self.pace.preferred(line, voice))
         last = self.fallback.plan(preferred).engines[-1:]  # the line's last resort: a restart waits for it as usual
         outcome = self.fallback.attempt(preferred, lambda engine: self.lines.play(job, engine, voice, engine in last))
         fallbacks = []
@@ -193,6 +195,7 @@ class Speaker:
         if fallbacks:
             self._tell_once("Some voices are still getting ready; a stand-in voice reads their lines for now.")
         gaps = self.output.end_line()
+        self.handover.spoke(line, outcome.engine.name)
         self.pace.after_line(outcome.engine, gaps)
         applied = delivery(outcome.engine, voice, voice.speed).facts
         if applied.get("emotion_reference") is False and voice.references:

@@ -105,7 +105,8 @@ def test_check_reports_voice_problems_with_file_and_line(story_copy: Path, voice
     assert result.returncode == 1 and "Traceback" not in out + result.stderr
     assert "tomb/characters/guide.json:1: missing voice_id for character_id guide" in out
     assert "tomb/characters/god.json:7: voice_clone_ref '../../etc/passwd' must stay inside voices/" in out
-    assert "tomb/characters/scribe.json:8: engine must be one of xtts, xtts-remote, piper, edge, kokoro, not 'robot'" in out
+    assert ("tomb/characters/scribe.json:8: engine must be one of xtts, pocket, xtts-remote, piper, edge, kokoro, "
+            "not 'robot'") in out
     assert "tomb/characters/scribe.json:10: speed must be a number from 0.25 to 4" in out
     assert "tomb/characters/scribe.json:12: Piper voice 'nobody' is not installed" in out
 

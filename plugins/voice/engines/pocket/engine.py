@@ -25,7 +25,6 @@ from plugins.voice.engines.base import EngineBase, EngineEvent, EngineEvents, lo
 from plugins.voice.engines.models import ModelError, installed
 from plugins.voice.engines.pocket.loading import EXTRA, LANGUAGES, Loaded, build, language_code
 from plugins.voice.engines.pocket.states import VoiceStates, prompt_audio
-from plugins.voice.engines.pocket.stream import SAMPLE_RATE, parts, speak
 from plugins.voice.engines.speeds import Speeds
 from plugins.voice.engines.xtts.loading import short
 
@@ -142,6 +141,8 @@ class PocketEngine(EngineBase):
             spoken = ", ".join(self.languages()) or "none"
             raise VoiceNotSupported(self.name, f"no Pocket TTS model for language {settings.language!r} "
                                                f"(installed: {spoken})")
+        from plugins.voice.engines.pocket.stream import SAMPLE_RATE, parts, speak  # torch: imported when first used
+
         loaded = self._model(code)
         state = self._state(loaded, voice, settings.background)
         model = loaded.model
