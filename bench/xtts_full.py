@@ -54,7 +54,8 @@ def load(model_dir: Path, quantize: str, decoder: str, reference: Path, threads:
     from plugins.voice.engines.xtts.loading import build
 
     threads = threads or os.cpu_count() or 1  # the paths alone: every core
-    loaded = build(XttsSettings(model_dir=model_dir, cpu_quantize=quantize, cpu_decoder=decoder, cpu_threads=threads))
+    loaded = build(XttsSettings(model_dir=model_dir, cpu_quantize=quantize, cpu_decoder=decoder, cpu_threads=threads,
+                                graphs_dir=model_dir.parent / "graphs"))  # the run's own: its first start builds it
     gpt, speaker = loaded.model.get_conditioning_latents(audio_path=[str(reference)])
     return loaded, gpt, speaker
 
@@ -73,7 +74,7 @@ def run_path(name: str, model_dir: Path, reference: Path) -> dict:
     from bench.xtts import rss_mb
     from plugins.voice.engines.xtts.stream import Sampling
 
-    quantize, decoder, ours = PATHS[name]
+    quantize, decoder, ours = PATHS[name.split(" (")[0]]  # "ours int4 (second start)": the same path again
     started = time.perf_counter()
     loaded, gpt, speaker = load(model_dir, quantize, decoder, reference)
     load_s, rss_loaded = time.perf_counter() - started, rss_mb()
@@ -180,6 +181,12 @@ def run_threads(model_dir: Path, reference: Path) -> dict:
 
 
 def child(kind: str, model_dir: Path, reference: Path) -> dict:
+    if kind.startswith("pocket"):  # Pocket TTS's row (bench/pocket.py), its model beside XTTS's
+        from bench.pocket import child as pocket_child
+        from bench.pocket import installed_model
+
+        folder = model_dir.parent / "english"
+        return pocket_child(kind, folder if folder.is_dir() else installed_model(model_dir.parent, "english"), reference)
     proc = subprocess.run([sys.executable, __file__, "--child", kind, "--model-dir", str(model_dir),
                            "--reference", str(reference)], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -221,8 +228,9 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path)
     parser.add_argument("--reference", type=Path)
     parser.add_argument("--child")
-    parser.add_argument("--paths", default=",".join(PATHS), help="which paths, comma-separated (the first is the "
-                        "baseline of the ratios)")
+    parser.add_argument("--paths", default=",".join([*PATHS, "ours int4 + bf16 decoder (second start)", "pocket int8"]),
+                        help="which paths, comma-separated (the first is the baseline of the ratios); a path again with "
+                        "' (second start)' reads the 4-bit graph the first start kept; 'pocket int8': Pocket TTS")
     parser.add_argument("--no-extras", action="store_true", help="without fidelity and torch's threads")
     args = parser.parse_args()
     if args.child:

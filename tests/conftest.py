@@ -10,8 +10,21 @@ from typing import Any
 import pytest
 
 import plugins.voice  # noqa: F401 - as in a game, OpenMP's threads sleep when idle: set before any test loads torch
-from tests.support.common import INK_FIXTURES, compile_ink
+from tests.support.common import CACHE, INK_FIXTURES, compile_ink
 from tests.support.serving import CHROMIUM
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache() -> Iterator[None]:
+    """Settings' default cache folders (audio, latents, the XTTS graph, Pocket's voice states) are the session's
+    own, not ~/.cache/voiced-if: no test reads what another run left there. (Games in child processes get the
+    same folder through engine_env.)"""
+    import plugins.voice.core.settings as settings
+
+    real = settings.cache_home
+    settings.cache_home = lambda: CACHE / "voiced-if"  # type: ignore[assignment]
+    yield
+    settings.cache_home = real  # type: ignore[assignment]
 
 
 @pytest.fixture

@@ -57,6 +57,7 @@ def compile_ink(source: Path, target: Path) -> None:
 
 
 STATE = Path(tempfile.mkdtemp(prefix="voiced-if-test-state-"))  # engine.log of the games tests play
+CACHE = Path(tempfile.mkdtemp(prefix="voiced-if-test-cache-"))  # what games would keep in ~/.cache/voiced-if
 atexit.register(shutil.rmtree, STATE, True)  # each test process removes its own
 os.environ["XDG_STATE_HOME"] = str(STATE)  # in-process commands too: no test writes the real ~/.local/state
 
@@ -64,6 +65,7 @@ os.environ["XDG_STATE_HOME"] = str(STATE)  # in-process commands too: no test wr
 def engine_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["XDG_STATE_HOME"] = str(STATE)
+    env["XDG_CACHE_HOME"] = str(CACHE)
     env["PYTHONPATH"] = os.pathsep.join([str(SUPPORT), env.get("PYTHONPATH", "")])
     env["NO_COLOR"] = "1"
     env.update(extra)

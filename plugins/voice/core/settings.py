@@ -66,6 +66,7 @@ class XttsSettings:
     # a cap on GPT audio tokens per word (21.5 a second); 0: the model's 605
     max_audio_tokens_per_word: float = field(default=0.0, metadata=at_least(0))
     latents_dir: Path = field(default_factory=lambda: cache_home() / "xtts-latents")
+    graphs_dir: Path = field(default_factory=lambda: cache_home() / "xtts-graphs")  # the GPT's 4-bit graph, kept
 
 
 @dataclass(frozen=True)

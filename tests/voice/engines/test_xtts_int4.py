@@ -106,3 +106,37 @@ def test_without_the_onnx_package_int4_says_which_extra_to_install_and_auto_take
     with pytest.raises(ModelError, match=r"needs the onnx package: pip install -c requirements.lock 'voiced-if\[xtts\]'"):
         build(XttsSettings(model_dir=installed_xtts, device="cpu", cpu_quantize="int4"))
     assert cpu_paths(XttsSettings(device="cpu", cpu_decoder="fp32")) == "GPT int8"
+
+
+def test_the_4_bit_graph_is_kept_and_a_later_start_reads_it_instead_of_the_gpts_weights(
+        installed_xtts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later start opens the graph kept on disk (keyed by the checkpoint's hash) and never builds it again; its
+    lines are the first start's, token for token; a damaged graph is built again; the checkpoint is never written."""
+    import torch
+
+    from plugins.voice.engines.models import XTTS, verify
+    from plugins.voice.engines.xtts import onnx_gpt
+
+    settings = XttsSettings(model_dir=installed_xtts, device="cpu", cpu_quantize="int4", cpu_decoder="fp32",
+                            graphs_dir=tmp_path / "graphs")
+    def line(loaded: Any) -> list[int]:
+        torch.manual_seed(4)
+        zeros = torch.zeros(1, 32, loaded.model.args.gpt_n_model_channels)
+        return [token for token, _ in stream.tokens(loaded.model, TEXT, "en", zeros, stream.Sampling(),
+                                                    onnx=loaded.streamer.onnx)]
+
+    first = line(build(settings))
+    (kept,) = (tmp_path / "graphs").iterdir()
+    assert kept.name.startswith(f"gpt-{verify(XTTS, installed_xtts)['model.pth'][:16]}-int4")
+    built = kept.stat().st_mtime_ns
+
+    def no_build(self: Any) -> Any:
+        raise AssertionError("the graph was built again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(onnx_gpt.Graph, "build", no_build)
+        again = build(settings)
+        assert line(again) == first and kept.stat().st_mtime_ns == built
+    kept.write_bytes(kept.read_bytes()[:1000])  # damaged (a disk that filled up): built again, and kept whole
+    assert line(build(settings)) == first and kept.stat().st_size > 1000
+    verify(XTTS, installed_xtts)  # the checkpoint was read through a memory map, never written

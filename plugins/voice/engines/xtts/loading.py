@@ -5,11 +5,12 @@ from __future__ import annotations
 import importlib.util
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from plugins.voice.core.settings import XttsSettings
 from plugins.voice.engines.models import XTTS, ModelError, verify
-from plugins.voice.engines.xtts.onnx_gpt import missing
+from plugins.voice.engines.xtts.onnx_gpt import GRAPH, missing
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class Loaded:
 def build(settings: XttsSettings) -> Loaded:
     """Owner thread: verifies and loads the model (raises ModelError or what torch and coqui raise)."""
     folder = settings.model_dir
-    verify(XTTS, folder)
+    files = verify(XTTS, folder)
     paths = cpu_paths(settings)
     if "int4" in paths:
         if reason := missing():
@@ -33,8 +34,8 @@ def build(settings: XttsSettings) -> Loaded:
     import torch
     import transformers
     from TTS.tts.configs.xtts_config import XttsConfig
-    from TTS.tts.models.xtts import Xtts
 
+    from plugins.voice.engines.xtts.lean import LeanXtts
     from plugins.voice.engines.xtts.stream import Chunking, Streamer
 
     transformers.logging.set_verbosity_error()  # its config warnings would land in the story text
@@ -43,7 +44,7 @@ def build(settings: XttsSettings) -> Loaded:
         raise ModelError("[voice.xtts] device is cuda, but no CUDA GPU is available")
     config = XttsConfig()
     config.load_json(str(folder / "config.json"))
-    model = Xtts(config)
+    model = LeanXtts(config)
     deepspeed = settings.deepspeed and device == "cuda" and importlib.util.find_spec("deepspeed")
     model.load_checkpoint(config, checkpoint_dir=str(folder), eval=True, use_deepspeed=bool(deepspeed))
     if device == "cuda" and not settings.low_vram:
@@ -59,7 +60,7 @@ def build(settings: XttsSettings) -> Loaded:
 
         quantize_gpt(model)
     elif "int4" in paths:
-        onnx = onnx_gpt(model, threads)
+        onnx = onnx_gpt(model, threads, settings.graphs_dir / f"gpt-{files['model.pth'][:16]}-{GRAPH}.onnx")
     network = None  # on a GPU the model's own decoder
     if device == "cpu":
         from plugins.voice.engines.xtts.channels_last import ChannelsLast
@@ -71,13 +72,14 @@ def build(settings: XttsSettings) -> Loaded:
     return Loaded(model, device, Streamer(model, chunking, network, onnx), paths)
 
 
-def onnx_gpt(model: Any, threads: int) -> Any:
-    """The GPT's blocks in 4-bit on ONNX Runtime; torch's copies of their weights are let go (~1.5 GB)."""
+def onnx_gpt(model: Any, threads: int, saved: Path) -> Any:
+    """The GPT's blocks in 4-bit on ONNX Runtime (the graph kept in `saved`, keyed by the checkpoint's hash);
+    torch's copies of their weights are let go (~1.5 GB; never read when the graph was kept)."""
     import torch
 
     from plugins.voice.engines.xtts.onnx_gpt import OnnxGpt
 
-    onnx = OnnxGpt(model.gpt.gpt, threads)
+    onnx = OnnxGpt(model.gpt.gpt, threads, saved=saved)
     model.gpt.gpt.h = torch.nn.ModuleList()  # generation runs them on ONNX Runtime from now on
     return onnx
 

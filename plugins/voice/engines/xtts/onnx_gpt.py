@@ -17,16 +17,22 @@ copied into each new line, which then runs only its text (about half a line's pr
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from engine import write_atomic
 from plugins.voice.core.errors import install_extra
+
+log = logging.getLogger(__name__)
 
 BLOCK = 32  # weights per 4-bit scale (blocks of 128: 20% faster multiplies, 20% more error)
 ACCURACY = 4  # MatMulNBits computes in int8 (accuracy_level 4): the fastest kernel on x86
 VOICES = 8  # voices whose conditioning keys and values are kept (~8 MB each at full size)
+GRAPH = f"int4-b{BLOCK}-a{ACCURACY}-v1"  # what a kept graph was built as (part of its file name): change v1 with Graph
 
 
 def missing() -> str | None:
@@ -138,23 +144,42 @@ def _attention(qkv: str, n: int, heads: int) -> Any:
 
 
 class OnnxGpt:
-    """One session per loaded model; a `Cache` per line (each line its own keys and values)."""
+    """One session per loaded model; a `Cache` per line (each line its own keys and values). With `saved`, the
+    4-bit graph is read from that file when it is there (a later start: 3 s and 1.5 GB of reading and packing
+    weights saved), else built and written there, atomically."""
 
-    def __init__(self, transformer: Any, threads: int, bits: int | None = 4) -> None:
+    def __init__(self, transformer: Any, threads: int, bits: int | None = 4, saved: Path | None = None) -> None:
         import onnxruntime
 
         self.layers = len(transformer.h)
         self.heads, self.width = transformer.config.n_head, transformer.config.n_embd
-        model = Graph(transformer, bits).build()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = onnxruntime.InferenceSession(model.SerializeToString(), options,
-                                                    providers=["CPUExecutionProvider"])
+        kept = self._kept(saved, options) if saved is not None and bits == 4 else None
+        if kept is None:
+            graph = Graph(transformer, bits).build().SerializeToString()
+            if saved is not None and bits == 4:
+                write_atomic(saved, graph)
+            kept = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self.session: Any = kept
         # conditioning's keys and values by voice, least recently used first; only the model's owner thread
         # runs lines, so nothing else touches it
         self.voices: OrderedDict[bytes, list[np.ndarray]] = OrderedDict()
+
+    @staticmethod
+    def _kept(saved: Path, options: Any) -> Any:
+        """A session from the kept graph, or None (none kept, or damaged: it is built again)."""
+        import onnxruntime
+
+        if not saved.is_file():
+            return None
+        try:
+            return onnxruntime.InferenceSession(str(saved), options, providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001 - ONNX Runtime raises its own kinds for a truncated or foreign file
+            log.warning("the kept XTTS graph %s cannot be read; building it again", saved.name)
+            return None
 
     def cache(self, capacity: int) -> Cache:
         return Cache(self, capacity)
