@@ -72,7 +72,8 @@ def run_row(name: str, model_dir: Path, reference: Path) -> dict:
         torch.manual_seed(1)
         first, total, samples = line(words)
         rows[words] = {"first_ms": first, "rtf": total / (samples / SAMPLE_RATE), "audio_s": samples / SAMPLE_RATE}
-    return {"rows": rows, "load_s": load_s, "state_s": state_s, "rss_loaded_mb": rss_loaded, "threads": torch.get_num_threads(),
+    return {"rows": rows, "load_s": load_s, "state_s": state_s, "rss_loaded_mb": rss_loaded,
+            "threads": torch.get_num_threads(),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "parameters_m": sum(p.numel() for p in model.parameters()) / 1e6}
 
