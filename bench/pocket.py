@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 FRAMES_PER_WORD = 5
 ROWS = {  # name: (package config, int8)
     "pocket int8": ("english", True),
-    "pocket int8, 1 thread": ("english", True),
+    "pocket int8 (1 thread)": ("english", True),
     "pocket fp32": ("english", False),
     "pocket 18M int8": ("english_18m_2026-10", True),
     "pocket 7M int8": ("english_7m_2026-10", True),

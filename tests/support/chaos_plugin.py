@@ -3,8 +3,8 @@
 Loaded through `[plugins] modules = ["chaos_plugin"]`. Settings come from $CHAOS (JSON):
 seed, rates of each fault, and `report`, a file that gets what the process saw at exit
 (Python threads and open file descriptors at start and end, faults injected).
-Faults are injected where the real failure would come from: inside Piper's, Kokoro's and
-XTTS's own calls (exceptions, CUDA out-of-memory), in the cache's file writes (ENOSPC),
+Faults are injected where the real failure would come from: inside Piper's, Kokoro's, XTTS's and
+Pocket TTS's own calls (exceptions, CUDA out-of-memory), in the cache's file writes (ENOSPC),
 and in the sound card (a sink that fails once). What cannot happen here: a real CUDA error.
 `listening`: the sink takes as long as the audio lasts, like a sound card (a player who listens).
 """
@@ -134,6 +134,21 @@ class ChaosStreamer:
             yield chunk
 
 
+def _patch_pocket() -> None:
+    """Pocket TTS's streaming loop, with a fault rolled per part of a line (after its first chunk)."""
+    from plugins.voice.engines.pocket import stream
+
+    real_speak = stream.speak
+
+    def speak(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for number, chunk in enumerate(real_speak(*args, **kwargs)):
+            if number == 1 and _roll("pocket_error"):
+                raise RuntimeError("chaos: Pocket TTS failed in the middle of a line")
+            yield chunk
+
+    stream.speak = speak
+
+
 def _patch_cache() -> None:
     from plugins.voice.store import cache
 
@@ -220,6 +235,7 @@ def engine_story_loaded(context: PlayContext) -> None:
     _patch_piper()
     _patch_kokoro()
     _patch_xtts()
+    _patch_pocket()
     _patch_cache()
     _patch_sink()
     _patch_speaker()

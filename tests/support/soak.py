@@ -23,11 +23,11 @@ SUPPORT = ROOT / "tests" / "support"
 HANG_SECONDS = 30.0
 CAST = {  # character -> engine: every engine at once
     "narrator": "piper", "guide": "xtts", "keeper": "xtts", "oracle": "xtts-remote", "scribe": "kokoro",
-    "herald": "edge",
+    "herald": "edge", "sage": "pocket",
 }
 ANSWERS = ["Take the left door.", "Take the right door.", "Climb the stairs."]
 IN_GAME_FAULTS = {"piper_error": 0.03, "kokoro_error": 0.05, "xtts_oom": 0.03, "xtts_error": 0.03,
-                  "enospc": 0.03, "sink_error": 0.002}
+                  "pocket_error": 0.03, "enospc": 0.03, "sink_error": 0.002}
 
 
 def in_game_faults(listening: bool) -> dict[str, float]:
@@ -78,6 +78,7 @@ saves_dir = "{work / 'saves'}"
 modules = [{'"chaos_plugin"' if chaos else ''}]
 
 [voice]
+cloning = "xtts"  # XTTS's characters stay XTTS's on every machine; the sage names pocket
 voices_dir = "{work / 'voices'}"
 checked_dir = "{work / 'checked'}"
 sink = "null"
@@ -96,6 +97,10 @@ play = {str(quality).lower()}
 model_dir = "{work / 'models' / 'xtts_v2'}"
 latents_dir = "{work / 'latents'}"
 while_loading = "wait"
+
+[voice.pocket]
+model_dir = "{work / 'models' / 'pocket'}"
+states_dir = "{work / 'pocket-voices'}"
 
 [voice.xtts_remote]
 urls = ["http://127.0.0.1:{bridge_port}"]
@@ -130,6 +135,8 @@ def speak(text: str, path: Path, variant: int = 0) -> Path:
 
 def prepare(work: Path, lines: int, seed: int) -> tuple[Path, list[Path]]:
     from plugins.voice.engines.models import XTTS, install
+    from plugins.voice.engines.pocket.install import install_pocket
+    from tests.support.pocket_model import make_pocket_model
     from tests.support.tiny_xtts import build_tiny_xtts
 
     story = work / "story"
@@ -137,6 +144,7 @@ def prepare(work: Path, lines: int, seed: int) -> tuple[Path, list[Path]]:
     (work / "voices").mkdir(parents=True)
     (work / "spares").mkdir()
     install(XTTS, build_tiny_xtts(), work / "models" / "xtts_v2")
+    install_pocket(make_pocket_model(work / "pocket-download"), work / "models" / "pocket" / "en", "en")
     (story / "takes" / "final").mkdir(parents=True)
     speak("You stand in the first room.", story / "takes" / "final" / "s0.1.wav", 2)  # an actor's take
     speak("The oracle speaks slowly and remembers every visitor to this house.", work / "voices" / "oracle_voice.wav", 3)

@@ -166,5 +166,5 @@ def test_short_soak_with_faults(tmp_path: Path) -> None:
     assert figures["reached"] >= 50 and figures["voice_records"] == figures["reached"]  # 0 lost
     assert figures["end"]["threads"] == ["MainThread"]
     assert sum(figures["outside_faults"].values()) >= 5 and figures["bridge_restarts"] >= 1
-    assert set(figures["engines"]) >= {"piper", "xtts", "kokoro", "edge"}
+    assert set(figures["engines"]) >= {"piper", "xtts", "kokoro", "edge", "pocket"}
     assert figures["engines"].get("none", 0) <= 10  # engines that dropped out come back (one died for good once)

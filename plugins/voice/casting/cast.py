@@ -22,7 +22,7 @@ from plugins.voice.core.acting import NEUTRAL, Acting, Directions
 from plugins.voice.core.errors import MissingVoice, UnsafePath, VoiceError
 from plugins.voice.core.settings import VoiceSettings
 from plugins.voice.core.voice import Voice
-from plugins.voice.engines.cloning import CLONING_ENGINES, Choice, cloning_engine
+from plugins.voice.engines.cloning import Choice, cloning_engine
 
 VOICE_MAP = "voice_map.json"
 ENGINE_VOICE_KEYS = {"edge": "edge_voice", "piper": "piper_voice", "kokoro": "kokoro_voice"}
@@ -85,7 +85,7 @@ class Cast:
     def __init__(self, story: Story, voices_dir: Path, default_engine: str, voice_map: dict[str, str],
                  store: ReferenceStore, directions: Directions | None = None, cloning: Choice | None = None) -> None:
         self.story = story
-        self.cloning = cloning  # which model speaks the characters whose engine is xtts or pocket
+        self.cloning = cloning  # which model speaks the characters whose engine is xtts
         self.voices_dir = voices_dir
         self.default_engine = default_engine
         self.voice_map = dict(voice_map)
@@ -124,7 +124,7 @@ class Cast:
         names = {engine: str(profile[key]) for engine, key in ENGINE_VOICE_KEYS.items() if profile.get(key)}
         digest = hashlib.sha256("".join(a.sha256 for a in accepted).encode()).hexdigest() if accepted else None
         engine = str(profile.get("engine") or self.default_engine)
-        if self.cloning is not None and engine in CLONING_ENGINES:
+        if self.cloning is not None and engine == "xtts":  # a cloning character; one that names pocket keeps it
             engine = self.cloning.engine
         return Voice(
             character_id=character_id,

@@ -12,7 +12,7 @@ from plugins.voice.core.acting import Directions, Style
 from plugins.voice.core.errors import VoiceConfigError
 
 ENGINES = ("xtts", "pocket", "xtts-remote", "piper", "edge", "kokoro")
-CLONING = ("auto", "xtts", "pocket")  # which model clones the characters whose engine is xtts or pocket
+CLONING = ("auto", "xtts", "pocket")  # which model clones the characters whose engine is xtts
 SINKS = ("simpleaudio", "sounddevice", "null")
 
 
@@ -180,7 +180,7 @@ class QualitySettings:
 class VoiceSettings:
     voices_dir: Path = Path("voices")
     engine: str = field(default="xtts", metadata=choice(*ENGINES))  # for profiles that name none
-    # which model clones (characters whose engine is xtts or pocket): auto = Pocket on a machine with no CUDA GPU
+    # which model clones the characters whose engine is xtts: auto = Pocket on a machine with no CUDA GPU
     # and no bridge when its model is installed, else XTTS (engines/cloning.py)
     cloning: str = field(default="auto", metadata=choice(*CLONING))
     fallback: tuple[str, ...] = field(default=("xtts", "pocket", "xtts-remote", "edge", "piper"),

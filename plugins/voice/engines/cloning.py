@@ -1,4 +1,5 @@
-"""Which model clones the characters whose engine is a cloning one (`xtts` or `pocket`): `[voice] cloning`.
+"""Which model clones the characters whose engine is `xtts` (every character of a story written for cloned
+voices): `[voice] cloning`. A profile that names `pocket` keeps Pocket TTS whatever the rule says.
 
 `auto`: Pocket TTS on a machine with no CUDA GPU and no bridge, when its extra and a model are installed: it
 keeps ahead of speech on two laptop cores (RTF ~0.2), where XTTS on a CPU is at the edge of real time or behind

@@ -30,6 +30,8 @@ def test_without_a_gpu_or_bridge_pocket_clones_and_xtts_is_one_line_away(install
     assert {cast.voice_for(c).engine for c in cast.order} == {"pocket"}  # the profiles say "xtts": a cloning engine
     cast = build_cast(load_story(TOMB), settings(installed_pocket, engine="piper"), {})
     assert cast.voice_for("god").engine == "pocket"  # a profile's own engine still counts
+    cast = build_cast(load_story(TOMB), settings(installed_pocket, cloning="xtts"), {})
+    assert cast.voice_for("god").engine == "xtts"
 
 
 def test_a_gpu_a_bridge_or_no_pocket_model_keeps_xtts(installed_pocket: Path, tmp_path: Path,

@@ -13,7 +13,7 @@ from plugins.voice.core.settings import PocketSettings
 from plugins.voice.core.voice import LineSettings, Voice
 from plugins.voice.engines.pocket.engine import PocketEngine
 from plugins.voice.engines.pocket.stream import SAMPLE_RATE
-from tests.support.common import run_engine
+from tests.support.common import TOMB, run_engine
 from tests.support.voice import write_config
 from tests.support.xtts_helpers import speak_reference
 
@@ -128,6 +128,10 @@ def test_models_install_pocket_checks_the_folder_and_says_where_the_weights_are(
         "config.yaml", "manifest.json", "model.safetensors", "tokenizer.json"]
     verified = run_engine("models", "verify", "--config", config)
     assert verified.returncode == 0 and "pocket en: ok (3 files" in verified.stdout, verified.stdout
+    said = run_engine("say", "--story", TOMB, "--character", "god", "Why have you come?", "-o", tmp_path / "god.wav",
+                      "--engine", "pocket", "--config", config)
+    assert said.returncode == 0 and "at 24000 Hz by pocket" in said.stdout, said.stdout + said.stderr
+    assert "Seeding god_deep.wav with Piper: created." in said.stderr  # its reference, made first as for XTTS
     (source / "tokenizer.json").unlink()
     refused = run_engine("models", "install", "pocket", "--from", source, "--config", config)
     assert refused.returncode == 1 and "lacks the tokenizer" in refused.stderr

@@ -48,10 +48,10 @@ class PocketEngine(EngineBase):
     def missing(self) -> str | None:
         if importlib.util.find_spec("pocket_tts") is None:
             return EXTRA
-        folder = self.settings.model_dir
-        codes = [code for code in LANGUAGES if installed(folder / code)]
+        codes = self.languages()
         if not codes:
-            return f"no Pocket TTS model in {folder}; install one with 'engine models install pocket --from DIR'"
+            return (f"no Pocket TTS model in {self.settings.model_dir}; install one with "
+                    "'engine models install pocket --from DIR'")
         if all(code in self.errors for code in codes):
             return self.errors[codes[0]]
         return None
