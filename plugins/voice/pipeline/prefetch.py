@@ -29,11 +29,14 @@ from plugins.voice.pipeline.fallback import Fallback
 from plugins.voice.pipeline.patience import Patience
 from plugins.voice.pipeline.prefetch_render import PrefetchRender
 from plugins.voice.pipeline.rehearing import Rehearing
-from plugins.voice.pipeline.tasks import Gate, Preferred, Task, resolve
+from plugins.voice.pipeline.tasks import Gate, Preferred, Standby, Task, resolve
 from plugins.voice.quality.play import PlayChecker
 from plugins.voice.store.cache import AudioCache
 
 log = logging.getLogger(__name__)
+# upcoming lines a character still in a stand-in's voice reaches before its new engine would start on them: the
+# new engine makes later ones, which it can have ready when reached (pipeline/handover.py)
+HANDOVER_LEAD = 2
 __all__ = ["Gate", "Prefetcher", "Task"]
 
 
@@ -44,7 +47,7 @@ class Prefetcher:
     def __init__(self, cast: Cast, fallback: Fallback, cache: AudioCache, gate: Gate,
                  key_for: Callable[[Engine, Voice, str], str], depth: int = 12, workers: int = 1,
                  checker: PlayChecker | None = None, preferred: Preferred = lambda line, voice: voice.engine,
-                 patience: Patience | None = None) -> None:
+                 patience: Patience | None = None, standby: Standby = lambda line, voice, engine: None) -> None:
         self.cast = cast
         self.fallback = fallback
         self.cache = cache
@@ -62,6 +65,7 @@ class Prefetcher:
         self.changed = threading.Condition()
         self.stopping = False
         self.preferred = preferred
+        self.standby = standby  # a character still in a stand-in's voice has its lines made in that voice too
         self.patience = patience or Patience(StallSettings())
         self.rehearing = (Rehearing(checker, gate, self.patience, self.changed, self._busy, lambda: self.stopping)
                           if checker is not None else None)
@@ -93,21 +97,35 @@ class Prefetcher:
         """Prefetch thread: the new list as tasks (nearest first, bounded, one per key, none cached).
         Resolving voices and keys may read files or load a model, so it is done here."""
         tasks: dict[str, Task] = {}
-        for line in lines:
-            if len(tasks) >= self.depth:
+        kept: dict[str, Task] = {}  # lines in the voice a character keeps until its handover: made first
+        late: set[str] = set()  # new-voice lines too near to be ready in time: not started, but not stopped either
+        for index, line in enumerate(lines):
+            if len(tasks) + len(kept) >= self.depth:
                 break
             resolved = resolve(self.cast, self.fallback, self.key_for, line, self.preferred)
-            if resolved is None or resolved[2] in tasks or self.cache.contains(resolved[2]):
+            if resolved is None:
                 continue
-            _, voice, key = resolved
-            tasks[key] = Task(line, key, voice)
+            engine, voice, key = resolved
+            name = self.standby(line, voice, engine.name)  # first: it is what the player hears until the handover
+            standby = self.fallback.engines.get(name) if name else None
+            if standby is not None:
+                other = self.key_for(standby, voice, line.text)
+                if other not in kept and not self.cache.contains(other):
+                    kept[other] = Task(line, other, voice, engine=name)
+                if index < HANDOVER_LEAD:  # the stand-in speaks it: the new engine works on lines it can be first to
+                    late.add(key)
+                    continue
+            if key not in tasks and key not in kept and not self.cache.contains(key):
+                tasks[key] = Task(line, key, voice)
+        tasks = {**kept, **{key: task for key, task in tasks.items() if key not in kept}}
         with self.changed:
             if generation != self.generation:
                 return  # a newer list came meanwhile: it is planned next
             self.planned = generation
-            kept = {id(task) for key, task in self.running.items() if key in tasks or task.adopted.is_set()}
+            going = {id(task) for key, task in self.running.items()
+                     if key in tasks or key in late or task.adopted.is_set()}
             for task in self.running.values():
-                if id(task) not in kept:
+                if id(task) not in going:
                     task.cancelled.set()  # e.g. a voice changed: it is made again under its new key
             self.queue = [task for key, task in tasks.items() if key not in self.running and key != self.speaking]
             self.changed.notify_all()
@@ -206,4 +224,4 @@ class Prefetcher:
             if preempted:
                 with self.changed:
                     if not self.stopping:
-                        self.queue.insert(0, Task(task.line, task.key, task.voice))  # from the start, later
+                        self.queue.insert(0, Task(task.line, task.key, task.voice, task.engine))  # from the start, later

@@ -37,7 +37,7 @@ class PrefetchRender:
     def make(self, task: Task) -> bool:
         """Makes the line with the first engine that can; True if XTTS preempted it for the speaker."""
         try:
-            outcome = self.fallback.attempt(self.preferred(task.line, task.voice),
+            outcome = self.fallback.attempt(task.engine or self.preferred(task.line, task.voice),
                                             lambda engine: self._with_engine(task, engine))
         except Preempted as exc:
             task.finish(exc)  # a speaker following it makes the line itself

@@ -72,7 +72,8 @@ class Speaker:
         self.handover = Handover(fallback, cache)  # a character's voice changes engine only once its line is ready
         patience = Patience(stall or StallSettings())
         self.prefetcher = (Prefetcher(cast, fallback, cache, gate, line_key, prefetch_depth, prefetch_workers,
-                                      checker, self.pace.preferred, patience) if prefetch_depth > 0 else None)
+                                      checker, self.pace.preferred, patience, self.handover.standby)
+                           if prefetch_depth > 0 else None)
         self.lines = LinePlay(output, cache, self.prefetcher, gate, self.pace, patience)
         self.preparation = Preparation(cast, fallback, seeder, self.prefetcher, notify, trace)
         # lines a pack holds are played from it; engines are prepared at its first miss

@@ -19,6 +19,7 @@ from plugins.voice.engines.base import Engine
 from plugins.voice.pipeline.fallback import Fallback
 
 Preferred = Callable[[SpokenLine, Voice], str]  # the engine a line tries first (Pace.preferred)
+Standby = Callable[[SpokenLine, Voice, str], str | None]  # the voice a character keeps until `str` has its line
 
 
 def resolve(cast: Cast, fallback: Fallback, key_for: Callable[[Engine, Voice, str], str],
@@ -41,6 +42,7 @@ class Task:
     line: SpokenLine
     key: str
     voice: Voice
+    engine: str | None = None  # the engine to try first, if not the line's preferred one (a stand-in's, handover.py)
     cancelled: threading.Event = field(default_factory=threading.Event)
     adopted: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
