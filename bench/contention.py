@@ -1,6 +1,7 @@
 """Engines at once on this machine's cores: how much does their threads' spin-waiting slow the others?
 
     .venv/bin/python bench/contention.py [--seconds 40]
+    .venv/bin/python bench/contention.py --pocket [--seconds 30]   (Pocket TTS at full size beside Kokoro and Piper)
 
 Piper and Kokoro run on onnxruntime, whose worker threads spin for a while after each operator waiting
 for more work (`session.intra_op.allow_spinning`); XTTS runs on torch's OpenMP threads, which spin too
@@ -44,6 +45,12 @@ ROWS = {  # name: (engines, onnxruntime spinning, OpenMP's environment)
     "all, onnxruntime not spinning": (ALL, False, {"OMP_WAIT_POLICY": "unset"}),
     "all, OpenMP short spin": (ALL, False, SHORT_SPIN), "all, nothing spinning (ours)": (ALL, False, PASSIVE),
 }
+POCKET_ALL = ["pocket", "kokoro", "piper"]
+POCKET_ROWS = {  # Pocket TTS (full size, random weights) in XTTS's place
+    "pocket alone": (["pocket"], False, PASSIVE), "kokoro alone": (["kokoro"], False, PASSIVE),
+    "piper alone": (["piper"], False, PASSIVE), "all, spinning": (POCKET_ALL, True, {"OMP_WAIT_POLICY": "unset"}),
+    "all, nothing spinning (ours)": (POCKET_ALL, False, PASSIVE),
+}
 
 
 def engines(names: list[str], spinning: bool, work: Path) -> dict[str, Any]:
@@ -57,6 +64,12 @@ def engines(names: list[str], spinning: bool, work: Path) -> dict[str, Any]:
 
         made["xtts"] = XttsEngine(XttsSettings(model_dir=work / "xtts_v2", latents_dir=work / "latents",
                                                while_loading="wait"))
+    if "pocket" in names:
+        from plugins.voice.core.settings import PocketSettings
+        from plugins.voice.engines.pocket.engine import PocketEngine
+
+        made["pocket"] = PocketEngine(PocketSettings(model_dir=work / "pocket", states_dir=work / "pocket-states",
+                                                     max_frames_per_word=5.0, eos_threshold=1e9))  # 400 ms a word
     if "kokoro" in names:
         made["kokoro"] = KokoroEngine(KokoroSettings())
     if "piper" in names:
@@ -86,7 +99,7 @@ def child(row: str, seconds: float, work: Path) -> dict[str, float]:
     from bench.xtts import reference
     from plugins.voice.core.voice import LineSettings, Voice
 
-    names, spinning, _ = ROWS[row]
+    names, spinning, _ = (POCKET_ROWS if os.environ.get("BENCH_ROWS") == "pocket" else ROWS)[row]
     made = engines(names, spinning, work)
     ref, ref_hash = reference(work)
     voices = {name: Voice(name, name, name, "en", 1.0, 0, {}, (ref,), ref_hash) for name in made}
@@ -119,6 +132,7 @@ def child(row: str, seconds: float, work: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--pocket", action="store_true", help="Pocket TTS at full size in XTTS's place")
     parser.add_argument("--row", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -129,20 +143,26 @@ def main() -> None:
     from tests.support.tiny_xtts import build_tiny_xtts
 
     work = Path(tempfile.mkdtemp(prefix="bench-contention-"))
-    install(XTTS, build_tiny_xtts(), work / "xtts_v2")
+    rows, columns = (POCKET_ROWS, POCKET_ALL) if args.pocket else (ROWS, ALL)
+    if args.pocket:
+        from plugins.voice.engines.pocket.install import install_pocket
+        from tests.support.pocket_model import make_pocket_model
+
+        install_pocket(make_pocket_model(work / "pocket-download", tiny=False), work / "pocket" / "en", "en")
+    else:
+        install(XTTS, build_tiny_xtts(), work / "xtts_v2")
     found: dict[str, dict[str, float]] = {}
-    for row, (_, _, omp) in ROWS.items():
-        env = {**os.environ, **omp}
+    for row, (_, _, omp) in rows.items():
+        env = {**os.environ, **omp, "BENCH_ROWS": "pocket" if args.pocket else "xtts"}
         done = subprocess.run([sys.executable, __file__, "--row", row, "--seconds", str(args.seconds), "--work",
                                str(work)], env=env, capture_output=True, text=True, check=True)
         found[row] = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"{os.cpu_count()} cores, {args.seconds:.0f} s a row; real-time factor (median), and / 'all, spinning'\n")
-    print("| row | xtts | kokoro | piper |")
+    print(f"| row | {' | '.join(columns)} |")
     print("|---|---|---|---|")
     base = found["all, spinning"]
     for row, figures in found.items():
-        cells = [f"{figures[n]:.3f} ({figures[n] / base[n]:.2f}x)" if n in figures else "" for n in
-                 ("xtts", "kokoro", "piper")]
+        cells = [f"{figures[n]:.3f} ({figures[n] / base[n]:.2f}x)" if n in figures else "" for n in columns]
         print(f"| {row} | {' | '.join(cells)} |")
 
 
