@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 from engine import SpokenLine
 from plugins.voice.casting.cast import Cast
+from plugins.voice.core.errors import VoiceError
 from plugins.voice.core.settings import StallSettings
 from plugins.voice.core.voice import Voice
 from plugins.voice.engines.base import Engine
@@ -108,8 +109,8 @@ class Prefetcher:
             engine, voice, key = resolved
             name = self.standby(line, voice, engine.name)  # first: it is what the player hears until the handover
             standby = self.fallback.engines.get(name) if name else None
-            if standby is not None:
-                other = self.key_for(standby, voice, line.text)
+            other = self._key(standby, voice, line) if standby is not None else None
+            if other is not None:
                 if other not in kept and not self.cache.contains(other):
                     kept[other] = Task(line, other, voice, engine=name)
                 if index < HANDOVER_LEAD:  # the stand-in speaks it: the new engine works on lines it can be first to
@@ -130,6 +131,12 @@ class Prefetcher:
             self.queue = [task for key, task in tasks.items() if key not in self.running and key != self.speaking]
             self.changed.notify_all()
         self.gate.wake()
+
+    def _key(self, engine: Engine, voice: Voice, line: SpokenLine) -> str | None:
+        try:
+            return self.key_for(engine, voice, line.text)
+        except VoiceError:  # that engine cannot speak this voice: no stand-in line to make
+            return None
 
     def requeue(self) -> None:
         """Voices changed: their lines have new keys, so queue the last list again."""

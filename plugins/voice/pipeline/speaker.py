@@ -179,7 +179,8 @@ class Speaker:
             self.trace({**record, "engine": None, "error": str(exc)})
             return
         self.output.start_line(acting.gain_db)
-        preferred = self.handover.engine(line, voice, self.pace.preferred(line, voice))
+        asked = self.pace.preferred(line, voice)
+        preferred = self.handover.engine(line, voice, asked)
         last = self.fallback.plan(preferred).engines[-1:]  # the line's last resort: a restart waits for it as usual
         outcome = self.fallback.attempt(preferred, lambda engine: self.lines.play(job, engine, voice, engine in last))
         fallbacks = []
@@ -196,7 +197,7 @@ class Speaker:
         if fallbacks:
             self._tell_once("Some voices are still getting ready; a stand-in voice reads their lines for now.")
         gaps = self.output.end_line()
-        self.handover.spoke(line, outcome.engine.name)
+        self.handover.spoke(line, outcome.engine.name, asked)
         self.pace.after_line(outcome.engine, gaps)
         applied = delivery(outcome.engine, voice, voice.speed).facts
         if applied.get("emotion_reference") is False and voice.references:

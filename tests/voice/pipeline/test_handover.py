@@ -38,29 +38,33 @@ def ready(cache: AudioCache, engine: Any, spoken: SpokenLine) -> None:
 
 def test_a_character_keeps_its_voice_until_the_new_engine_has_its_line_ready(tmp_path: Path, piper: Any) -> None:
     handover, cache, stand_in, _ = rig(tmp_path, piper)
-    handover.spoke(line(1), "wrapped")  # spoke while the first engine could not
-    assert handover.engine(line(2), VOICE, "piper") == "wrapped"  # nothing ready anywhere: it keeps its voice
-    assert handover.standby(line(2), VOICE, "piper") == "wrapped"  # and prefetch makes its lines in that voice
+    handover.spoke(line(1), "wrapped", "piper")  # spoke while the first engine could not
+    assert handover.standby(line(2), VOICE, "piper") == "wrapped"  # prefetch makes its lines in that voice too
     ready(cache, stand_in, line(3))
-    assert handover.engine(line(3), VOICE, "piper") == "wrapped"
+    assert handover.engine(line(3), VOICE, "piper") == "wrapped"  # ready there, not in the new engine: kept
     ready(cache, piper, line(4))
     assert handover.engine(line(4), VOICE, "piper") == "piper"  # ready in the new engine: it moves
-    handover.spoke(line(4), "piper")
+    handover.spoke(line(4), "piper", "piper")
     ready(cache, stand_in, line(5))
     assert handover.engine(line(5), VOICE, "piper") == "piper"  # and stays: no voice going back and forth
     assert handover.standby(line(5), VOICE, "piper") is None
+    handover.spoke(line(6), "wrapped", "piper")
+    assert handover.engine(line(7), VOICE, "piper") == "piper"  # ready nowhere: no reason to wait for the old one
 
 
 def test_a_character_that_has_not_spoken_takes_a_stand_ins_ready_line_rather_than_wait(tmp_path: Path,
                                                                                       piper: Any) -> None:
     handover, cache, stand_in, fallback = rig(tmp_path, piper)
-    assert handover.standby(line(1), VOICE, "piper") == "wrapped"  # its lines are made by the stand-in too
+    assert handover.standby(line(1), VOICE, "piper") is None  # nobody speaks through a stand-in: nothing to make
+    other = SpokenLine("scribe.1", "hall", "scribe", "Scribe", "Ink.", False, "en")
+    handover.spoke(other, "wrapped", "piper")  # the scribe does (its model is loading, say)
+    assert handover.standby(line(1), VOICE, "piper") == "wrapped"  # so the guide's lines are made by it too
     assert handover.engine(line(1), VOICE, "piper") == "piper"  # nothing ready: the preferred engine makes it
     ready(cache, stand_in, line(1))
     assert handover.engine(line(1), VOICE, "piper") == "wrapped"
     ready(cache, piper, line(1))
     assert handover.engine(line(1), VOICE, "piper") == "piper"
-    handover.spoke(line(1), "wrapped")
+    handover.spoke(line(1), "wrapped", "piper")
     fallback.mark_down("wrapped", "gone")  # its voice's engine went down: it moves at once
     assert handover.engine(line(2), VOICE, "piper") == "piper"
     fallback.close()
