@@ -2,8 +2,8 @@
 voices): `[voice] cloning`. A profile that names `pocket` keeps Pocket TTS whatever the rule says.
 
 `auto`: Pocket TTS on a machine with no CUDA GPU and no bridge, when its extra and a model are installed: it
-keeps ahead of speech on two laptop cores (RTF ~0.2), where XTTS on a CPU is at the edge of real time or behind
-it and takes ~20 s to load. With a GPU or a bridge XTTS stays first (its voices are closer to the reference).
+keeps ahead of speech on two cores (RTF ~0.3), where XTTS on a CPU is at the edge of real time or behind
+it and takes 5-10 s to load. With a GPU or a bridge XTTS stays first: fast there, and it speaks 17 languages.
 `xtts` or `pocket` pick one whatever the machine. The other model stays in the fallback order.
 """
 
