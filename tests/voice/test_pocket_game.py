@@ -137,7 +137,7 @@ def test_a_stalled_pocket_stream_is_replaced_within_the_stall_budget(tmp_path: P
         assert rig.speak(spoken(1))["engine"] == "pocket"
         holder.start()
         assert holding.wait(10)
-        record = rig.speak(spoken(2))
+        record = rig.speak(spoken(2, text="The second line is not in the cache yet, so it needs the model."))
         assert record["engine"] == "piper"
         (passed,) = record["fallback"]
         assert passed["engine"] == "pocket" and passed["reason"].startswith("sent no audio for ")
@@ -146,3 +146,17 @@ def test_a_stalled_pocket_stream_is_replaced_within_the_stall_budget(tmp_path: P
         release.set()
         holder.join(10)
         rig.speaker.close(drain=True)
+
+
+def test_a_pack_rendered_with_pocket_verifies_as_rendered(tmp_path: Path, installed_pocket: Path) -> None:
+    """`engine render` with Pocket voices (their references seeded first), then `engine pack verify` in another
+    process: the same signatures (the model's key does not change when it loads; verify checks the references
+    as the render did)."""
+    config = pocket_config(tmp_path, installed_pocket)
+    pack = tmp_path / "pack"
+    rendered = run_engine("render", CRYPT, "--out", pack, "--no-gate", "--config", config)
+    assert rendered.returncode == 0 and "0 failed" in rendered.stdout, rendered.stdout + rendered.stderr
+    entries = json.loads((pack / "manifest.json").read_text())["entries"]
+    assert {entry["engine"] for entry in entries.values() if entry["character_id"] == "god"} == {"pocket"}
+    verified = run_engine("pack", "verify", CRYPT, "--pack", pack, "--config", config)
+    assert verified.returncode == 0 and " 0 problem(s)" in verified.stdout, verified.stdout

@@ -73,6 +73,8 @@ class Renderer:
                                  "[voice.quality] render = false).")
             self._check_engines(reach)
             self._seed(reach)
+        else:  # the references the voices were cloned from, checked as a render checks them: the same signatures
+            self.cast.check_references(lambda text: None)
         chosen = self.engines[job.engine] if job.engine else None
         try:
             wanted = wanted_entries(reach, self.cast, chosen, self.engines, self.takes)

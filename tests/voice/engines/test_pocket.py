@@ -41,9 +41,12 @@ def test_it_clones_from_the_reference_and_streams_frame_by_frame(installed_pocke
 
     pocket = engine(installed_pocket, tmp_path)
     assert pocket.missing() is None and pocket.languages() == ["en"]
+    unloaded = pocket.identity(voice(reference_wav))  # what a render plans and prefetch keys with, before the load
+    assert "unknown" not in unloaded
     torch.manual_seed(0)
     chunks = audio(pocket, reference_wav)
     assert len(chunks[0]) == SAMPLE_RATE * 80 // 1000  # the first sound after one 80 ms frame
+    assert pocket.identity(voice(reference_wav)) == unloaded  # cache keys do not change when the model loads
     assert all(np.isfinite(c).all() for c in chunks) and sum(map(len, chunks)) >= 8 * len(chunks[0])
     states = list((tmp_path / "states").iterdir())
     assert len(states) == 1 and states[0].suffix == ".safetensors"  # the voice's prompt state, kept on disk

@@ -88,9 +88,10 @@ class PocketEngine(EngineBase):
             (":int8" if self.settings.int8 else "")
 
     def _digest(self, code: str) -> str:
+        """The weights' hash as the manifest has it: the same key before the model loads as after."""
         from plugins.voice.engines.xtts.engine import model_hash
 
-        return model_hash(self.settings.model_dir / code)[:16]
+        return model_hash(self.settings.model_dir / code, "model.safetensors")
 
     def _model(self, code: str) -> Loaded:
         with self.load_lock:

@@ -166,13 +166,13 @@ def _followed(settings: LineSettings) -> Callable[[], bool]:
     return (lambda: budget.foreground) if budget is not None else (lambda: False)
 
 
-def model_hash(model_dir: Path) -> str:
+def model_hash(model_dir: Path, name: str = "model.pth") -> str:
     """The model file's hash from the installed model's manifest (part of cache keys)."""
     try:
         files = json.loads((model_dir / MANIFEST).read_text())["files"]
     except (OSError, ValueError, KeyError):
         files = {}
-    return str(files.get("model.pth", "unknown"))[:16]
+    return str(files.get(name, "unknown"))[:16]
 
 
 def spoken_language(language: str) -> str:
