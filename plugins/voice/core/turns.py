@@ -32,9 +32,11 @@ class Turns:
             self.waiting += 1
             self.urgent_waiting += urgent
             try:
-                while not self.changed.wait_for(free, timeout=None if budget is None else SLICE):
-                    left = budget.left() if budget is not None else None
-                    if budget is not None and left is not None and left <= 0:
+                if budget is None:
+                    self.changed.wait_for(free)
+                while budget is not None and not self.changed.wait_for(free, timeout=SLICE):
+                    left = budget.left()
+                    if left is not None and left <= 0:
                         raise budget.stalled(engine)
             finally:
                 self.waiting -= 1

@@ -109,34 +109,31 @@ def model_on_meta(config_path: Path, tokenizer: Path, settings: PocketSettings) 
 
 def check_fits(config_path: Path, tokenizer: Path, weights: Path) -> None:
     """ModelError unless the weights file holds exactly the tensors, in the shapes, that the config describes."""
-    expected = {name: list(tensor.shape) for name, tensor in
-                model_on_meta(config_path, tokenizer, PocketSettings()).state_dict().items()}
     with TensorFile(weights) as stored:
-        found = {name: list(stored.header[name]["shape"]) for name in stored.names}
+        check_tensors(model_on_meta(config_path, tokenizer, PocketSettings()), stored, config_path.name)
+
+
+def check_tensors(model: Any, stored: TensorFile, config: str) -> None:
+    """ModelError unless `stored` holds the cloning weights and exactly the model's tensors, in its shapes."""
+    expected = {name: list(tensor.shape) for name, tensor in model.state_dict().items()}
+    found = {name: list(stored.header[name]["shape"]) for name in stored.names}
     if "flow_lm.speaker_proj_weight" not in found:
-        raise ModelError(f"{weights} has no voice-cloning weights (it is the release without cloning); install the "
-                         "one from kyutai/pocket-tts")
+        raise ModelError(f"{stored.path} has no voice-cloning weights (it is the release without cloning); install "
+                         "the one from kyutai/pocket-tts")
     wrong = sorted(name for name in expected.keys() | found.keys() if expected.get(name) != found.get(name))
     if wrong:
-        raise ModelError(f"{weights.name} does not fit {config_path.name} ({len(wrong)} tensors differ, e.g. "
-                         f"{wrong[0]}); is it the model of another language or size?")
+        raise ModelError(f"{stored.path.name} does not fit {config} ({len(wrong)} tensors differ, e.g. {wrong[0]}); "
+                         "is it the model of another language or size?")
 
 
 def take_weights(model: Any, path: Path, int8: bool) -> None:
     """Gives the meta-built model the file's tensors, one layer of the flow LM at a time; with `int8`, each layer's
     linear weights are quantized as soon as they are read, so the fp32 copies of at most one layer are in memory
     at once (the whole fp32 flow LM first and quantized after peaked 550 MB higher)."""
-    import torch
 
-    expected = set(model.state_dict())
     with TensorFile(path) as weights:
+        check_tensors(model, weights, "its config.yaml")
         names = set(weights.names)
-        if "flow_lm.speaker_proj_weight" not in names:
-            raise ModelError(f"{path} has no voice-cloning weights (it is the release without cloning); install the "
-                             "one from kyutai/pocket-tts")
-        if names != expected:
-            wrong = sorted(names ^ expected)
-            raise ModelError(f"{path} does not fit its config.yaml ({len(wrong)} tensors differ, e.g. {wrong[0]})")
 
         def take(module: Any, prefix: str) -> None:
             own = sorted(name for name in names if name.startswith(prefix))
@@ -150,27 +147,21 @@ def take_weights(model: Any, path: Path, int8: bool) -> None:
         for index, layer in enumerate(layers):
             take(layer, f"flow_lm.transformer.layers.{index}.")
             if int8:
-                layers[index] = quantized(layer)
+                to_int8(layer)
         take(model.flow_lm.flow_net, "flow_lm.flow_net.")
         if int8:
-            torch.ao.quantization.quantize_dynamic(model.flow_lm.flow_net, {torch.nn.Linear}, dtype=torch.qint8,
-                                                   inplace=True)
+            to_int8(model.flow_lm.flow_net)
 
 
-def quantized(layer: Any) -> Any:
-    """A flow LM layer with its attention and feed-forward linear layers in int8 (torch's dynamic quantization,
-    what pocket-tts's `quantize=True` does with torch 2.9; torchao's replaces it from torch 2.10)."""
+def to_int8(module: Any) -> None:
+    """The module's linear layers in int8, in place (torch's dynamic quantization: in a flow LM layer its attention's
+    and feed-forward's, what pocket-tts's `quantize=True` does with torch 2.9; torchao's replaces it from 2.10)."""
     import torch
 
     warnings.filterwarnings("ignore", "torch.ao.quantization is deprecated", DeprecationWarning)
     if torch.backends.quantized.engine == "none":
         torch.backends.quantized.engine = "fbgemm"
-    torch.ao.quantization.quantize_dynamic(layer.self_attn, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
-    for name in ("linear1", "linear2"):
-        linear = getattr(layer, name)
-        setattr(layer, name, torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(linear), {torch.nn.Linear},
-                                                                    dtype=torch.qint8)[0])
-    return layer
+    torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
 class TensorFile:
